@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { AnyMethod } from '../models/method-types.js';
+
+const cache = new Map<string, Promise<AnyMethod>>();
+
+/** Import `exportName` from `module` once per process, checking that it is a function. */
+export function loadModuleMethod(module: string, exportName: string): Promise<AnyMethod> {
+  const key = `${module}#${exportName}`;
+  let loaded = cache.get(key);
+  if (!loaded) {
+    loaded = importModule(module).then((namespace) => {
+      const fn = namespace[exportName];
+      if (typeof fn !== 'function') {
+        const functions = Object.keys(namespace).filter((k) => typeof namespace[k] === 'function');
+        throw new TypeError(
+          `Module ${module} has no function export '${exportName}'. Its function exports: ${functions.join(', ') || '(none)'}`,
+        );
+      }
+      return fn as AnyMethod;
+    });
+    // A failed import is not cached, so a fixed module can be retried.
+    loaded.catch(() => cache.delete(key));
+    cache.set(key, loaded);
+  }
+  return loaded;
+}
+
+async function importModule(module: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(module)) as Record<string, unknown>;
+  } catch (error) {
+    // Node 20 does not apply ESM loader hooks (tsx) inside worker threads, but its CommonJS hooks
+    // do apply, and Node >= 20.19 can require ES modules: so TypeScript sources still load in
+    // development. Compiled JavaScript never takes this path.
+    if ((error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION' && module.startsWith('file:')) {
+      return createRequire(import.meta.url)(fileURLToPath(module)) as Record<string, unknown>;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { nowSeconds } from './clock.js';
+import type { FailedAttempt, FailureInformation, WorkerInformation } from './failure.js';
+import { ResourceRequirements, type ResourceRequirementsInit } from './resources.js';
+import {
+  decodeInputs,
+  decodeValue,
+  type Encoded,
+  type EncodedInputs,
+  encodeInputs,
+  type SerializationMethod,
+} from './serialization.js';
+import { emptyDurations, emptyTimestamps, type Durations, type Timestamps } from './timing.js';
+
+/** What a thinker sets when it creates a task. */
+export interface TaskInit {
+  method: string;
+  args?: readonly unknown[];
+  kwargs?: Readonly<Record<string, unknown>>;
+  /** @default 'default' */
+  topic?: string;
+  /** @default 'json' */
+  serializationMethod?: SerializationMethod;
+  /** Send the inputs back with the result. @default true */
+  keepInputs?: boolean;
+  /** Free-form metadata echoed back with the result. @default {} */
+  taskInfo?: Record<string, unknown>;
+  resources?: ResourceRequirementsInit;
+  /** Re-run a failed task up to this many times. @default 0 */
+  maxRetries?: number;
+  taskId?: string;
+}
+
+/**
+ * One task and, once it has run, its outcome: the unit that travels between thinker and task
+ * server. It carries its inputs (encoded), its value, and a full timing record.
+ *
+ * Times are in seconds (epoch seconds for {@link Result.timestamp}), as in Python Colmena.
+ *
+ * @typeParam TMethod - the method name; a union of results narrows `value` by `method`.
+ * @typeParam TValue - what the method returns.
+ */
+export class Result<TMethod extends string = string, TValue = unknown> {
+  taskId: string;
+  method: TMethod;
+  topic: string;
+  /** `true` or `false` once the task has run; `null` before. */
+  success: boolean | null = null;
+  /**
+   * `true` for a final result, `false` for an intermediate one streamed by a generator method,
+   * `null` if the method never ran (Python's answer to an unknown method). Only an intermediate
+   * result (`false`) leaves the task active.
+   */
+  complete: boolean | null = null;
+  taskInfo: Record<string, unknown>;
+  resources: ResourceRequirements;
+  failureInfo: FailureInformation | null = null;
+  workerInfo: WorkerInformation | null = null;
+  /** Encoded sizes in bytes. */
+  messageSizes: { inputs?: number; value?: number } = {};
+  timestamp: Timestamps = emptyTimestamps();
+  time: Durations = emptyDurations();
+  serializationMethod: SerializationMethod;
+  keepInputs: boolean;
+  maxRetries: number;
+  retries = 0;
+  /** Failed runs of this task before the one reported, newest last. */
+  failedAttempts: FailedAttempt[] = [];
+  /** Encoded `[args, kwargs]`. */
+  inputs: EncodedInputs = [[], {}];
+  /** Encoded value as it travels; decoded into {@link value} on receipt. */
+  encodedValue: Encoded | null = null;
+  /** The method's return value, once decoded. */
+  value: TValue | undefined = undefined;
+
+  constructor(init: Omit<TaskInit, 'args' | 'kwargs'> & { method: TMethod }) {
+    this.taskId = init.taskId ?? randomUUID();
+    this.method = init.method;
+    this.topic = init.topic ?? 'default';
+    this.serializationMethod = init.serializationMethod ?? 'json';
+    this.keepInputs = init.keepInputs ?? true;
+    this.taskInfo = init.taskInfo ?? {};
+    this.resources = init.resources instanceof ResourceRequirements ? init.resources : new ResourceRequirements(init.resources);
+    this.maxRetries = init.maxRetries ?? 0;
+    if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) {
+      throw new RangeError(`maxRetries must be a non-negative integer, got ${String(init.maxRetries)}`);
+    }
+  }
+
+  /** Create a task and encode its inputs, timing the encoding. Throws a SerializationError naming the bad argument. */
+  static create<TMethod extends string>(init: TaskInit & { method: TMethod }): Result<TMethod> {
+    const result = new Result<TMethod>(init);
+    result.timestamp.created = nowSeconds();
+    const started = performance.now();
+    result.inputs = encodeInputs(result.serializationMethod, init.args ?? [], init.kwargs ?? {});
+    result.time.serializeInputs = (performance.now() - started) / 1000;
+    return result;
+  }
+
+  /** Decoded positional arguments (empty if the inputs were not kept). */
+  get args(): unknown[] {
+    return decodeInputs(this.serializationMethod, this.inputs)[0];
+  }
+
+  /** Decoded keyword arguments (empty if the inputs were not kept). */
+  get kwargs(): Record<string, unknown> {
+    return decodeInputs(this.serializationMethod, this.inputs)[1];
+  }
+
+  /** Resources asked for, as a plain object with the derived rank count. */
+  get totalRanks(): number {
+    return this.resources.totalRanks;
+  }
+
+  /** Decode {@link encodedValue} into {@link value}, timing it. Called by the queues on receipt. */
+  decodeValue(): void {
+    if (this.encodedValue === null) return;
+    const started = performance.now();
+    this.value = decodeValue(this.serializationMethod, this.encodedValue) as TValue;
+    this.time.deserializeResults = (performance.now() - started) / 1000;
+  }
+
+  /** Record a failure that happened outside the method (unknown method, bad message, crash). */
+  fail(failure: FailureInformation, complete: boolean | null = true): this {
+    this.success = false;
+    this.complete = complete;
+    this.failureInfo = failure;
+    this.encodedValue = null;
+    this.value = undefined;
+    return this;
+  }
+
+  /** Drop the inputs when the task asked not to keep them. */
+  applyKeepInputs(): void {
+    if (!this.keepInputs) this.inputs = [[], {}];
+  }
+
+  /** A fresh result carrying over identity and request fields, for an intermediate (streamed) value. */
+  cloneRequest(): Result<TMethod, TValue> {
+    const copy = new Result<TMethod, TValue>({
+      taskId: this.taskId,
+      method: this.method,
+      topic: this.topic,
+      serializationMethod: this.serializationMethod,
+      keepInputs: this.keepInputs,
+      taskInfo: this.taskInfo,
+      resources: this.resources,
+      maxRetries: this.maxRetries,
+    });
+    copy.retries = this.retries;
+    copy.timestamp = { ...this.timestamp };
+    copy.time = { ...this.time, proxy: { ...this.time.proxy }, additional: { ...this.time.additional } };
+    copy.messageSizes = { ...this.messageSizes };
+    copy.inputs = this.inputs;
+    return copy;
+  }
+}

@@ -1,0 +1,237 @@
+import { InvalidMessageError } from '../errors.js';
+import type { FailedAttempt, FailureInformation, WorkerInformation } from './failure.js';
+import { parseLenientJson } from './lenient-json.js';
+import { ResourceRequirements } from './resources.js';
+import { Result } from './result.js';
+import type { Encoded, EncodedInputs, SerializationMethod } from './serialization.js';
+import { describeIssues, type WireFailure, type WireMessage, wireMessageSchema, type WireWorkerInfo } from './wire-schema.js';
+
+/**
+ * Python Colmena's JSON message format, both ways. The public API is camelCase; this is the one
+ * module that knows the snake_case wire names. See `wire-format.md` in the design notes.
+ */
+
+const TIMESTAMP_WIRE = [
+  ['created', 'created'],
+  ['inputReceived', 'input_received'],
+  ['computeStarted', 'compute_started'],
+  ['computeEnded', 'compute_ended'],
+  ['resultSent', 'result_sent'],
+  ['resultReceived', 'result_received'],
+  ['startTaskSubmission', 'start_task_submission'],
+  ['taskReceived', 'task_received'],
+] as const;
+
+const DURATION_WIRE = [
+  ['running', 'running'],
+  ['serializeInputs', 'serialize_inputs'],
+  ['deserializeInputs', 'deserialize_inputs'],
+  ['serializeResults', 'serialize_results'],
+  ['deserializeResults', 'deserialize_results'],
+  ['asyncResolveProxies', 'async_resolve_proxies'],
+] as const;
+
+/** A float as Python's `json.dumps` writes it: non-finite values as bare `NaN`/`Infinity` tokens. */
+function float(value: number): string {
+  if (Number.isFinite(value)) return String(value);
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? 'Infinity' : '-Infinity';
+}
+
+function floatRecord(record: Record<string, number>): string {
+  const parts: string[] = [];
+  for (const key of Object.keys(record)) parts.push(`${JSON.stringify(key)}: ${float(record[key]!)}`);
+  return `{${parts.join(', ')}}`;
+}
+
+function encodedToWire(item: Encoded): string | unknown {
+  return typeof item === 'string' ? item : Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('base64');
+}
+
+function encodedFromWire(method: SerializationMethod, item: unknown): Encoded {
+  if (method === 'msgpack' && typeof item === 'string') return Buffer.from(item, 'base64');
+  return item as Encoded;
+}
+
+function failureToWire(failure: FailureInformation): Record<string, unknown> {
+  return {
+    exception: failure.exception ?? `${failure.name}(${JSON.stringify(failure.message)})`,
+    traceback: failure.stack,
+    name: failure.name,
+    message: failure.message,
+    reason: failure.reason ?? 'error',
+  };
+}
+
+function workerInfoToWire(info: WorkerInformation): Record<string, unknown> {
+  const { workerId, ...rest } = info;
+  return workerId === undefined ? rest : { ...rest, worker_id: workerId };
+}
+
+/** Encode a Result as a Colmena JSON body, fields in Python's order. */
+export function encodeWireMessage(result: Result): string {
+  const ts = result.timestamp;
+  const time = result.time;
+  const inputs = result.inputs;
+  const kwargs: Record<string, unknown> = {};
+  for (const key of Object.keys(inputs[1])) kwargs[key] = encodedToWire(inputs[1][key]!);
+  const value = result.encodedValue === null ? null : encodedToWire(result.encodedValue);
+  const attempts =
+    result.failedAttempts.length === 0
+      ? ''
+      : `, "failed_attempts": ${JSON.stringify(
+          result.failedAttempts.map((a) => ({
+            failure: failureToWire(a.failure),
+            worker_info: a.workerInfo && workerInfoToWire(a.workerInfo),
+            compute_started: Number.isFinite(a.computeStarted) ? a.computeStarted : undefined,
+            compute_ended: Number.isFinite(a.computeEnded) ? a.computeEnded : undefined,
+          })),
+        )}`;
+  return (
+    `{"task_id": ${JSON.stringify(result.taskId)}, "method": ${JSON.stringify(result.method)}` +
+    `, "success": ${JSON.stringify(result.success)}, "complete": ${JSON.stringify(result.complete)}` +
+    `, "task_info": ${JSON.stringify(result.taskInfo)}` +
+    `, "resources": {"node_count": ${result.resources.nodeCount}, "cpu_processes": ${result.resources.cpuProcesses}, "cpu_threads": ${result.resources.cpuThreads}}` +
+    `, "failure_info": ${result.failureInfo ? JSON.stringify(failureToWire(result.failureInfo)) : 'null'}` +
+    `, "worker_info": ${result.workerInfo ? JSON.stringify(workerInfoToWire(result.workerInfo)) : 'null'}` +
+    `, "message_sizes": ${JSON.stringify(result.messageSizes)}` +
+    `, "timestamp": {${TIMESTAMP_WIRE.map(([ours, theirs]) => `"${theirs}": ${float(ts[ours])}`).join(', ')}}` +
+    `, "time": {${DURATION_WIRE.map(([ours, theirs]) => `"${theirs}": ${float(time[ours])}`).join(', ')}` +
+    `, "proxy": ${JSON.stringify(time.proxy)}, "additional": ${floatRecord(time.additional)}}` +
+    `, "serialization_method": "${result.serializationMethod}", "keep_inputs": ${result.keepInputs}` +
+    `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +
+    `, "topic": ${JSON.stringify(result.topic)}, "max_retries": ${result.maxRetries}, "retries": ${result.retries}` +
+    attempts +
+    `, "inputs": [${JSON.stringify(inputs[0].map(encodedToWire))}, ${JSON.stringify(kwargs)}]` +
+    `, "value": ${JSON.stringify(value)}}`
+  );
+}
+
+/** Parse Python's `repr(exc)` (`ValueError('bad x')`) into a name and a message, best effort. */
+function failureFromWire(wire: WireFailure): FailureInformation {
+  const exception = wire.exception ?? '';
+  const repr = /^([A-Za-z_][\w.]*)\(([\s\S]*)\)$/.exec(exception);
+  let name = wire.name ?? repr?.[1] ?? 'Error';
+  let message = wire.message;
+  if (message === undefined) {
+    const inner = repr?.[2] ?? exception;
+    const quoted = /^(['"])([\s\S]*)\1,?$/.exec(inner);
+    message = quoted ? quoted[2]! : inner;
+  }
+  if (!name) name = 'Error';
+  const failure: FailureInformation = { name, message, stack: wire.traceback ?? '' };
+  if (wire.reason !== undefined) failure.reason = wire.reason as FailureInformation['reason'];
+  if (wire.name === undefined && wire.exception !== undefined) failure.exception = wire.exception;
+  return failure;
+}
+
+function workerInfoFromWire(wire: WireWorkerInfo): WorkerInformation {
+  const { worker_id: workerId, hostname, ...rest } = wire;
+  const info: WorkerInformation = { ...rest, hostname: hostname ?? 'unknown' };
+  if (workerId !== undefined) info.workerId = workerId;
+  return info;
+}
+
+function attemptFromWire(wire: NonNullable<WireMessage['failed_attempts']>[number]): FailedAttempt {
+  return {
+    failure: failureFromWire(wire.failure),
+    workerInfo: wire.worker_info ? workerInfoFromWire(wire.worker_info) : null,
+    computeStarted: wire.compute_started ?? NaN,
+    computeEnded: wire.compute_ended ?? NaN,
+  };
+}
+
+/**
+ * Decode a Colmena JSON body into a Result. Throws an InvalidMessageError naming every bad field.
+ * The value stays encoded (see {@link Result.decodeValue}).
+ */
+export function decodeWireMessage(body: string): Result {
+  let parsed: unknown;
+  try {
+    parsed = parseLenientJson(body);
+  } catch (error) {
+    throw new InvalidMessageError(`Message body is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const checked = wireMessageSchema.safeParse(parsed);
+  if (!checked.success) throw new InvalidMessageError(`Invalid Colmena message: ${describeIssues(checked.error)}`);
+  const wire = checked.data;
+  const method = (wire.serialization_method ?? 'json') as SerializationMethod;
+  const result = new Result({
+    taskId: wire.task_id,
+    method: wire.method,
+    topic: wire.topic ?? 'default',
+    serializationMethod: method,
+    keepInputs: wire.keep_inputs ?? true,
+    taskInfo: wire.task_info ?? {},
+    resources: new ResourceRequirements({
+      nodeCount: wire.resources?.node_count,
+      cpuProcesses: wire.resources?.cpu_processes,
+      cpuThreads: wire.resources?.cpu_threads,
+    }),
+    maxRetries: wire.max_retries ?? 0,
+  });
+  result.retries = wire.retries ?? 0;
+  result.success = wire.success ?? null;
+  result.complete = wire.complete ?? null;
+  result.failureInfo = wire.failure_info ? failureFromWire(wire.failure_info) : null;
+  result.workerInfo = wire.worker_info ? workerInfoFromWire(wire.worker_info) : null;
+  result.messageSizes = wire.message_sizes ?? {};
+  for (const [ours, theirs] of TIMESTAMP_WIRE) result.timestamp[ours] = wire.timestamp?.[theirs] ?? NaN;
+  for (const [ours, theirs] of DURATION_WIRE) result.time[ours] = wire.time?.[theirs] ?? NaN;
+  result.time.proxy = wire.time?.proxy ?? {};
+  result.time.additional = wire.time?.additional ?? {};
+  result.failedAttempts = wire.failed_attempts?.map(attemptFromWire) ?? [];
+  if (wire.inputs) {
+    const [args, kwargs] = wire.inputs;
+    const decodedKwargs: Record<string, Encoded> = {};
+    for (const key of Object.keys(kwargs)) decodedKwargs[key] = encodedFromWire(method, kwargs[key]);
+    result.inputs = [args.map((a) => encodedFromWire(method, a)), decodedKwargs] satisfies EncodedInputs;
+  }
+  result.encodedValue = wire.value === undefined || wire.value === null ? null : encodedFromWire(method, wire.value);
+  return result;
+}
+
+/** What can still be read from a message that failed validation, to answer it with a failure. */
+export interface MessageIdentity {
+  taskId: string;
+  topic: string;
+  method: string;
+}
+
+export function readIdentity(body: string, topicHint?: string): MessageIdentity | null {
+  let parsed: Record<string, unknown> | null = null;
+  try {
+    const value = parseLenientJson(body);
+    if (value && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
+  } catch {
+    // Broken JSON: fall back to pattern matching below.
+  }
+  const field = (name: string): string | undefined => {
+    const value = parsed ? parsed[name] : new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(body)?.[1];
+    return typeof value === 'string' && value.length > 0 ? value : undefined;
+  };
+  const taskId = field('task_id');
+  if (taskId === undefined) return null;
+  const topic = field('topic') ?? topicHint ?? 'default';
+  if (topic.includes('{')) return null;
+  return { taskId, topic, method: field('method') ?? 'unknown' };
+}
+
+/** A request list element: the topic, then the JSON body with no separator. */
+export function encodeRequestElement(result: Result): string {
+  return result.topic + encodeWireMessage(result);
+}
+
+/** Python's task servers treat any request element ending in `null` as the kill signal. */
+export const KILL_SIGNAL_ELEMENT = 'defaultnull';
+
+export function isKillSignal(element: string): boolean {
+  return element.endsWith('null');
+}
+
+/** Split a request element at its first `{`; `null` when there is none. */
+export function splitRequestElement(element: string): { topic: string; body: string } | null {
+  const brace = element.indexOf('{');
+  if (brace < 0) return null;
+  return { topic: element.slice(0, brace), body: element.slice(brace) };
+}

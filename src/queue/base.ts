@@ -1,0 +1,305 @@
+import { InvalidArgumentError, InvalidStateError, UnknownTopicError } from '../errors.js';
+import { nowSeconds } from '../models/clock.js';
+import { failureFromError } from '../models/failure.js';
+import type { AnyResult, MethodArgs, MethodMap } from '../models/method-types.js';
+import type { ResourceRequirementsInit } from '../models/resources.js';
+import { Result } from '../models/result.js';
+import { inputsSize, type SerializationMethod } from '../models/serialization.js';
+import type { MessageIdentity } from '../models/wire.js';
+import type { InvalidMessageError } from '../errors.js';
+import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
+import { AsyncQueue } from '../util/async-queue.js';
+
+/** Which side of the queues this object plays; misuse from the other side is an error. */
+export type QueueRole = 'client' | 'server' | 'any';
+
+export interface QueuesOptions {
+  /** Result topics besides `default`, which always exists. @default [] */
+  topics?: readonly string[];
+  /** How inputs and values are encoded. Only `json` interoperates with Python Colmena. @default 'json' */
+  serializationMethod?: 'json' | 'msgpack';
+  /** Whether this object sends tasks (`client`), serves them (`server`), or both. @default 'any' */
+  role?: QueueRole;
+  /** Keep inputs in results unless a task says otherwise. @default true */
+  keepInputs?: boolean;
+}
+
+export interface SendOptions {
+  /** Keyword arguments; a method receives them as a final object argument. */
+  kwargs?: Record<string, unknown>;
+  /** Result topic. @default 'default' */
+  topic?: string;
+  resources?: ResourceRequirementsInit;
+  /** Metadata echoed back on the result. */
+  taskInfo?: Record<string, unknown>;
+  /** Send the inputs back with the result. @default the queues' `keepInputs` */
+  keepInputs?: boolean;
+  /** Re-run a failed task up to this many times. @default 0 */
+  maxRetries?: number;
+}
+
+/** What a task server gets from the request channel. */
+export type ServerMessage =
+  | { kind: 'task'; task: Result }
+  | { kind: 'kill' }
+  | { kind: 'malformed'; error: InvalidMessageError; identity: MessageIdentity | null; raw: string };
+
+interface DoneWaiter {
+  topic: string | null;
+  resolve(): void;
+}
+
+/**
+ * The channel between a thinker (client) and a task server. Tasks go out on one request channel;
+ * results come back on one channel per topic. A transport implements the five protected hooks.
+ *
+ * Active-task tracking: a task is counted active *before* its request is sent, and only a final
+ * result (`complete !== false`) taken by {@link getResult} retires it, so `waitUntilDone` can never
+ * resolve while a task is still on its way.
+ */
+export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
+  readonly topics: readonly string[];
+  readonly serializationMethod: SerializationMethod;
+  readonly role: QueueRole;
+  readonly keepInputs: boolean;
+
+  readonly #topicSet: Set<string>;
+  readonly #activeByTopic = new Map<string, number>();
+  readonly #activeTasks = new Map<string, string>();
+  #doneWaiters: DoneWaiter[] = [];
+  #closing: Promise<void> | null = null;
+  /** Received results, one buffer per topic, filled by the transport. */
+  protected readonly received = new Map<string, AsyncQueue<Result>>();
+
+  constructor(options: QueuesOptions = {}) {
+    const topics = ['default', ...(options.topics ?? []).filter((t) => t !== 'default')];
+    for (const topic of topics) {
+      if (typeof topic !== 'string' || topic.length === 0 || topic.includes('{')) {
+        throw new InvalidArgumentError(`Topic names must be non-empty strings without '{', got ${JSON.stringify(topic)}`);
+      }
+    }
+    this.topics = Object.freeze([...new Set(topics)]);
+    this.#topicSet = new Set(this.topics);
+    for (const topic of this.topics) {
+      this.#activeByTopic.set(topic, 0);
+      this.received.set(topic, new AsyncQueue());
+    }
+    this.serializationMethod = options.serializationMethod ?? 'json';
+    if (this.serializationMethod !== 'json' && this.serializationMethod !== 'msgpack') {
+      throw new InvalidArgumentError(`serializationMethod must be 'json' or 'msgpack', got ${String(this.serializationMethod)}`);
+    }
+    this.role = options.role ?? 'any';
+    this.keepInputs = options.keepInputs ?? true;
+  }
+
+  // ---- transport hooks ----------------------------------------------------------------------
+
+  /** Put a task on the request channel. */
+  protected abstract pushRequest(task: Result): Promise<void>;
+  /** Put the kill signal on the request channel. */
+  protected abstract pushKillSignal(): Promise<void>;
+  /** Take the next request (server side). */
+  protected abstract popRequest(options: WaitOptions): Promise<ServerMessage>;
+  /** Put a result on its topic's channel (server side). */
+  protected abstract pushResult(result: Result): Promise<void>;
+  /** Make sure results on the topic channels flow into {@link received}. */
+  protected abstract listenForResults(): void;
+  /** Empty every channel. */
+  protected abstract clearChannels(): Promise<void>;
+  /** Release connections and timers. */
+  protected abstract closeTransport(): Promise<void>;
+
+  // ---- client side ----------------------------------------------------------------------------
+
+  /**
+   * Send a task. Resolves with its task id once the request is on the channel.
+   *
+   * @throws UnknownTopicError for a topic the queues were not created with.
+   * @throws SerializationError naming the argument that cannot be encoded.
+   * @example const id = await queues.sendInputs('add', [1, 2], { topic: 'sim' });
+   */
+  async sendInputs<K extends keyof M & string>(method: K, args: MethodArgs<M[K]>, options: SendOptions = {}): Promise<string> {
+    this.#assertOpen();
+    this.#assertRole('client', 'sendInputs');
+    const topic = options.topic ?? 'default';
+    if (!this.#topicSet.has(topic)) throw new UnknownTopicError(topic, this.topics);
+    if (!Array.isArray(args)) {
+      throw new InvalidArgumentError(`sendInputs('${method}', args): args must be an array of positional arguments`);
+    }
+    const task = Result.create({
+      method,
+      args,
+      kwargs: options.kwargs,
+      topic,
+      serializationMethod: this.serializationMethod,
+      keepInputs: options.keepInputs ?? this.keepInputs,
+      taskInfo: options.taskInfo,
+      resources: options.resources,
+      maxRetries: options.maxRetries,
+    });
+    task.messageSizes.inputs = inputsSize(task.inputs);
+    this.listenForResults();
+    this.#markActive(task.taskId, topic);
+    try {
+      await this.pushRequest(task);
+    } catch (error) {
+      this.#retire(task.taskId);
+      throw error;
+    }
+    return task.taskId;
+  }
+
+  /**
+   * Take the next result of a topic, waiting for one. A final result retires its task.
+   *
+   * @throws UnknownTopicError; ColmenaTimeoutError after `timeoutMs`; the signal's reason on abort.
+   */
+  async getResult(topic = 'default', options: WaitOptions = {}): Promise<AnyResult<M>> {
+    this.#assertRole('client', 'getResult');
+    const buffer = this.received.get(topic);
+    if (!buffer) throw new UnknownTopicError(topic, this.topics);
+    this.listenForResults();
+    const result = await buffer.shift(`a result on topic '${topic}'`, options);
+    result.timestamp.resultReceived = nowSeconds();
+    try {
+      result.decodeValue();
+    } catch (error) {
+      result.fail(failureFromError(error));
+    }
+    if (result.complete !== false) this.#retire(result.taskId);
+    return result as AnyResult<M>;
+  }
+
+  /** Results of a topic as they arrive, until the signal aborts. */
+  async *results(options: { topic?: string; signal?: AbortSignal } = {}): AsyncGenerator<AnyResult<M>, void, undefined> {
+    const { topic = 'default', signal } = options;
+    while (!signal?.aborted) {
+      try {
+        yield await this.getResult(topic, { signal });
+      } catch (error) {
+        if (signal?.aborted) return;
+        throw error;
+      }
+    }
+  }
+
+  /** Tasks sent and not yet retired by a final result, in all topics or in one. */
+  activeCount(topic?: string): number {
+    if (topic === undefined) return this.#activeTasks.size;
+    const count = this.#activeByTopic.get(topic);
+    if (count === undefined) throw new UnknownTopicError(topic, this.topics);
+    return count;
+  }
+
+  /** Ids of the tasks still active. */
+  activeTaskIds(): string[] {
+    return [...this.#activeTasks.keys()];
+  }
+
+  /** Resolve once no task (of the topic, if given) is active; at once if none is. */
+  waitUntilDone(options: WaitOptions & { topic?: string } = {}): Promise<void> {
+    const topic = options.topic ?? null;
+    if (this.activeCount(topic ?? undefined) === 0) return Promise.resolve();
+    throwIfAborted(options.signal);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: DoneWaiter = {
+        topic,
+        resolve: () => {
+          detach();
+          resolve();
+        },
+      };
+      const detach = watchWait(topic ? `tasks of topic '${topic}' to finish` : 'all tasks to finish', options, (reason) => {
+        this.#doneWaiters = this.#doneWaiters.filter((w) => w !== waiter);
+        reject(reason);
+      });
+      this.#doneWaiters.push(waiter);
+    });
+  }
+
+  /** Ask one task server to stop: it finishes the tasks in hand, sends their results, and exits. */
+  async sendKillSignal(): Promise<void> {
+    this.#assertOpen();
+    await this.pushKillSignal();
+  }
+
+  /** Empty the request channel and every topic's result channel. Active tasks are forgotten. */
+  async flush(): Promise<void> {
+    await this.clearChannels();
+    for (const buffer of this.received.values()) buffer.clear();
+    for (const taskId of [...this.#activeTasks.keys()]) this.#retire(taskId);
+  }
+
+  /** Close connections and reject pending waits. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new InvalidStateError('The queues are closed');
+      for (const buffer of this.received.values()) buffer.close(closed);
+      await this.closeTransport();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  // ---- server side ----------------------------------------------------------------------------
+
+  /** Take the next request off the channel (task server side). */
+  getTask(options: WaitOptions = {}): Promise<ServerMessage> {
+    this.#assertRole('server', 'getTask');
+    return this.popRequest(options);
+  }
+
+  /** Send a result back on its topic (task server side). */
+  async sendResult(result: Result): Promise<void> {
+    this.#assertRole('server', 'sendResult');
+    result.timestamp.resultSent = nowSeconds();
+    await this.pushResult(result);
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Hand a received result to its topic buffer (transports call this). */
+  protected deliver(result: Result): void {
+    const buffer = this.received.get(result.topic) ?? this.received.get('default')!;
+    buffer.push(result);
+  }
+
+  #markActive(taskId: string, topic: string): void {
+    this.#activeTasks.set(taskId, topic);
+    this.#activeByTopic.set(topic, this.#activeByTopic.get(topic)! + 1);
+  }
+
+  #retire(taskId: string): void {
+    const topic = this.#activeTasks.get(taskId);
+    if (topic === undefined) return;
+    this.#activeTasks.delete(taskId);
+    const left = this.#activeByTopic.get(topic)! - 1;
+    this.#activeByTopic.set(topic, left);
+    if (this.#doneWaiters.length === 0) return;
+    const total = this.#activeTasks.size;
+    if (left > 0 && total > 0) return;
+    const still: DoneWaiter[] = [];
+    for (const waiter of this.#doneWaiters) {
+      if ((waiter.topic === null && total === 0) || (waiter.topic === topic && left === 0)) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.#doneWaiters = still;
+  }
+
+  #assertRole(needed: 'client' | 'server', operation: string): void {
+    if (this.role !== 'any' && this.role !== needed) {
+      throw new InvalidStateError(`${operation}() is for the ${needed} side, but these queues were created with role '${this.role}'`);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new InvalidStateError('The queues are closed; create new queues to send more tasks');
+  }
+}

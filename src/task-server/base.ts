@@ -1,0 +1,205 @@
+import { InvalidStateError } from '../errors.js';
+import { type Logger, childLogger } from '../logging.js';
+import type { TaskReply } from '../methods/run.js';
+import { nowSeconds } from '../models/clock.js';
+import { Result } from '../models/result.js';
+import { encodedSize } from '../models/serialization.js';
+import type { ColmenaQueues, ServerMessage } from '../queue/base.js';
+
+export interface TaskServerOptions {
+  /** @default a child of the library's logger named `task-server` */
+  logger?: Logger;
+}
+
+type State = 'created' | 'running' | 'stopping' | 'stopped';
+
+/** Pause after an unexpected transport error before reading again, so a broken link does not spin. */
+const RETRY_READ_MS = 100;
+
+/**
+ * The listen loop every task server shares: take requests, answer what cannot run (unknown
+ * method, malformed message, Python pickle) at once, run the rest through {@link execute} with
+ * retries, and send each task's final result. The kill signal (or {@link stop}) ends intake; tasks
+ * in hand finish and their results are sent before {@link join} resolves.
+ */
+export abstract class BaseTaskServer {
+  readonly queues: ColmenaQueues;
+  protected readonly logger: Logger;
+  #state: State = 'created';
+  #loop: Promise<void> | null = null;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #intake = new AbortController();
+
+  constructor(queues: ColmenaQueues, options: TaskServerOptions = {}) {
+    this.queues = queues;
+    this.logger = options.logger ?? childLogger('task-server');
+  }
+
+  /** Names of the methods this server runs. */
+  abstract get methodNames(): readonly string[];
+  /** Run one attempt of a task whose method is known to be served. */
+  protected abstract execute(task: Result): Promise<TaskReply>;
+  /** Release executors once the last task is done. */
+  protected abstract shutdown(): Promise<void>;
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Tasks taken off the queue and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Begin serving. */
+  start(): this {
+    if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new task server; this one is ${this.#state}`);
+    this.#state = 'running';
+    this.#loop = this.#listen();
+    return this;
+  }
+
+  /** Resolve when the server has stopped and every task it took has been answered. */
+  join(): Promise<void> {
+    if (!this.#loop) throw new InvalidStateError('join() before start(): call start() or run() first');
+    return this.#loop;
+  }
+
+  /** Serve until the kill signal arrives. */
+  run(): Promise<void> {
+    return this.start().join();
+  }
+
+  /** Stop taking requests, finish the tasks in hand, and resolve when all are answered. */
+  stop(): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      return this.shutdown();
+    }
+    this.#intake.abort(new InvalidStateError('The task server is stopping'));
+    return this.join();
+  }
+
+  async #listen(): Promise<void> {
+    this.logger.info({ methods: this.methodNames }, 'task server started');
+    try {
+      for (;;) {
+        let message: ServerMessage;
+        try {
+          message = await this.queues.getTask({ signal: this.#intake.signal });
+        } catch (error) {
+          if (this.#intake.signal.aborted || this.queues.closed) break;
+          this.logger.error({ err: error }, 'reading the request channel failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, RETRY_READ_MS));
+          continue;
+        }
+        if (message.kind === 'kill') {
+          this.logger.info({ inFlight: this.#inFlight.size }, 'kill signal received; finishing tasks in hand');
+          break;
+        }
+        const done = this.#handle(message).finally(() => this.#inFlight.delete(done));
+        this.#inFlight.add(done);
+      }
+      this.#state = 'stopping';
+      while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+    } finally {
+      this.#state = 'stopped';
+      await this.shutdown();
+      this.logger.info('task server stopped');
+    }
+  }
+
+  async #handle(message: Exclude<ServerMessage, { kind: 'kill' }>): Promise<void> {
+    if (message.kind === 'malformed') return this.#answerMalformed(message);
+    const task = message.task;
+    task.timestamp.inputReceived = nowSeconds();
+    try {
+      const refusal = this.#refusal(task);
+      if (refusal) {
+        task.fail(refusal);
+      } else {
+        await this.#runWithRetries(task);
+      }
+      task.applyKeepInputs();
+      await this.queues.sendResult(task);
+    } catch (error) {
+      this.logger.error({ err: error, taskId: task.taskId, method: task.method }, 'could not send the result of a task');
+    }
+  }
+
+  #refusal(task: Result): Parameters<Result['fail']>[0] | null {
+    if (task.serializationMethod === 'pickle') {
+      return {
+        name: 'UnsupportedSerializationError',
+        message:
+          `Task '${task.method}' was sent with Python pickle serialization, which this TypeScript task server cannot run. ` +
+          `Create the Python queues with serialization_method='json'.`,
+        stack: '',
+        reason: 'invalid-message',
+      };
+    }
+    if (!this.methodNames.includes(task.method)) {
+      return {
+        name: 'UnknownMethodError',
+        message:
+          `Method '${task.method}' is not served here. This server runs: ${this.methodNames.join(', ') || '(nothing)'}. ` +
+          `Register it in the task server's methods.`,
+        stack: '',
+        reason: 'unknown-method',
+      };
+    }
+    return null;
+  }
+
+  async #runWithRetries(task: Result): Promise<void> {
+    for (;;) {
+      task.timestamp.startTaskSubmission = nowSeconds();
+      const reply = await this.execute(task);
+      task.timestamp.taskReceived = nowSeconds();
+      applyReply(task, reply);
+      if (task.success || task.retries >= task.maxRetries) return;
+      task.failedAttempts.push({
+        failure: task.failureInfo!,
+        workerInfo: task.workerInfo,
+        computeStarted: task.timestamp.computeStarted,
+        computeEnded: task.timestamp.computeEnded,
+      });
+      task.retries++;
+      this.logger.debug({ taskId: task.taskId, method: task.method, retries: task.retries }, 'retrying a failed task');
+    }
+  }
+
+  async #answerMalformed(message: Extract<ServerMessage, { kind: 'malformed' }>): Promise<void> {
+    const { identity, error } = message;
+    if (!identity) {
+      this.logger.warn({ err: error, message: message.raw.slice(0, 200) }, 'dropped a malformed request with no readable task id');
+      return;
+    }
+    this.logger.warn({ err: error, taskId: identity.taskId }, 'answering a malformed request with a failure');
+    const answer = new Result({ taskId: identity.taskId, method: identity.method, topic: identity.topic });
+    answer.timestamp.inputReceived = nowSeconds();
+    answer.fail({ name: error.name, message: error.message, stack: error.stack ?? '', reason: 'invalid-message' });
+    try {
+      await this.queues.sendResult(answer);
+    } catch (sendError) {
+      this.logger.error({ err: sendError, taskId: identity.taskId }, 'could not answer a malformed request');
+    }
+  }
+}
+
+/** Copy a worker's reply onto the task's Result. */
+export function applyReply(task: Result, reply: TaskReply): void {
+  task.success = reply.success;
+  task.complete = true;
+  task.encodedValue = reply.encodedValue;
+  task.failureInfo = reply.failure;
+  task.workerInfo = reply.workerInfo;
+  task.timestamp.computeStarted = reply.computeStarted;
+  task.timestamp.computeEnded = reply.computeEnded;
+  task.time.running = reply.running;
+  task.time.deserializeInputs = reply.deserializeInputs;
+  task.time.serializeResults = reply.serializeResults;
+  if (reply.additional) Object.assign(task.time.additional, reply.additional);
+  if (reply.encodedValue !== null) task.messageSizes.value = encodedSize(reply.encodedValue);
+  else delete task.messageSizes.value;
+}

@@ -1,0 +1,75 @@
+import { InvalidArgumentError } from '../errors.js';
+import type { TaskReply } from '../methods/run.js';
+import type { MethodSpec } from '../methods/spec.js';
+import type { Result } from '../models/result.js';
+import type { ColmenaQueues } from '../queue/base.js';
+import { BaseTaskServer, type TaskServerOptions } from './base.js';
+import type { Executor } from './executor.js';
+import { InlineExecutor } from './inline-executor.js';
+import { ThreadsExecutor } from './threads-executor.js';
+
+export interface LocalTaskServerOptions<S extends Record<string, MethodSpec>> extends TaskServerOptions {
+  /** The methods served, by name. */
+  methods: S;
+  /** Worker threads of the built-in `threads` executor. @default available parallelism */
+  threads?: number;
+  /** More executors (or replacements for `inline` / `threads`), by the name methods refer to. */
+  executors?: Record<string, Executor>;
+}
+
+/**
+ * A task server on this machine. Methods declared with `inlineMethod` run on its event loop;
+ * methods declared with `moduleMethod` run on a pool of worker threads. Any method may name
+ * another executor.
+ *
+ * @example
+ * const server = new LocalTaskServer(queues, { methods: { add: moduleMethod(url, 'add') }, threads: 2 });
+ * server.start();
+ */
+export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<string, MethodSpec>> extends BaseTaskServer {
+  readonly #methods: Map<string, MethodSpec>;
+  readonly #names: readonly string[];
+  readonly #executors = new Map<string, Executor>();
+
+  constructor(queues: ColmenaQueues, options: LocalTaskServerOptions<S>) {
+    super(queues, options);
+    this.#methods = new Map(Object.entries(options.methods));
+    this.#names = Object.freeze([...this.#methods.keys()]);
+    const custom = options.executors ?? {};
+    const needed = new Set([...this.#methods.values()].map((spec) => spec.executor));
+    for (const name of needed) {
+      const executor = custom[name] ?? builtIn(name, options.threads);
+      if (!executor) {
+        const using = [...this.#methods].filter(([, spec]) => spec.executor === name).map(([method]) => method);
+        throw new InvalidArgumentError(
+          `Method(s) ${using.join(', ')} use executor '${name}', which this server does not have. ` +
+            `Built in: inline, threads; given: ${Object.keys(custom).join(', ') || '(none)'}.`,
+        );
+      }
+      this.#executors.set(name, executor);
+    }
+  }
+
+  get methodNames(): readonly string[] {
+    return this.#names;
+  }
+
+  protected override execute(task: Result): Promise<TaskReply> {
+    const spec = this.#methods.get(task.method)!;
+    return this.#executors.get(spec.executor)!.run(spec, {
+      method: task.method,
+      serializationMethod: task.serializationMethod,
+      inputs: task.inputs,
+    });
+  }
+
+  protected override async shutdown(): Promise<void> {
+    await Promise.all([...this.#executors.values()].map((executor) => executor.close()));
+  }
+}
+
+function builtIn(name: string, threads: number | undefined): Executor | undefined {
+  if (name === 'inline') return new InlineExecutor();
+  if (name === 'threads') return new ThreadsExecutor('threads', { threads });
+  return undefined;
+}
