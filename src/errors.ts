@@ -12,7 +12,8 @@ export type ColmenaErrorCode =
   | 'TIMEOUT'
   | 'INVALID_STATE'
   | 'INVALID_ARGUMENT'
-  | 'CONNECTION';
+  | 'CONNECTION'
+  | 'AGENT_FAILED';
 
 export class ColmenaError extends Error {
   readonly code: ColmenaErrorCode;
@@ -77,5 +78,39 @@ export class InvalidStateError extends ColmenaError {
 export class InvalidArgumentError extends ColmenaError {
   constructor(message: string) {
     super('INVALID_ARGUMENT', message);
+  }
+}
+
+/** A resource pool that a ResourceCounter was not created with. */
+export class UnknownPoolError extends InvalidArgumentError {
+  constructor(pool: string | null, known: readonly (string | null)[]) {
+    super(
+      `Unknown resource pool ${pool === null ? 'null' : `'${pool}'`}. This counter has: ` +
+        `${known.map((p) => (p === null ? 'null (unallocated)' : p)).join(', ')}. ` +
+        `Add it to the taskTypes given to the ResourceCounter.`,
+    );
+  }
+}
+
+/** A thinker class whose agents are declared or configured wrongly; the message says what to change. */
+export class ThinkerDefinitionError extends InvalidArgumentError {}
+
+/** One or more agents of a thinker threw; the first failure is the `cause`. */
+export class AgentFailedError extends ColmenaError {
+  /** The agent that failed first. */
+  readonly agentName: string;
+  /** Every agent that failed, in the order they failed. */
+  readonly failures: readonly { agentName: string; error: unknown }[];
+  constructor(failures: readonly { agentName: string; error: unknown }[]) {
+    const first = failures[0]!;
+    const reason = first.error instanceof Error ? first.error.message : String(first.error);
+    const others = failures.slice(1).map((f) => f.agentName);
+    super(
+      'AGENT_FAILED',
+      `Agent '${first.agentName}' failed: ${reason}` + (others.length > 0 ? ` (also failed: ${others.join(', ')})` : ''),
+      { cause: first.error },
+    );
+    this.agentName = first.agentName;
+    this.failures = failures;
   }
 }

@@ -1,28 +1,109 @@
 /**
  * JSON parsing that also accepts the bare tokens `NaN`, `Infinity` and `-Infinity`, which Python's
- * `json.dumps` writes for non-finite floats (Colmena writes `NaN` for every unset timestamp).
+ * `json.dumps` writes for non-finite floats (Colmena writes `NaN` for every unset timestamp, so
+ * nearly every message from Python has them: this is on the hot path).
  */
 
-// A string literal (skipped as is) or a non-finite token outside strings (captured).
-const NON_FINITE_TOKEN = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
-// A placeholder no valid JSON text can produce from a string literal: it is only ever created
-// by the rewrite below, and the reviver turns it back into a number.
+/** Positions of non-finite tokens outside string literals. */
+interface TokenScan {
+  nanAt: number[];
+  infinityAt: number[];
+}
+
+function nextCandidate(text: string, from: number): number {
+  const nan = text.indexOf('NaN', from);
+  const inf = text.indexOf('Infinity', from);
+  if (nan < 0) return inf;
+  if (inf < 0) return nan;
+  return Math.min(nan, inf);
+}
+
+/** Jump from string literal to string literal with indexOf, collecting tokens found between them. */
+function scanTokens(text: string): TokenScan {
+  const scan: TokenScan = { nanAt: [], infinityAt: [] };
+  let i = 0;
+  for (;;) {
+    const token = nextCandidate(text, i);
+    if (token < 0) return scan;
+    const quote = text.indexOf('"', i);
+    if (quote < 0 || token < quote) {
+      if (text.startsWith('NaN', token)) {
+        scan.nanAt.push(token);
+        i = token + 3;
+      } else {
+        scan.infinityAt.push(text[token - 1] === '-' ? token - 1 : token);
+        i = token + 8;
+      }
+      continue;
+    }
+    // Skip the string literal that starts at `quote`.
+    let end = quote + 1;
+    for (;;) {
+      end = text.indexOf('"', end);
+      if (end < 0) return scan; // unterminated: JSON.parse will report it
+      let backslashes = 0;
+      while (text[end - 1 - backslashes] === '\\') backslashes++;
+      if (backslashes % 2 === 0) break;
+      end++;
+    }
+    i = end + 1;
+  }
+}
+
+// `1e999` is valid JSON and parses to Infinity, which never occurs in the fast path's input
+// (Infinity tokens take the slow path), so every Infinity after parsing was a NaN.
+const NAN_STANDIN = '1e999';
 const MARKER = '\u0000colmena-non-finite:';
 
 export function parseLenientJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    if (!/NaN|Infinity/.test(text)) throw error;
+  const scan = scanTokens(text);
+  if (scan.nanAt.length === 0 && scan.infinityAt.length === 0) return JSON.parse(text);
+  if (scan.infinityAt.length === 0) {
+    const parts: string[] = [];
+    let last = 0;
+    for (const at of scan.nanAt) {
+      parts.push(text.slice(last, at), NAN_STANDIN);
+      last = at + 3;
+    }
+    parts.push(text.slice(last));
+    const parsed: unknown = JSON.parse(parts.join(''));
+    restoreNaN(parsed, { left: scan.nanAt.length });
+    return parsed;
   }
-  let found = false;
-  const rewritten = text.replace(NON_FINITE_TOKEN, (match, token: string | undefined) => {
-    if (token === undefined) return match;
-    found = true;
-    return JSON.stringify(MARKER + token);
-  });
-  if (!found) return JSON.parse(text);
-  return JSON.parse(rewritten, (_key, value: unknown) =>
+  // Rare: real infinities. Rewrite every token to a marker string and revive it.
+  const tokens = [...scan.nanAt.map((at) => [at, 'NaN'] as const), ...scan.infinityAt.map((at) => [at, text[at] === '-' ? '-Infinity' : 'Infinity'] as const)];
+  tokens.sort((a, b) => a[0] - b[0]);
+  const parts: string[] = [];
+  let last = 0;
+  for (const [at, token] of tokens) {
+    parts.push(text.slice(last, at), JSON.stringify(MARKER + token));
+    last = at + token.length;
+  }
+  parts.push(text.slice(last));
+  return JSON.parse(parts.join(''), (_key, value: unknown) =>
     typeof value === 'string' && value.startsWith(MARKER) ? Number(value.slice(MARKER.length)) : value,
   );
+}
+
+/** Turn stand-in infinities back into NaN, stopping once all have been found. */
+function restoreNaN(node: unknown, count: { left: number }): void {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length && count.left > 0; i++) {
+      if (node[i] === Infinity) {
+        node[i] = NaN;
+        count.left--;
+      } else if (typeof node[i] === 'object' && node[i] !== null) restoreNaN(node[i], count);
+    }
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  for (const key in record) {
+    if (count.left === 0) return;
+    const value = record[key];
+    if (value === Infinity) {
+      record[key] = NaN;
+      count.left--;
+    } else if (typeof value === 'object' && value !== null) restoreNaN(value, count);
+  }
 }

@@ -38,10 +38,18 @@ function float(value: number): string {
   return value > 0 ? 'Infinity' : '-Infinity';
 }
 
-function floatRecord(record: Record<string, number>): string {
-  const parts: string[] = [];
-  for (const key of Object.keys(record)) parts.push(`${JSON.stringify(key)}: ${float(record[key]!)}`);
-  return `{${parts.join(', ')}}`;
+/** JSON for a (possibly nested) record of timings: every number through {@link float}, so never `null`. */
+function floatJson(value: unknown): string {
+  if (typeof value === 'number') return float(value);
+  if (Array.isArray(value)) return `[${value.map(floatJson).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    const parts: string[] = [];
+    for (const [key, inner] of Object.entries(value)) {
+      if (inner !== undefined) parts.push(`${JSON.stringify(key)}: ${floatJson(inner)}`);
+    }
+    return `{${parts.join(', ')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 function encodedToWire(item: Encoded): string | unknown {
@@ -53,13 +61,19 @@ function encodedFromWire(method: SerializationMethod, item: unknown): Encoded {
   return item as Encoded;
 }
 
+/** The `exception` text we write for a failure that did not come from Python. */
+function syntheticException(name: string, message: string): string {
+  return `${name}(${JSON.stringify(message)})`;
+}
+
 function failureToWire(failure: FailureInformation): Record<string, unknown> {
   return {
-    exception: failure.exception ?? `${failure.name}(${JSON.stringify(failure.message)})`,
+    exception: failure.exception ?? syntheticException(failure.name, failure.message),
     traceback: failure.stack,
     name: failure.name,
     message: failure.message,
-    reason: failure.reason ?? 'error',
+    // Left out when unset (JSON.stringify drops undefined), so a decoded failure re-encodes as it came.
+    reason: failure.reason,
   };
 }
 
@@ -97,7 +111,7 @@ export function encodeWireMessage(result: Result): string {
     `, "message_sizes": ${JSON.stringify(result.messageSizes)}` +
     `, "timestamp": {${TIMESTAMP_WIRE.map(([ours, theirs]) => `"${theirs}": ${float(ts[ours])}`).join(', ')}}` +
     `, "time": {${DURATION_WIRE.map(([ours, theirs]) => `"${theirs}": ${float(time[ours])}`).join(', ')}` +
-    `, "proxy": ${JSON.stringify(time.proxy)}, "additional": ${floatRecord(time.additional)}}` +
+    `, "proxy": ${floatJson(time.proxy)}, "additional": ${floatJson(time.additional)}}` +
     `, "serialization_method": "${result.serializationMethod}", "keep_inputs": ${result.keepInputs}` +
     `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +
     `, "topic": ${JSON.stringify(result.topic)}, "max_retries": ${result.maxRetries}, "retries": ${result.retries}` +
@@ -121,7 +135,10 @@ function failureFromWire(wire: WireFailure): FailureInformation {
   if (!name) name = 'Error';
   const failure: FailureInformation = { name, message, stack: wire.traceback ?? '' };
   if (wire.reason !== undefined) failure.reason = wire.reason as FailureInformation['reason'];
-  if (wire.name === undefined && wire.exception !== undefined) failure.exception = wire.exception;
+  // Keep Python's repr verbatim, also after one of our own re-encodings carried it along.
+  if (wire.exception !== undefined && wire.exception !== syntheticException(name, message)) {
+    failure.exception = wire.exception;
+  }
   return failure;
 }
 

@@ -86,7 +86,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #connect(purpose: string, blocking: boolean): Redis {
     const redis = new Redis(this.#url, {
       lazyConnect: false,
-      enableAutoPipelining: !blocking,
+      // Auto-pipelining defers each write to a later tick: it doubled the p50 round trip here.
+      enableAutoPipelining: false,
       // Blocking pops must survive reconnects rather than fail after a few retries.
       maxRetriesPerRequest: blocking ? null : 20,
       connectionName: `colmena-${purpose}`,

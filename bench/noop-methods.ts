@@ -1,0 +1,2 @@
+/** Methods the benchmarks run. */
+export function noop(): void {}
