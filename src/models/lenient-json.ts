@@ -4,6 +4,8 @@
  * nearly every message from Python has them: this is on the hot path).
  */
 
+import { randomUUID } from 'node:crypto';
+
 /** Positions of non-finite tokens outside string literals. */
 interface TokenScan {
   nanAt: number[];
@@ -51,14 +53,17 @@ function scanTokens(text: string): TokenScan {
 }
 
 // `1e999` is valid JSON and parses to Infinity, which never occurs in the fast path's input
-// (Infinity tokens take the slow path), so every Infinity after parsing was a NaN.
+// (Infinity tokens, and literals that might overflow to Infinity, take the slow path), so every
+// Infinity after parsing was a NaN.
 const NAN_STANDIN = '1e999';
-const MARKER = '\u0000colmena-non-finite:';
+// A number literal that may overflow a double: a 3-digit positive exponent or a 210-digit run
+// (false positives only cost the slow path).
+const MAY_OVERFLOW = /[eE]\+?\d{3}|\d{210}/;
 
 export function parseLenientJson(text: string): unknown {
   const scan = scanTokens(text);
   if (scan.nanAt.length === 0 && scan.infinityAt.length === 0) return JSON.parse(text);
-  if (scan.infinityAt.length === 0) {
+  if (scan.infinityAt.length === 0 && !MAY_OVERFLOW.test(text)) {
     const parts: string[] = [];
     let last = 0;
     for (const at of scan.nanAt) {
@@ -67,21 +72,24 @@ export function parseLenientJson(text: string): unknown {
     }
     parts.push(text.slice(last));
     const parsed: unknown = JSON.parse(parts.join(''));
+    if (parsed === Infinity) return NaN; // the whole text was `NaN`
     restoreNaN(parsed, { left: scan.nanAt.length });
     return parsed;
   }
-  // Rare: real infinities. Rewrite every token to a marker string and revive it.
+  // Rare: real infinities (or a literal that may overflow). Rewrite every token to a marker string
+  // and revive it. The marker is random per call, so no string literal in the text can pose as one.
+  const marker = `\u0000colmena-non-finite-${randomUUID()}:`;
   const tokens = [...scan.nanAt.map((at) => [at, 'NaN'] as const), ...scan.infinityAt.map((at) => [at, text[at] === '-' ? '-Infinity' : 'Infinity'] as const)];
   tokens.sort((a, b) => a[0] - b[0]);
   const parts: string[] = [];
   let last = 0;
   for (const [at, token] of tokens) {
-    parts.push(text.slice(last, at), JSON.stringify(MARKER + token));
+    parts.push(text.slice(last, at), JSON.stringify(marker + token));
     last = at + token.length;
   }
   parts.push(text.slice(last));
   return JSON.parse(parts.join(''), (_key, value: unknown) =>
-    typeof value === 'string' && value.startsWith(MARKER) ? Number(value.slice(MARKER.length)) : value,
+    typeof value === 'string' && value.startsWith(marker) ? Number(value.slice(marker.length)) : value,
   );
 }
 

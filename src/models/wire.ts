@@ -224,7 +224,7 @@ export function readIdentity(body: string, topicHint?: string): MessageIdentity 
     // Broken JSON: fall back to pattern matching below.
   }
   const field = (name: string): string | undefined => {
-    const value = parsed ? parsed[name] : new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(body)?.[1];
+    const value = parsed ? parsed[name] : unescapeJsonString(new RegExp(`"${name}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(body)?.[1]);
     return typeof value === 'string' && value.length > 0 ? value : undefined;
   };
   const taskId = field('task_id');
@@ -232,6 +232,16 @@ export function readIdentity(body: string, topicHint?: string): MessageIdentity 
   const topic = field('topic') ?? topicHint ?? 'default';
   if (topic.includes('{')) return null;
   return { taskId, topic, method: field('method') ?? 'unknown' };
+}
+
+/** The text of a JSON string literal's contents (Python escapes non-ASCII as `\\uXXXX`); as is if malformed. */
+function unescapeJsonString(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
 }
 
 /** A request list element: the topic, then the JSON body with no separator. */

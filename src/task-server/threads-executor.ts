@@ -4,6 +4,7 @@ import type { TaskPayload, TaskReply } from '../methods/run.js';
 import { workerInfo } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
 import { failureFromError } from '../models/failure.js';
+import { siblingModule } from '../util/sibling.js';
 import type { Executor } from './executor.js';
 import { emptyReply } from './inline-executor.js';
 import type { ThreadTask } from './thread-worker.js';
@@ -13,8 +14,7 @@ export interface ThreadsExecutorOptions {
   threads?: number;
 }
 
-// Under tsx the sources are .ts files; once built they are .js.
-const WORKER_FILE = new URL(import.meta.url.endsWith('.ts') ? './thread-worker.ts' : './thread-worker.js', import.meta.url);
+const WORKER_FILE = siblingModule(import.meta.url, 'thread-worker');
 
 /** Runs module methods on a pool of worker threads (piscina). */
 export class ThreadsExecutor implements Executor {

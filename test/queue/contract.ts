@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ColmenaTimeoutError, UnknownTopicError } from '../../src/errors.js';
 import type { MethodsOf } from '../../src/methods/spec.js';
+import type { MethodMap } from '../../src/models/method-types.js';
 import type { ColmenaQueues, QueuesOptions } from '../../src/queue/base.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import { flakyMethod, threadMethods } from '../helpers/methods.js';
@@ -16,9 +17,9 @@ function allMethods() {
 }
 type Methods = MethodsOf<ReturnType<typeof allMethods>>;
 
-export interface QueuePair {
+export interface QueuePair<M extends MethodMap> {
   /** The thinker's side. */
-  client: ColmenaQueues<Methods>;
+  client: ColmenaQueues<M>;
   /** The task server's side (may be the same object). */
   server: ColmenaQueues;
   close(): Promise<void>;
@@ -28,18 +29,18 @@ export interface TransportUnderTest {
   name: string;
   setup?(): Promise<void>;
   teardown?(): Promise<void>;
-  pair(options?: QueuesOptions): QueuePair;
+  pair<M extends MethodMap>(options?: QueuesOptions): QueuePair<M>;
 }
 
 export function queueContract(transport: TransportUnderTest): void {
   describe(`queues contract: ${transport.name}`, () => {
-    let pair: QueuePair;
+    let pair: QueuePair<Methods>;
     let queues: ColmenaQueues<Methods>;
     let server: LocalTaskServer;
 
     before(async () => {
       await transport.setup?.();
-      pair = transport.pair({ topics: ['sim', 'ml'] });
+      pair = transport.pair<Methods>({ topics: ['sim', 'ml'] });
       queues = pair.client;
       server = new LocalTaskServer(pair.server, { methods: allMethods(), threads: 2 }).start();
     });
@@ -205,7 +206,7 @@ export function queueContract(transport: TransportUnderTest): void {
 
     it('delivers all 100 tasks in flight, then the server exits leaving no open handles', async () => {
       const baseline = activeResources();
-      const pair = transport.pair();
+      const pair = transport.pair<Methods>();
       const server = new LocalTaskServer(pair.server, { methods: threadMethods(), threads: 2 }).start();
       for (let i = 0; i < 100; i++) await pair.client.sendInputs('sleep', [i % 5]);
       await pair.client.sendKillSignal();
