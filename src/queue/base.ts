@@ -1,4 +1,5 @@
 import { InvalidArgumentError, InvalidStateError, UnknownTopicError } from '../errors.js';
+import { childLogger } from '../logging.js';
 import { nowSeconds } from '../models/clock.js';
 import { failureFromError } from '../models/failure.js';
 import type { AnyResult, MethodArgs, MethodMap } from '../models/method-types.js';
@@ -9,6 +10,7 @@ import type { MessageIdentity } from '../models/wire.js';
 import type { InvalidMessageError } from '../errors.js';
 import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { Emitter } from '../util/emitter.js';
 
 /** Which side of the queues this object plays; misuse from the other side is an error. */
 export type QueueRole = 'client' | 'server' | 'any';
@@ -44,6 +46,14 @@ export type ServerMessage =
   | { kind: 'kill' }
   | { kind: 'malformed'; error: InvalidMessageError; identity: MessageIdentity | null; raw: string };
 
+/** What observers of the queues (run logs, dashboards) can subscribe to. */
+export interface QueueEvents {
+  /** A task's request is on its way (client side). */
+  sent: Result;
+  /** The thinker took a result, intermediate or final (client side). */
+  result: Result;
+}
+
 interface DoneWaiter {
   topic: string | null;
   resolve(): void;
@@ -68,6 +78,11 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   readonly #activeTasks = new Map<string, string>();
   #doneWaiters: DoneWaiter[] = [];
   #closing: Promise<void> | null = null;
+  /**
+   * Observers: `queues.events.on('result', (result) => ...)`. Listeners run synchronously on the
+   * task path, so they must only record (buffer and write elsewhere).
+   */
+  readonly events = new Emitter<QueueEvents>((error, event) => childLogger('queues').error({ err: error, event }, 'a queue observer failed'));
   /** Received results, one buffer per topic, filled by the transport. */
   protected readonly received = new Map<string, AsyncQueue<Result>>();
 
@@ -146,6 +161,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       this.#retire(task.taskId);
       throw error;
     }
+    this.events.emit('sent', task);
     return task.taskId;
   }
 
@@ -167,6 +183,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       result.fail(failureFromError(error));
     }
     if (result.complete !== false) this.#retire(result.taskId);
+    this.events.emit('result', result);
     return result as AnyResult<M>;
   }
 

@@ -5,6 +5,15 @@ import { nowSeconds } from '../models/clock.js';
 import { Result } from '../models/result.js';
 import { encodedSize } from '../models/serialization.js';
 import type { ColmenaQueues, ServerMessage } from '../queue/base.js';
+import { Emitter } from '../util/emitter.js';
+
+/** What observers of a task server can subscribe to. */
+export interface TaskServerEvents {
+  started: { methods: readonly string[] };
+  /** A task's final result was sent. */
+  result: Result;
+  stopped: { reason: 'kill-signal' | 'stop' | 'queues-closed' };
+}
 
 export interface TaskServerOptions {
   /** @default a child of the library's logger named `task-server` */
@@ -29,10 +38,14 @@ export abstract class BaseTaskServer {
   #loop: Promise<void> | null = null;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #intake = new AbortController();
+  #stopReason: TaskServerEvents['stopped']['reason'] = 'kill-signal';
+  /** Observers: `server.events.on('result', ...)`; listeners must be cheap. */
+  readonly events: Emitter<TaskServerEvents>;
 
   constructor(queues: ColmenaQueues, options: TaskServerOptions = {}) {
     this.queues = queues;
     this.logger = options.logger ?? childLogger('task-server');
+    this.events = new Emitter((error, event) => this.logger.error({ err: error, event }, 'a task server observer failed'));
   }
 
   /** Names of the methods this server runs. */
@@ -82,13 +95,17 @@ export abstract class BaseTaskServer {
 
   async #listen(): Promise<void> {
     this.logger.info({ methods: this.methodNames }, 'task server started');
+    this.events.emit('started', { methods: this.methodNames });
     try {
       for (;;) {
         let message: ServerMessage;
         try {
           message = await this.queues.getTask({ signal: this.#intake.signal });
         } catch (error) {
-          if (this.#intake.signal.aborted || this.queues.closed) break;
+          if (this.#intake.signal.aborted || this.queues.closed) {
+            this.#stopReason = this.#intake.signal.aborted ? 'stop' : 'queues-closed';
+            break;
+          }
           this.logger.error({ err: error }, 'reading the request channel failed; retrying');
           await new Promise((resolve) => setTimeout(resolve, RETRY_READ_MS));
           continue;
@@ -105,7 +122,8 @@ export abstract class BaseTaskServer {
     } finally {
       this.#state = 'stopped';
       await this.shutdown();
-      this.logger.info('task server stopped');
+      this.logger.info({ reason: this.#stopReason }, 'task server stopped');
+      this.events.emit('stopped', { reason: this.#stopReason });
     }
   }
 
@@ -122,6 +140,7 @@ export abstract class BaseTaskServer {
       }
       task.applyKeepInputs();
       await this.queues.sendResult(task);
+      this.events.emit('result', task);
     } catch (error) {
       this.logger.error({ err: error, taskId: task.taskId, method: task.method }, 'could not send the result of a task');
     }
