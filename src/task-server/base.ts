@@ -45,7 +45,7 @@ export abstract class BaseTaskServer {
   constructor(queues: ColmenaQueues, options: TaskServerOptions = {}) {
     this.queues = queues;
     this.logger = options.logger ?? childLogger('task-server');
-    this.events = new Emitter((error, event) => this.logger.error({ err: error, event }, 'a task server observer failed'));
+    this.events = new Emitter<TaskServerEvents>((error, event) => this.logger.error({ err: error, event }, 'a task server observer failed'));
   }
 
   /** Names of the methods this server runs. */

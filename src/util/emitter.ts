@@ -5,7 +5,7 @@
  */
 export type Listener<T> = (event: T) => void;
 
-export class Emitter<Events extends Record<string, unknown>> {
+export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
   readonly #onError: (error: unknown, event: keyof Events) => void;
 
