@@ -39,7 +39,7 @@ export {
 } from './queue/base.js';
 export { LocalQueues } from './queue/local.js';
 
-export { inlineMethod, moduleMethod, type MethodOptions, type MethodSpec, type MethodsOf } from './methods/spec.js';
+export { inlineMethod, moduleMethod, remoteMethod, type MethodOptions, type MethodSpec, type MethodsOf } from './methods/spec.js';
 export type { TaskPayload, TaskReply } from './methods/run.js';
 
 export { BaseTaskServer, type TaskServerOptions } from './task-server/base.js';

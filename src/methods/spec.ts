@@ -21,7 +21,18 @@ export interface ModuleMethodSpec<F extends AnyMethod = AnyMethod> {
   readonly signature?: F;
 }
 
-export type MethodSpec<F extends AnyMethod = AnyMethod> = InlineMethodSpec<F> | ModuleMethodSpec<F>;
+/**
+ * A method that runs on workers elsewhere (e.g. `colmena worker` processes on other hosts), which
+ * load it themselves: the task server knows only its name and executor.
+ */
+export interface RemoteMethodSpec<F extends AnyMethod = AnyMethod> {
+  readonly kind: 'remote';
+  readonly executor: string;
+  /** Phantom field carrying the signature for type inference; never set. */
+  readonly signature?: F;
+}
+
+export type MethodSpec<F extends AnyMethod = AnyMethod> = InlineMethodSpec<F> | ModuleMethodSpec<F> | RemoteMethodSpec<F>;
 
 /** The method signatures of a set of specs: what a queue is typed by. */
 export type MethodsOf<S extends Record<string, MethodSpec>> = {
@@ -59,4 +70,15 @@ export function moduleMethod<F extends AnyMethod = AnyMethod>(
   }
   if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('moduleMethod needs the name of an export');
   return { kind: 'module', module: href, exportName, executor: options.executor ?? 'threads' };
+}
+
+/**
+ * A method served by remote workers through the named executor (e.g. a BullMQ queue `cpu`).
+ * @example const methods = { simulate: remoteMethod<typeof sim.simulate>({ executor: 'cpu' }) };
+ */
+export function remoteMethod<F extends AnyMethod = AnyMethod>(options: { executor: string }): RemoteMethodSpec<F> {
+  if (typeof options?.executor !== 'string' || options.executor.length === 0) {
+    throw new TypeError("remoteMethod needs the name of the executor that serves it, e.g. remoteMethod({ executor: 'cpu' })");
+  }
+  return { kind: 'remote', executor: options.executor };
 }

@@ -16,6 +16,7 @@ export class InlineExecutor implements Executor {
   async run(spec: MethodSpec, payload: TaskPayload): Promise<TaskReply> {
     let fn;
     try {
+      if (spec.kind === 'remote') throw new TypeError(`Method '${payload.method}' is remote; the inline executor cannot run it`);
       fn = spec.kind === 'inline' ? spec.fn : await loadModuleMethod(spec.module, spec.exportName);
     } catch (error) {
       return { ...emptyReply(this.#worker), failure: failureFromError(error) };

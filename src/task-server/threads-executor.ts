@@ -39,7 +39,7 @@ export class ThreadsExecutor implements Executor {
   async run(spec: MethodSpec, payload: TaskPayload): Promise<TaskReply> {
     if (spec.kind !== 'module') {
       const error = new TypeError(
-        `Method '${payload.method}' is a plain function, which cannot cross into a worker thread. ` +
+        `Method '${payload.method}' is not named by module and export, so a worker thread cannot load it. ` +
           `Declare it with moduleMethod(new URL('./file.js', import.meta.url), '${payload.method}'), or run it inline.`,
       );
       return { ...emptyReply(workerInfo(this.name)), failure: failureFromError(error) };
