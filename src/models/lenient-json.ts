@@ -52,18 +52,15 @@ function scanTokens(text: string): TokenScan {
   }
 }
 
-// `1e999` is valid JSON and parses to Infinity, which never occurs in the fast path's input
-// (Infinity tokens, and literals that might overflow to Infinity, take the slow path), so every
-// Infinity after parsing was a NaN.
+// `1e999` is valid JSON and parses to Infinity. Infinity tokens take the slow path, so after
+// parsing each stand-in is one Infinity; if there are more, a literal overflowed (`1e400`) and the
+// two cannot be told apart, so the slow path decides.
 const NAN_STANDIN = '1e999';
-// A number literal that may overflow a double: a 3-digit positive exponent or a 210-digit run
-// (false positives only cost the slow path).
-const MAY_OVERFLOW = /[eE]\+?\d{3}|\d{210}/;
 
 export function parseLenientJson(text: string): unknown {
   const scan = scanTokens(text);
   if (scan.nanAt.length === 0 && scan.infinityAt.length === 0) return JSON.parse(text);
-  if (scan.infinityAt.length === 0 && !MAY_OVERFLOW.test(text)) {
+  if (scan.infinityAt.length === 0) {
     const parts: string[] = [];
     let last = 0;
     for (const at of scan.nanAt) {
@@ -73,8 +70,7 @@ export function parseLenientJson(text: string): unknown {
     parts.push(text.slice(last));
     const parsed: unknown = JSON.parse(parts.join(''));
     if (parsed === Infinity) return NaN; // the whole text was `NaN`
-    restoreNaN(parsed, { left: scan.nanAt.length });
-    return parsed;
+    if (restoreNaN(parsed) === scan.nanAt.length) return parsed;
   }
   // Rare: real infinities (or a literal that may overflow). Rewrite every token to a marker string
   // and revive it. The marker is random per call, so no string literal in the text can pose as one.
@@ -93,25 +89,26 @@ export function parseLenientJson(text: string): unknown {
   );
 }
 
-/** Turn stand-in infinities back into NaN, stopping once all have been found. */
-function restoreNaN(node: unknown, count: { left: number }): void {
+/** Turn every Infinity (stand-ins, and overflowed literals if any) into NaN; returns how many. */
+function restoreNaN(node: unknown): number {
+  let count = 0;
   if (Array.isArray(node)) {
-    for (let i = 0; i < node.length && count.left > 0; i++) {
+    for (let i = 0; i < node.length; i++) {
       if (node[i] === Infinity) {
         node[i] = NaN;
-        count.left--;
-      } else if (typeof node[i] === 'object' && node[i] !== null) restoreNaN(node[i], count);
+        count++;
+      } else if (typeof node[i] === 'object' && node[i] !== null) count += restoreNaN(node[i]);
     }
-    return;
+    return count;
   }
-  if (typeof node !== 'object' || node === null) return;
+  if (typeof node !== 'object' || node === null) return 0;
   const record = node as Record<string, unknown>;
   for (const key in record) {
-    if (count.left === 0) return;
     const value = record[key];
     if (value === Infinity) {
       record[key] = NaN;
-      count.left--;
-    } else if (typeof value === 'object' && value !== null) restoreNaN(value, count);
+      count++;
+    } else if (typeof value === 'object' && value !== null) count += restoreNaN(value);
   }
+  return count;
 }
