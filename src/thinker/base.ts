@@ -1,0 +1,262 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { AgentFailedError, InvalidArgumentError, InvalidStateError, ThinkerDefinitionError } from '../errors.js';
+import { type Logger, childLogger, rootLogger } from '../logging.js';
+import type { MethodMap } from '../models/method-types.js';
+import { ColmenaQueues } from '../queue/base.js';
+import { type AgentHost, countProperty, EventBarrier, eventProperty, runAgentBody, workQueueProperty } from './agent-loops.js';
+import { AsyncEvent } from './async-event.js';
+import { type AgentInfo, type AgentRecord, agentsOf } from './metadata.js';
+import { ResourceCounter } from './resource-counter.js';
+
+export interface ThinkerOptions {
+  /** Name of the thinker's logger; each agent logs as `<loggerName>.<agent>`. @default 'thinker' */
+  loggerName?: string;
+  /** Logger the thinker's loggers are children of. @default the library's root logger */
+  logger?: Logger;
+}
+
+/** The lifecycle of a thinker: `created`, then `running` after start(), then `finished`. */
+export type ThinkerState = 'created' | 'running' | 'finished';
+
+interface AgentContext {
+  readonly thinker: object;
+  readonly name: string;
+  readonly logger: Logger;
+  readonly local: Record<string, unknown>;
+}
+
+const agentContext = new AsyncLocalStorage<AgentContext>();
+
+/**
+ * The base of a steering application. Write each activity of the campaign as a method marked with
+ * {@link agent}, {@link resultProcessor}, {@link taskSubmitter} or {@link eventResponder}; `run()`
+ * starts them all on this event loop and resolves once every one has finished.
+ *
+ * Agents share the thinker's fields. Each has its own {@link logger} (named
+ * `thinker.<agent>`) and {@link localDetails}, reached through `this` like any other member. The
+ * {@link done} event is how the campaign ends: it is set when a (non-startup) agent returns or any
+ * agent throws, and the special-purpose agents wind down when it is.
+ *
+ * @example
+ * class Campaign extends BaseThinker {
+ *   readonly todo = new WorkQueue<number>([1, 2, 3]);
+ *   \@taskSubmitter({ taskType: 'sim', workQueue: 'todo' })
+ *   async submit(x: number) { await this.queues.sendInputs('square', [x], { topic: 'sim' }); }
+ *   \@resultProcessor({ topic: 'sim' })
+ *   record(result: Result) { this.rec.release('sim', 1); console.log(result.value); }
+ * }
+ * await new Campaign(queues, new ResourceCounter(2, ['sim'])).run();
+ */
+export abstract class BaseThinker<M extends MethodMap = MethodMap> {
+  /** The channel to the task server. */
+  readonly queues: ColmenaQueues<M>;
+  /** The slot counter shared by the agents, if the thinker was given one. */
+  readonly resourceCounter: ResourceCounter | null;
+  /** Set when the campaign should end; every agent can await it or use `done.signal`. */
+  readonly done = new AsyncEvent();
+  readonly #agents: readonly AgentRecord[];
+  readonly #loggerName: string;
+  readonly #parentLogger: Logger;
+  readonly #logger: Logger;
+  readonly #sharedLocal: Record<string, unknown> = {};
+  #state: ThinkerState = 'created';
+  #run: Promise<void> | null = null;
+
+  /**
+   * @throws ThinkerDefinitionError when an agent names a topic the queues lack, a pool the
+   *   counter lacks, or needs a ResourceCounter that was not given.
+   */
+  constructor(queues: ColmenaQueues<M>, resourceCounter: ResourceCounter | null = null, options: ThinkerOptions = {}) {
+    if (!(queues instanceof ColmenaQueues)) {
+      throw new InvalidArgumentError(`A thinker needs ColmenaQueues (e.g. new LocalQueues()), got ${String(queues)}`);
+    }
+    if (resourceCounter !== null && !(resourceCounter instanceof ResourceCounter)) {
+      throw new InvalidArgumentError(`resourceCounter must be a ResourceCounter or null, got ${String(resourceCounter)}`);
+    }
+    this.queues = queues;
+    this.resourceCounter = resourceCounter;
+    this.#loggerName = options.loggerName ?? 'thinker';
+    this.#parentLogger = options.logger ?? rootLogger();
+    this.#logger = childLogger(this.#loggerName, this.#parentLogger);
+    this.#agents = agentsOf(new.target);
+    this.#checkAgainstQueuesAndPools(new.target.name);
+  }
+
+  /** The agents declared on a thinker class, in declaration order (subclasses after their parents). */
+  static listAgents(): AgentInfo[] {
+    return agentsOf(this).map((record) => record.info);
+  }
+
+  /** The agents of this thinker. */
+  listAgents(): AgentInfo[] {
+    return this.#agents.map((record) => record.info);
+  }
+
+  get state(): ThinkerState {
+    return this.#state;
+  }
+
+  /**
+   * The resource counter.
+   * @throws InvalidStateError if the thinker was created without one.
+   */
+  get rec(): ResourceCounter {
+    if (this.resourceCounter === null) {
+      throw new InvalidStateError(`This ${this.constructor.name} has no ResourceCounter; pass one as the second constructor argument`);
+    }
+    return this.resourceCounter;
+  }
+
+  /** The logger of the agent running now (`thinker.<agent>`), or the thinker's own outside agents. */
+  get logger(): Logger {
+    const context = agentContext.getStore();
+    return context?.thinker === this ? context.logger : this.#logger;
+  }
+
+  /** Name of the agent running now, or `null` outside agents. */
+  get agentName(): string | null {
+    const context = agentContext.getStore();
+    return context?.thinker === this ? context.name : null;
+  }
+
+  /**
+   * State private to the agent running now (each agent sees its own object, e.g. a database
+   * connection opened in {@link prepareAgent}). Outside agents, an object shared by the thinker.
+   */
+  get localDetails(): Record<string, unknown> {
+    const context = agentContext.getStore();
+    return context?.thinker === this ? context.local : this.#sharedLocal;
+  }
+
+  /** Runs in each agent before its body; override to set up per-agent state in {@link localDetails}. */
+  protected prepareAgent(): void | Promise<void> {}
+
+  /** Runs in each agent after its body, even if it failed; override to release per-agent state. */
+  protected tearDownAgent(): void | Promise<void> {}
+
+  /**
+   * Start every agent. Properties named by decorators (events, work queues, slot counts) are
+   * checked first.
+   * @throws ThinkerDefinitionError for a misnamed or mistyped property; InvalidStateError if already started.
+   */
+  start(): this {
+    if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new thinker; this one is ${this.#state}`);
+    const barriers = this.#checkProperties();
+    this.#state = 'running';
+    this.#run = this.#runAgents(barriers);
+    return this;
+  }
+
+  /**
+   * Resolve once every agent has finished.
+   * @throws AgentFailedError naming the agent(s) that threw.
+   */
+  join(): Promise<void> {
+    if (this.#run === null) return Promise.reject(new InvalidStateError('join() before start(): call start() or run() first'));
+    return this.#run;
+  }
+
+  /** Start every agent and resolve once all have finished; rejects with AgentFailedError if any threw. */
+  async run(): Promise<void> {
+    await this.start().join();
+  }
+
+  async #runAgents(barriers: ReadonlyMap<string, EventBarrier>): Promise<void> {
+    const names = this.#agents.map((record) => record.info.name);
+    if (names.length === 0) this.#logger.warn(`${this.constructor.name} has no agents; mark methods with @agent() and the like`);
+    this.#logger.info({ agents: names }, 'thinker started');
+    const failures: { agentName: string; error: unknown }[] = [];
+    try {
+      await Promise.all(this.#agents.map((record) => this.#runAgent(record, barriers, failures)));
+    } finally {
+      this.done.set();
+      this.#state = 'finished';
+    }
+    if (failures.length > 0) throw new AgentFailedError(failures);
+    this.#logger.info('thinker completed');
+  }
+
+  #runAgent(record: AgentRecord, barriers: ReadonlyMap<string, EventBarrier>, failures: { agentName: string; error: unknown }[]): Promise<void> {
+    const name = record.info.name;
+    const logger = childLogger(`${this.#loggerName}.${name}`, this.#parentLogger);
+    const context: AgentContext = { thinker: this, name, logger, local: {} };
+    const fail = (error: unknown, during: string): void => {
+      logger.error({ err: error }, `agent '${name}' failed${during}`);
+      failures.push({ agentName: name, error });
+      this.done.set();
+    };
+    return agentContext.run(context, async () => {
+      logger.debug('agent started');
+      let prepared = false;
+      try {
+        await this.prepareAgent();
+        prepared = true;
+        await runAgentBody(record, this as unknown as AgentHost, barriers);
+        if (!record.info.startup) this.done.set();
+        logger.debug('agent finished');
+      } catch (error) {
+        fail(error, prepared ? '' : ' in prepareAgent()');
+      }
+      if (!prepared) return;
+      try {
+        await this.tearDownAgent();
+      } catch (error) {
+        fail(error, ' in tearDownAgent()');
+      }
+    });
+  }
+
+  /** Checks that need only the queues and the counter: run at construction. */
+  #checkAgainstQueuesAndPools(className: string): void {
+    const counter = this.resourceCounter;
+    const pools = counter === null ? [] : [null, ...counter.taskTypes];
+    const checkPool = (agentName: string, option: string, pool: string | null): void => {
+      if (counter === null) {
+        throw new ThinkerDefinitionError(
+          `${className}.${agentName} uses resource pools (${option}), but the thinker was created without a ResourceCounter. ` +
+            `Pass new ResourceCounter(slots, [...taskTypes]) as the second constructor argument.`,
+        );
+      }
+      if (!pools.includes(pool)) {
+        throw new ThinkerDefinitionError(
+          `${className}.${agentName}: ${option} is ${pool === null ? 'null' : `'${pool}'`}, which the ResourceCounter does not have. ` +
+            `Its pools: ${pools.map(String).join(', ')}.`,
+        );
+      }
+    };
+    for (const { info } of this.#agents) {
+      if (info.kind === 'resultProcessor' && !this.queues.topics.includes(info.topic)) {
+        throw new ThinkerDefinitionError(
+          `${className}.${info.name}: @resultProcessor topic '${info.topic}' is not a topic of the queues (${this.queues.topics.join(', ')}). ` +
+            `Add it to the queues' 'topics' option.`,
+        );
+      }
+      if (info.kind === 'taskSubmitter') checkPool(info.name, 'taskType', info.taskType);
+      if (info.kind === 'eventResponder' && info.reallocation !== null) {
+        checkPool(info.name, 'gatherFrom', info.reallocation.gatherFrom);
+        checkPool(info.name, 'gatherTo', info.reallocation.gatherTo);
+        checkPool(info.name, 'disperseTo', info.reallocation.disperseTo);
+      }
+    }
+  }
+
+  /** Checks of the properties decorators name (fields exist only once the subclass is built). */
+  #checkProperties(): Map<string, EventBarrier> {
+    const host = this as unknown as AgentHost;
+    const responders = new Map<string, number>();
+    for (const { info } of this.#agents) {
+      if (info.kind === 'taskSubmitter') {
+        countProperty(host, info.nSlots, `@taskSubmitter '${info.name}' nSlots`, 1);
+        if (info.workQueue !== null) workQueueProperty(host, info.workQueue);
+      }
+      if (info.kind === 'eventResponder') {
+        eventProperty(host, info.eventName);
+        if (info.reallocation?.maxSlots != null) countProperty(host, info.reallocation.maxSlots, `@eventResponder '${info.name}' maxSlots`, 0);
+        responders.set(info.eventName, (responders.get(info.eventName) ?? 0) + 1);
+      }
+    }
+    const barriers = new Map<string, EventBarrier>();
+    for (const [eventName, parties] of responders) barriers.set(eventName, new EventBarrier(eventProperty(host, eventName), parties));
+    return barriers;
+  }
+}
