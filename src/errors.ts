@@ -13,7 +13,9 @@ export type ColmenaErrorCode =
   | 'INVALID_STATE'
   | 'INVALID_ARGUMENT'
   | 'CONNECTION'
-  | 'AGENT_FAILED';
+  | 'AGENT_FAILED'
+  | 'CANCELLED'
+  | 'EXECUTABLE_FAILED';
 
 export class ColmenaError extends Error {
   readonly code: ColmenaErrorCode;
@@ -112,5 +114,19 @@ export class AgentFailedError extends ColmenaError {
     );
     this.agentName = first.agentName;
     this.failures = failures;
+  }
+}
+
+/** The abort reason of a task that ran past its `timeoutMs`. */
+export class TaskTimeoutError extends ColmenaError {
+  constructor(taskId: string, timeoutMs: number) {
+    super('TIMEOUT', `Task ${taskId} ran past its timeout of ${timeoutMs} ms and was stopped`);
+  }
+}
+
+/** The abort reason of a task cancelled by `queues.cancel()` or its `signal`. */
+export class TaskCancelledError extends ColmenaError {
+  constructor(taskId: string) {
+    super('CANCELLED', `Task ${taskId} was cancelled`);
   }
 }

@@ -1,23 +1,24 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { AnyMethod } from '../models/method-types.js';
+import { isExecutableMethod } from './executable.js';
+import type { MethodTarget } from './run.js';
 
-const cache = new Map<string, Promise<AnyMethod>>();
+const cache = new Map<string, Promise<MethodTarget>>();
 
-/** Import `exportName` from `module` once per process, checking that it is a function. */
-export function loadModuleMethod(module: string, exportName: string): Promise<AnyMethod> {
+/** Import `exportName` from `module` once per process, checking that it is a function or an ExecutableMethod. */
+export function loadModuleMethod(module: string, exportName: string): Promise<MethodTarget> {
   const key = `${module}#${exportName}`;
   let loaded = cache.get(key);
   if (!loaded) {
     loaded = importModule(module).then((namespace) => {
       const fn = namespace[exportName];
-      if (typeof fn !== 'function') {
+      if (typeof fn !== 'function' && !isExecutableMethod(fn)) {
         const functions = Object.keys(namespace).filter((k) => typeof namespace[k] === 'function');
         throw new TypeError(
           `Module ${module} has no function export '${exportName}'. Its function exports: ${functions.join(', ') || '(none)'}`,
         );
       }
-      return fn as AnyMethod;
+      return fn as MethodTarget;
     });
     // A failed import is not cached, so a fixed module can be retried.
     loaded.catch(() => cache.delete(key));

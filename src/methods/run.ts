@@ -2,13 +2,27 @@ import { hostname } from 'node:os';
 import { nowSeconds } from '../models/clock.js';
 import { type FailureInformation, failureFromError, type WorkerInformation } from '../models/failure.js';
 import type { AnyMethod } from '../models/method-types.js';
+import type { ResourceRequirementsInit } from '../models/resources.js';
 import { decodeInputs, type Encoded, type EncodedInputs, encodeValue, type SerializationMethod } from '../models/serialization.js';
+import { type ExecutableMethod, isExecutableMethod } from './executable.js';
+
+/**
+ * How a generator method's yields become results:
+ * - `collect`: the value is the array of yields;
+ * - `collect-with-return`: the value is `{ yields, returned }`;
+ * - `stream`: each yield is sent at once as an intermediate result (`complete: false`); the final
+ *   result carries the last item of the stream (the return value if there is one, else the last
+ *   yield), so a generator of n yields gives n − 1 intermediate results and one final result.
+ */
+export type GeneratorMode = 'collect' | 'collect-with-return' | 'stream';
 
 /** What an executor hands to a worker: just enough to run one task. */
 export interface TaskPayload {
   method: string;
   serializationMethod: SerializationMethod;
   inputs: EncodedInputs;
+  resources?: Required<ResourceRequirementsInit>;
+  generator?: GeneratorMode;
 }
 
 /** What a worker hands back; the task server copies it onto the Result. */
@@ -25,18 +39,32 @@ export interface TaskReply {
   additional?: Record<string, number>;
 }
 
+/** One streamed value of a running generator task. */
+export interface IntermediateReply {
+  encodedValue: Encoded;
+  /** Seconds since the method started. */
+  running: number;
+  serializeResults: number;
+}
+
+export interface RunContext {
+  /** Aborts the task: generators stop between yields, executables are killed. */
+  signal?: AbortSignal;
+  /** Receives streamed values; must not block. */
+  onIntermediate?: (item: IntermediateReply) => void;
+}
+
+/** A thing a method name can stand for: a function or an external program. */
+export type MethodTarget = AnyMethod | ExecutableMethod<never, unknown>;
+
 const HOSTNAME = hostname();
 
 export function workerInfo(workerId: string): WorkerInformation {
   return { hostname: HOSTNAME, pid: process.pid, workerId };
 }
 
-/**
- * Run one task: decode its inputs, call the method (keyword arguments, if any, as a final object
- * argument), encode the value, and time each step. Never throws: failures are in the reply.
- */
-export async function runMethod(fn: AnyMethod, payload: TaskPayload, worker: WorkerInformation): Promise<TaskReply> {
-  const reply: TaskReply = {
+export function emptyReply(worker: WorkerInformation): TaskReply {
+  return {
     success: false,
     encodedValue: null,
     failure: null,
@@ -47,28 +75,116 @@ export async function runMethod(fn: AnyMethod, payload: TaskPayload, worker: Wor
     deserializeInputs: NaN,
     serializeResults: NaN,
   };
+}
+
+/** A reply for a task that never reached its method (bad module, dead worker, cancelled in queue). */
+export function failedReply(worker: WorkerInformation, error: unknown, reason?: FailureInformation['reason']): TaskReply {
+  return { ...emptyReply(worker), failure: failureFromError(error, reason) };
+}
+
+function isIterator(value: unknown): value is AsyncIterator<unknown> | Iterator<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Iterator<unknown>).next === 'function' &&
+    (Symbol.asyncIterator in value || Symbol.iterator in value)
+  );
+}
+
+/**
+ * Run one task: decode its inputs, call the method (keyword arguments, if any, as a final object
+ * argument; executables get them separately), drain a generator as its mode says, encode the
+ * value, and time each step. Never throws: failures are in the reply.
+ */
+export async function runMethod(target: MethodTarget, payload: TaskPayload, worker: WorkerInformation, context: RunContext = {}): Promise<TaskReply> {
+  const reply = emptyReply(worker);
+  const encode = (value: unknown): Encoded | null =>
+    value === undefined ? null : encodeValue(payload.serializationMethod, value, `the value returned by '${payload.method}'`);
   try {
     let mark = performance.now();
     const [args, kwargs] = decodeInputs(payload.serializationMethod, payload.inputs);
-    if (Object.keys(kwargs).length > 0) args.push(kwargs);
     reply.deserializeInputs = (performance.now() - mark) / 1000;
 
     reply.computeStarted = nowSeconds();
-    mark = performance.now();
+    const started = performance.now();
     let value: unknown;
     try {
-      value = await fn(...args);
+      if (isExecutableMethod(target)) {
+        const outcome = await target.execute(args as never, kwargs, { resources: payload.resources, signal: context.signal });
+        value = outcome.value;
+        reply.additional = outcome.additional;
+      } else {
+        if (Object.keys(kwargs).length > 0) args.push(kwargs);
+        value = await target(...args);
+        if (isIterator(value)) value = await drainGenerator(value, payload, context, started, encode);
+      }
     } finally {
-      reply.running = (performance.now() - mark) / 1000;
+      reply.running = (performance.now() - started) / 1000;
       reply.computeEnded = nowSeconds();
     }
 
     mark = performance.now();
-    reply.encodedValue = value === undefined ? null : encodeValue(payload.serializationMethod, value, `the value returned by '${payload.method}'`);
+    reply.encodedValue = encode(value);
     reply.serializeResults = (performance.now() - mark) / 1000;
     reply.success = true;
   } catch (error) {
-    reply.failure = failureFromError(error);
+    const reason = context.signal?.aborted ? abortReason(context.signal) : 'error';
+    reply.failure = failureFromError(context.signal?.aborted ? context.signal.reason : error, reason);
   }
   return reply;
+}
+
+/** `timeout` or `cancelled`, read from the abort reason the task server set. */
+export function abortReason(signal: AbortSignal): FailureInformation['reason'] {
+  return (signal.reason as { name?: string } | undefined)?.name === 'TaskTimeoutError' ? 'timeout' : 'cancelled';
+}
+
+async function drainGenerator(
+  iterator: AsyncIterator<unknown> | Iterator<unknown>,
+  payload: TaskPayload,
+  context: RunContext,
+  started: number,
+  encode: (value: unknown) => Encoded | null,
+): Promise<unknown> {
+  const mode = payload.generator;
+  if (mode === undefined) {
+    await iterator.return?.();
+    throw new TypeError(
+      `Method '${payload.method}' returned a generator. Declare how to deliver its yields: ` +
+        `moduleMethod(url, '${payload.method}', { generator: 'stream' }) (or 'collect', 'collect-with-return').`,
+    );
+  }
+  const yields: unknown[] = [];
+  // Streaming holds back one item, so the final result can carry the last one.
+  let held: { value: unknown } | null = null;
+  const emit = (value: unknown): void => {
+    const mark = performance.now();
+    const encodedValue = encode(value);
+    if (encodedValue === null) return;
+    context.onIntermediate?.({ encodedValue, running: (mark - started) / 1000, serializeResults: (performance.now() - mark) / 1000 });
+  };
+  try {
+    for (;;) {
+      context.signal?.throwIfAborted();
+      const step = await iterator.next();
+      if (step.done) {
+        if (mode === 'collect') return yields;
+        if (mode === 'collect-with-return') return { yields, returned: step.value };
+        if (step.value !== undefined) {
+          if (held) emit(held.value);
+          return step.value;
+        }
+        return held?.value;
+      }
+      if (mode === 'stream') {
+        if (held) emit(held.value);
+        held = { value: step.value };
+      } else {
+        yields.push(step.value);
+      }
+    }
+  } catch (error) {
+    await iterator.return?.(undefined);
+    throw error;
+  }
 }

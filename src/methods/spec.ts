@@ -1,10 +1,13 @@
 import type { AnyMethod } from '../models/method-types.js';
+import { type ExecutableMethod, isExecutableMethod } from './executable.js';
+import type { GeneratorMode } from './run.js';
 
 /** A method run on the task server's own event loop: for async, I/O-bound work. */
 export interface InlineMethodSpec<F extends AnyMethod = AnyMethod> {
   readonly kind: 'inline';
-  readonly fn: F;
+  readonly fn: F | ExecutableMethod<never, unknown>;
   readonly executor: string;
+  readonly generator?: GeneratorMode;
 }
 
 /**
@@ -17,6 +20,7 @@ export interface ModuleMethodSpec<F extends AnyMethod = AnyMethod> {
   readonly module: string;
   readonly exportName: string;
   readonly executor: string;
+  readonly generator?: GeneratorMode;
   /** Phantom field carrying the signature for type inference; never set. */
   readonly signature?: F;
 }
@@ -28,6 +32,7 @@ export interface ModuleMethodSpec<F extends AnyMethod = AnyMethod> {
 export interface RemoteMethodSpec<F extends AnyMethod = AnyMethod> {
   readonly kind: 'remote';
   readonly executor: string;
+  readonly generator?: GeneratorMode;
   /** Phantom field carrying the signature for type inference; never set. */
   readonly signature?: F;
 }
@@ -42,15 +47,32 @@ export type MethodsOf<S extends Record<string, MethodSpec>> = {
 export interface MethodOptions {
   /** Which executor of the task server runs it. */
   executor?: string;
+  /** For generator methods: collect the yields into the value, or stream each as it comes. */
+  generator?: GeneratorMode;
 }
+
+type ExecutableSignature<E> = E extends ExecutableMethod<infer A, infer V> ? (...args: A) => Promise<V> : never;
 
 /**
  * A method run on the task server's event loop.
  * @example const methods = { fetch: inlineMethod(async (url: string) => (await fetch(url)).status) };
  */
-export function inlineMethod<F extends AnyMethod>(fn: F, options: MethodOptions = {}): InlineMethodSpec<F> {
-  if (typeof fn !== 'function') throw new TypeError(`inlineMethod expects a function, got ${typeof fn}`);
-  return { kind: 'inline', fn, executor: options.executor ?? 'inline' };
+export function inlineMethod<F extends AnyMethod>(fn: F, options?: MethodOptions): InlineMethodSpec<F>;
+export function inlineMethod<E extends ExecutableMethod<never, unknown>>(executable: E, options?: MethodOptions): InlineMethodSpec<ExecutableSignature<E>>;
+export function inlineMethod(fn: AnyMethod | ExecutableMethod<never, unknown>, options: MethodOptions = {}): InlineMethodSpec {
+  if (typeof fn !== 'function' && !isExecutableMethod(fn)) {
+    throw new TypeError(`inlineMethod expects a function or an ExecutableMethod, got ${typeof fn}`);
+  }
+  return withGenerator({ kind: 'inline', fn, executor: options.executor ?? 'inline' }, options);
+}
+
+function withGenerator<S extends MethodSpec>(spec: S, options: MethodOptions): S {
+  const mode = options.generator;
+  if (mode === undefined) return spec;
+  if (mode !== 'collect' && mode !== 'collect-with-return' && mode !== 'stream') {
+    throw new TypeError(`generator must be 'collect', 'collect-with-return' or 'stream', got ${JSON.stringify(mode)}`);
+  }
+  return { ...spec, generator: mode };
 }
 
 /**
@@ -69,16 +91,16 @@ export function moduleMethod<F extends AnyMethod = AnyMethod>(
     throw new TypeError(`moduleMethod needs a file: URL or an absolute path for '${exportName}', got '${href}'. Use new URL('./x.js', import.meta.url).`);
   }
   if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('moduleMethod needs the name of an export');
-  return { kind: 'module', module: href, exportName, executor: options.executor ?? 'threads' };
+  return withGenerator({ kind: 'module', module: href, exportName, executor: options.executor ?? 'threads' }, options);
 }
 
 /**
  * A method served by remote workers through the named executor (e.g. a BullMQ queue `cpu`).
  * @example const methods = { simulate: remoteMethod<typeof sim.simulate>({ executor: 'cpu' }) };
  */
-export function remoteMethod<F extends AnyMethod = AnyMethod>(options: { executor: string }): RemoteMethodSpec<F> {
+export function remoteMethod<F extends AnyMethod = AnyMethod>(options: MethodOptions & { executor: string }): RemoteMethodSpec<F> {
   if (typeof options?.executor !== 'string' || options.executor.length === 0) {
     throw new TypeError("remoteMethod needs the name of the executor that serves it, e.g. remoteMethod({ executor: 'cpu' })");
   }
-  return { kind: 'remote', executor: options.executor };
+  return withGenerator({ kind: 'remote', executor: options.executor }, options);
 }

@@ -28,6 +28,8 @@ export interface TaskInit {
   resources?: ResourceRequirementsInit;
   /** Re-run a failed task up to this many times. @default 0 */
   maxRetries?: number;
+  /** Stop the task if it runs longer than this (counted from when the task server starts it). */
+  timeoutMs?: number | null;
   taskId?: string;
 }
 
@@ -63,6 +65,8 @@ export class Result<TMethod extends string = string, TValue = unknown> {
   serializationMethod: SerializationMethod;
   keepInputs: boolean;
   maxRetries: number;
+  /** Stop the task after this long on the task server; `null` for no limit. */
+  timeoutMs: number | null;
   retries = 0;
   /** Failed runs of this task before the one reported, newest last. */
   failedAttempts: FailedAttempt[] = [];
@@ -85,6 +89,10 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) {
       throw new RangeError(`maxRetries must be a non-negative integer, got ${String(init.maxRetries)}`);
     }
+    this.timeoutMs = init.timeoutMs ?? null;
+    if (this.timeoutMs !== null && !(this.timeoutMs > 0 && Number.isFinite(this.timeoutMs))) {
+      throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${String(init.timeoutMs)}`);
+    }
   }
 
   /** Create a task and encode its inputs, timing the encoding. Throws a SerializationError naming the bad argument. */
@@ -105,6 +113,16 @@ export class Result<TMethod extends string = string, TValue = unknown> {
   /** Decoded keyword arguments (empty if the inputs were not kept). */
   get kwargs(): Record<string, unknown> {
     return decodeInputs(this.serializationMethod, this.inputs)[1];
+  }
+
+  /** The task was stopped because it ran past its `timeoutMs`. */
+  get timedOut(): boolean {
+    return this.failureInfo?.reason === 'timeout';
+  }
+
+  /** The task was cancelled before it finished. */
+  get cancelled(): boolean {
+    return this.failureInfo?.reason === 'cancelled';
   }
 
   /** Resources asked for, as a plain object with the derived rank count. */
@@ -146,6 +164,7 @@ export class Result<TMethod extends string = string, TValue = unknown> {
       taskInfo: this.taskInfo,
       resources: this.resources,
       maxRetries: this.maxRetries,
+      timeoutMs: this.timeoutMs,
     });
     copy.retries = this.retries;
     copy.timestamp = { ...this.timestamp };

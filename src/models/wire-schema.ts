@@ -77,6 +77,7 @@ export const wireMessageSchema = z.object({
   topic: z.string().nullable().optional(),
   max_retries: count.nullable().optional(),
   retries: count.nullable().optional(),
+  timeout_ms: z.number().positive().nullable().optional(),
   failed_attempts: z.array(failedAttempt).optional(),
   inputs: z.tuple([z.array(encoded), z.record(z.string(), encoded)]).optional(),
   value: encoded.optional(),

@@ -115,6 +115,7 @@ export function encodeWireMessage(result: Result): string {
     `, "serialization_method": "${result.serializationMethod}", "keep_inputs": ${result.keepInputs}` +
     `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +
     `, "topic": ${JSON.stringify(result.topic)}, "max_retries": ${result.maxRetries}, "retries": ${result.retries}` +
+    (result.timeoutMs === null ? '' : `, "timeout_ms": ${result.timeoutMs}`) +
     attempts +
     `, "inputs": [${JSON.stringify(inputs[0].map(encodedToWire))}, ${JSON.stringify(kwargs)}]` +
     `, "value": ${JSON.stringify(value)}}`
@@ -186,6 +187,7 @@ export function decodeWireMessage(body: string): Result {
       cpuThreads: wire.resources?.cpu_threads,
     }),
     maxRetries: wire.max_retries ?? 0,
+    timeoutMs: wire.timeout_ms ?? null,
   });
   result.retries = wire.retries ?? 0;
   result.success = wire.success ?? null;

@@ -38,12 +38,20 @@ export interface SendOptions {
   keepInputs?: boolean;
   /** Re-run a failed task up to this many times. @default 0 */
   maxRetries?: number;
+  /**
+   * Stop the task if it runs longer than this on the task server (counted from when the server
+   * hands it to its executor); it then ends as a failed result with `timedOut` true.
+   */
+  timeoutMs?: number;
+  /** Cancel the task when this signal aborts (see {@link ColmenaQueues.cancel}). */
+  signal?: AbortSignal;
 }
 
 /** What a task server gets from the request channel. */
 export type ServerMessage =
   | { kind: 'task'; task: Result }
   | { kind: 'kill' }
+  | { kind: 'cancel'; taskId: string }
   | { kind: 'malformed'; error: InvalidMessageError; identity: MessageIdentity | null; raw: string };
 
 /** What observers of the queues (run logs, dashboards) can subscribe to. */
@@ -76,6 +84,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   readonly #topicSet: Set<string>;
   readonly #activeByTopic = new Map<string, number>();
   readonly #activeTasks = new Map<string, string>();
+  /** Detaches the abort listener of a task sent with a signal, once the task retires. */
+  readonly #signalCleanups = new Map<string, () => void>();
   #doneWaiters: DoneWaiter[] = [];
   #closing: Promise<void> | null = null;
   /**
@@ -113,6 +123,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   protected abstract pushRequest(task: Result): Promise<void>;
   /** Put the kill signal on the request channel. */
   protected abstract pushKillSignal(): Promise<void>;
+  /** Ask the task server to stop a task. */
+  protected abstract pushCancel(taskId: string): Promise<void>;
   /** Take the next request (server side). */
   protected abstract popRequest(options: WaitOptions): Promise<ServerMessage>;
   /** Put a result on its topic's channel (server side). */
@@ -141,6 +153,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     if (!Array.isArray(args)) {
       throw new InvalidArgumentError(`sendInputs('${method}', args): args must be an array of positional arguments`);
     }
+    throwIfAborted(options.signal);
     const task = Result.create({
       method,
       args,
@@ -151,6 +164,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       taskInfo: options.taskInfo,
       resources: options.resources,
       maxRetries: options.maxRetries,
+      timeoutMs: options.timeoutMs,
     });
     task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
@@ -162,7 +176,30 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       throw error;
     }
     this.events.emit('sent', task);
+    if (options.signal) this.#cancelOnAbort(task.taskId, options.signal);
     return task.taskId;
+  }
+
+  /**
+   * Stop a task: the task server stops its work (terminating the thread, process or executable)
+   * and answers with one failed result whose `cancelled` is true. Resolves `false` if the task is
+   * not active (already finished, or never sent from here).
+   */
+  async cancel(taskId: string): Promise<boolean> {
+    this.#assertRole('client', 'cancel');
+    if (!this.#activeTasks.has(taskId)) return false;
+    await this.pushCancel(taskId);
+    return true;
+  }
+
+  #cancelOnAbort(taskId: string, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      this.#signalCleanups.delete(taskId);
+      this.cancel(taskId).catch(() => {});
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#signalCleanups.set(taskId, () => signal.removeEventListener('abort', onAbort));
   }
 
   /**
@@ -297,6 +334,10 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const topic = this.#activeTasks.get(taskId);
     if (topic === undefined) return;
     this.#activeTasks.delete(taskId);
+    if (this.#signalCleanups.size > 0) {
+      this.#signalCleanups.get(taskId)?.();
+      this.#signalCleanups.delete(taskId);
+    }
     const left = this.#activeByTopic.get(topic)! - 1;
     this.#activeByTopic.set(topic, left);
     if (this.#doneWaiters.length === 0) return;

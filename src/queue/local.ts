@@ -32,6 +32,10 @@ export class LocalQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     this.#requests.push(KILL);
   }
 
+  protected override async pushCancel(taskId: string): Promise<void> {
+    this.#requests.push({ kind: 'cancel', taskId });
+  }
+
   protected override popRequest(options: WaitOptions): Promise<ServerMessage> {
     return this.#requests.shift('a task request', options);
   }

@@ -75,6 +75,11 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return `${this.prefix}_${topic}_result`;
   }
 
+  /** Cancel requests: a list of our own, which Python Colmena's servers never read. */
+  get cancelKey(): string {
+    return `${this.prefix}_cancel`;
+  }
+
   get #requestWakeKey(): string {
     return `${this.prefix}_wake_${this.#instance}_requests`;
   }
@@ -121,6 +126,10 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   protected override async pushKillSignal(): Promise<void> {
     await this.#cmd.rpush(this.requestKey, KILL_SIGNAL_ELEMENT);
+  }
+
+  protected override async pushCancel(taskId: string): Promise<void> {
+    await this.#cmd.rpush(this.cancelKey, taskId);
   }
 
   protected override listenForResults(): void {
@@ -181,13 +190,14 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
           if (left <= 0) throw new ColmenaTimeoutError('a task request', timeoutMs!);
           seconds = Math.max(left / 1000, 0.001);
         }
-        const reply = await reader.blpop(this.requestKey, this.#requestWakeKey, seconds);
+        const reply = await reader.blpop(this.requestKey, this.cancelKey, this.#requestWakeKey, seconds);
         if (reply === null) continue;
         if (reply[0] === this.#requestWakeKey) {
           throwIfAborted(signal);
           if (this.#closing) throw new InvalidStateError('The queues are closed');
           continue;
         }
+        if (reply[0] === this.cancelKey) return { kind: 'cancel', taskId: reply[1] };
         return this.#parseRequest(reply[1]);
       }
     } finally {
@@ -228,7 +238,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   // ---- housekeeping ---------------------------------------------------------------------------
 
   protected override async clearChannels(): Promise<void> {
-    await this.#cmd.del(this.requestKey, ...this.topics.map((topic) => this.resultKey(topic)));
+    await this.#cmd.del(this.requestKey, this.cancelKey, ...this.topics.map((topic) => this.resultKey(topic)));
   }
 
   protected override async closeTransport(): Promise<void> {

@@ -1,6 +1,6 @@
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../errors.js';
 import { type Logger, childLogger } from '../logging.js';
-import type { TaskReply } from '../methods/run.js';
+import type { IntermediateReply, RunContext, TaskReply } from '../methods/run.js';
 import { nowSeconds } from '../models/clock.js';
 import { Result } from '../models/result.js';
 import { encodedSize } from '../models/serialization.js';
@@ -24,6 +24,8 @@ type State = 'created' | 'running' | 'stopping' | 'stopped';
 
 /** Pause after an unexpected transport error before reading again, so a broken link does not spin. */
 const RETRY_READ_MS = 100;
+/** Cancellations for tasks not seen yet are remembered, up to this many. */
+const MAX_EARLY_CANCELS = 10_000;
 
 /**
  * The listen loop every task server shares: take requests, answer what cannot run (unknown
@@ -37,6 +39,10 @@ export abstract class BaseTaskServer {
   #state: State = 'created';
   #loop: Promise<void> | null = null;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Abort controllers of the tasks being run, by task id. */
+  readonly #running = new Map<string, AbortController>();
+  /** Cancel requests that arrived before their task (or after it finished). */
+  readonly #cancelledEarly = new Set<string>();
   readonly #intake = new AbortController();
   #stopReason: TaskServerEvents['stopped']['reason'] = 'kill-signal';
   /** Observers: `server.events.on('result', ...)`; listeners must be cheap. */
@@ -51,7 +57,7 @@ export abstract class BaseTaskServer {
   /** Names of the methods this server runs. */
   abstract get methodNames(): readonly string[];
   /** Run one attempt of a task whose method is known to be served. */
-  protected abstract execute(task: Result): Promise<TaskReply>;
+  protected abstract execute(task: Result, context: RunContext): Promise<TaskReply>;
   /** Release executors once the last task is done. */
   protected abstract shutdown(): Promise<void>;
 
@@ -114,6 +120,10 @@ export abstract class BaseTaskServer {
           this.logger.info({ inFlight: this.#inFlight.size }, 'kill signal received; finishing tasks in hand');
           break;
         }
+        if (message.kind === 'cancel') {
+          this.#cancel(message.taskId);
+          continue;
+        }
         const done = this.#handle(message).finally(() => this.#inFlight.delete(done));
         this.#inFlight.add(done);
       }
@@ -127,7 +137,19 @@ export abstract class BaseTaskServer {
     }
   }
 
-  async #handle(message: Exclude<ServerMessage, { kind: 'kill' }>): Promise<void> {
+  #cancel(taskId: string): void {
+    const controller = this.#running.get(taskId);
+    if (controller) {
+      controller.abort(new TaskCancelledError(taskId));
+      return;
+    }
+    this.#cancelledEarly.add(taskId);
+    if (this.#cancelledEarly.size > MAX_EARLY_CANCELS) {
+      this.#cancelledEarly.delete(this.#cancelledEarly.values().next().value!);
+    }
+  }
+
+  async #handle(message: Extract<ServerMessage, { kind: 'task' | 'malformed' }>): Promise<void> {
     if (message.kind === 'malformed') return this.#answerMalformed(message);
     const task = message.task;
     task.timestamp.inputReceived = nowSeconds();
@@ -135,6 +157,9 @@ export abstract class BaseTaskServer {
       const refusal = this.#refusal(task);
       if (refusal) {
         task.fail(refusal);
+      } else if (this.#cancelledEarly.delete(task.taskId)) {
+        const error = new TaskCancelledError(task.taskId);
+        task.fail({ name: error.name, message: error.message, stack: error.stack ?? '', reason: 'cancelled' });
       } else {
         await this.#runWithRetries(task);
       }
@@ -171,12 +196,31 @@ export abstract class BaseTaskServer {
   }
 
   async #runWithRetries(task: Result): Promise<void> {
+    const controller = new AbortController();
+    this.#running.set(task.taskId, controller);
+    const timeoutMs = task.timeoutMs;
+    const timer =
+      timeoutMs === null ? undefined : setTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
+    const context: RunContext = {
+      signal: controller.signal,
+      onIntermediate: (item) => this.#sendIntermediate(task, item),
+    };
+    try {
+      await this.#attempts(task, context);
+    } finally {
+      clearTimeout(timer);
+      this.#running.delete(task.taskId);
+    }
+  }
+
+  async #attempts(task: Result, context: RunContext): Promise<void> {
     for (;;) {
       task.timestamp.startTaskSubmission = nowSeconds();
-      const reply = await this.execute(task);
+      const reply = await this.execute(task, context);
       task.timestamp.taskReceived = nowSeconds();
       applyReply(task, reply);
-      if (task.success || task.retries >= task.maxRetries) return;
+      // A stopped task is not retried: a timeout would likely recur, and a cancel means stop.
+      if (task.success || task.retries >= task.maxRetries || context.signal?.aborted) return;
       task.failedAttempts.push({
         failure: task.failureInfo!,
         workerInfo: task.workerInfo,
@@ -186,6 +230,21 @@ export abstract class BaseTaskServer {
       task.retries++;
       this.logger.debug({ taskId: task.taskId, method: task.method, retries: task.retries }, 'retrying a failed task');
     }
+  }
+
+  /** Send one streamed value as an intermediate result, without holding up the generator. */
+  #sendIntermediate(task: Result, item: IntermediateReply): void {
+    const partial = task.cloneRequest();
+    partial.success = true;
+    partial.complete = false;
+    partial.encodedValue = item.encodedValue;
+    partial.messageSizes.value = encodedSize(item.encodedValue);
+    partial.time.running = item.running;
+    partial.time.serializeResults = item.serializeResults;
+    partial.applyKeepInputs();
+    this.queues.sendResult(partial).catch((error: unknown) => {
+      this.logger.error({ err: error, taskId: task.taskId }, 'could not send an intermediate result');
+    });
   }
 
   async #answerMalformed(message: Extract<ServerMessage, { kind: 'malformed' }>): Promise<void> {

@@ -1,13 +1,15 @@
+import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
-import type { TaskPayload, TaskReply } from '../methods/run.js';
 
 /**
  * Runs tasks somewhere: on the server's loop, on worker threads, in child processes, on remote
- * workers. `run` never rejects for a task's own failure; it resolves with a failed reply.
+ * workers. `run` never rejects for a task's own failure; it resolves with a failed reply. When
+ * `context.signal` aborts, the executor stops the work (terminates the thread, kills the process)
+ * and resolves promptly with a reply whose failure reason is `timeout` or `cancelled`.
  */
 export interface Executor {
   readonly name: string;
-  run(spec: MethodSpec, payload: TaskPayload): Promise<TaskReply>;
+  run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;
 }

@@ -1,10 +1,15 @@
 import { loadModuleMethod } from '../methods/load.js';
-import { runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
+import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
-import { failureFromError } from '../models/failure.js';
+import { replyOnAbort } from './abort-reply.js';
 import type { Executor } from './executor.js';
 
-/** Runs methods on the task server's own event loop: no copy, no thread hop; for async I/O work. */
+/**
+ * Runs methods on the task server's own event loop: no copy, no thread hop; for async I/O work
+ * and for executables (spawning does not block). A cancelled or timed-out plain function cannot be
+ * stopped here, only abandoned: its result is dropped. Generators stop between yields, and
+ * executables are killed.
+ */
 export class InlineExecutor implements Executor {
   readonly name: string;
   readonly #worker = workerInfo('inline');
@@ -13,30 +18,21 @@ export class InlineExecutor implements Executor {
     this.name = name;
   }
 
-  async run(spec: MethodSpec, payload: TaskPayload): Promise<TaskReply> {
-    let fn;
+  async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
+    let target;
     try {
       if (spec.kind === 'remote') throw new TypeError(`Method '${payload.method}' is remote; the inline executor cannot run it`);
-      fn = spec.kind === 'inline' ? spec.fn : await loadModuleMethod(spec.module, spec.exportName);
+      target = spec.kind === 'inline' ? spec.fn : await loadModuleMethod(spec.module, spec.exportName);
     } catch (error) {
-      return { ...emptyReply(this.#worker), failure: failureFromError(error) };
+      return failedReply(this.#worker, error);
     }
-    return runMethod(fn, payload, this.#worker);
+    const aborted = replyOnAbort(context.signal, this.#worker);
+    try {
+      return await Promise.race([runMethod(target, payload, this.#worker, context), aborted.reply]);
+    } finally {
+      aborted.dispose();
+    }
   }
 
   async close(): Promise<void> {}
-}
-
-export function emptyReply(worker: TaskReply['workerInfo']): TaskReply {
-  return {
-    success: false,
-    encodedValue: null,
-    failure: null,
-    workerInfo: worker,
-    computeStarted: NaN,
-    computeEnded: NaN,
-    running: NaN,
-    deserializeInputs: NaN,
-    serializeResults: NaN,
-  };
 }

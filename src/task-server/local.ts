@@ -1,11 +1,12 @@
 import { InvalidArgumentError } from '../errors.js';
-import type { TaskReply } from '../methods/run.js';
+import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
 import type { ColmenaQueues } from '../queue/base.js';
 import { BaseTaskServer, type TaskServerOptions } from './base.js';
 import type { Executor } from './executor.js';
 import { InlineExecutor } from './inline-executor.js';
+import { ProcessesExecutor } from './processes-executor.js';
 import { ThreadsExecutor } from './threads-executor.js';
 
 export interface LocalTaskServerOptions<S extends Record<string, MethodSpec>> extends TaskServerOptions {
@@ -13,14 +14,16 @@ export interface LocalTaskServerOptions<S extends Record<string, MethodSpec>> ex
   methods: S;
   /** Worker threads of the built-in `threads` executor. @default available parallelism */
   threads?: number;
+  /** Child processes of the built-in `processes` executor. @default available parallelism */
+  processes?: number;
   /** More executors (or replacements for `inline` / `threads`), by the name methods refer to. */
   executors?: Record<string, Executor>;
 }
 
 /**
  * A task server on this machine. Methods declared with `inlineMethod` run on its event loop;
- * methods declared with `moduleMethod` run on a pool of worker threads. Any method may name
- * another executor.
+ * methods declared with `moduleMethod` run on a pool of worker threads, or in child processes
+ * with `{ executor: 'processes' }`. Any method may name another executor.
  *
  * @example
  * const server = new LocalTaskServer(queues, { methods: { add: moduleMethod(url, 'add') }, threads: 2 });
@@ -38,12 +41,12 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     const custom = options.executors ?? {};
     const needed = new Set([...this.#methods.values()].map((spec) => spec.executor));
     for (const name of needed) {
-      const executor = custom[name] ?? builtIn(name, options.threads);
+      const executor = custom[name] ?? builtIn(name, options);
       if (!executor) {
         const using = [...this.#methods].filter(([, spec]) => spec.executor === name).map(([method]) => method);
         throw new InvalidArgumentError(
           `Method(s) ${using.join(', ')} use executor '${name}', which this server does not have. ` +
-            `Built in: inline, threads; given: ${Object.keys(custom).join(', ') || '(none)'}.`,
+            `Built in: inline, threads, processes; given: ${Object.keys(custom).join(', ') || '(none)'}.`,
         );
       }
       this.#executors.set(name, executor);
@@ -54,13 +57,16 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     return this.#names;
   }
 
-  protected override execute(task: Result): Promise<TaskReply> {
+  protected override execute(task: Result, context: RunContext): Promise<TaskReply> {
     const spec = this.#methods.get(task.method)!;
-    return this.#executors.get(spec.executor)!.run(spec, {
+    const payload: TaskPayload = {
       method: task.method,
       serializationMethod: task.serializationMethod,
       inputs: task.inputs,
-    });
+      resources: task.resources.toJSON(),
+    };
+    if (spec.generator) payload.generator = spec.generator;
+    return this.#executors.get(spec.executor)!.run(spec, payload, context);
   }
 
   protected override async shutdown(): Promise<void> {
@@ -68,8 +74,9 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   }
 }
 
-function builtIn(name: string, threads: number | undefined): Executor | undefined {
+function builtIn(name: string, options: { threads?: number; processes?: number }): Executor | undefined {
   if (name === 'inline') return new InlineExecutor();
-  if (name === 'threads') return new ThreadsExecutor('threads', { threads });
+  if (name === 'threads') return new ThreadsExecutor('threads', { threads: options.threads });
+  if (name === 'processes') return new ProcessesExecutor('processes', { processes: options.processes });
   return undefined;
 }

@@ -1,13 +1,11 @@
 import { availableParallelism } from 'node:os';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { TaskPayload, TaskReply } from '../methods/run.js';
-import { workerInfo } from '../methods/run.js';
+import { abortReason, failedReply, type IntermediateReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
-import { failureFromError } from '../models/failure.js';
 import { siblingModule } from '../util/sibling.js';
 import type { Executor } from './executor.js';
-import { emptyReply } from './inline-executor.js';
-import type { ThreadTask } from './thread-worker.js';
+import type { ThreadReply, ThreadTask } from './thread-worker.js';
 
 export interface ThreadsExecutorOptions {
   /** Worker threads to keep. @default the machine's available parallelism */
@@ -16,10 +14,14 @@ export interface ThreadsExecutorOptions {
 
 const WORKER_FILE = siblingModule(import.meta.url, 'thread-worker');
 
-/** Runs module methods on a pool of worker threads (piscina). */
+/**
+ * Runs module methods on a pool of worker threads (piscina). Cancelling or timing out a task
+ * terminates its thread (piscina starts a fresh one). Executables belong on the `inline` or
+ * `processes` executors: a terminated thread cannot kill the program it started.
+ */
 export class ThreadsExecutor implements Executor {
   readonly name: string;
-  readonly #pool: Piscina<ThreadTask, TaskReply>;
+  readonly #pool: Piscina<ThreadTask, ThreadReply>;
 
   constructor(name = 'threads', options: ThreadsExecutorOptions = {}) {
     this.name = name;
@@ -27,7 +29,7 @@ export class ThreadsExecutor implements Executor {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new RangeError(`threads must be a positive integer, got ${String(options.threads)}`);
     }
-    this.#pool = new Piscina<ThreadTask, TaskReply>({
+    this.#pool = new Piscina<ThreadTask, ThreadReply>({
       filename: WORKER_FILE.href,
       minThreads: threads,
       maxThreads: threads,
@@ -36,20 +38,51 @@ export class ThreadsExecutor implements Executor {
     });
   }
 
-  async run(spec: MethodSpec, payload: TaskPayload): Promise<TaskReply> {
+  async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
     if (spec.kind !== 'module') {
       const error = new TypeError(
         `Method '${payload.method}' is not named by module and export, so a worker thread cannot load it. ` +
           `Declare it with moduleMethod(new URL('./file.js', import.meta.url), '${payload.method}'), or run it inline.`,
       );
-      return { ...emptyReply(workerInfo(this.name)), failure: failureFromError(error) };
+      return failedReply(workerInfo(this.name), error);
     }
+    const task: ThreadTask = { module: spec.module, exportName: spec.exportName, payload };
+    const onIntermediate = context.onIntermediate;
+    if (payload.generator !== 'stream' || !onIntermediate) {
+      return this.#runOnPool(task, [], context.signal);
+    }
+    // Streaming: values come back on a port of their own while the task runs.
+    const { port1, port2 } = new MessageChannel();
+    task.port = port2;
+    let received = 0;
+    let allReceived: () => void = () => {};
+    let expected = Infinity;
+    port1.on('message', (item: IntermediateReply) => {
+      received++;
+      onIntermediate(item);
+      if (received >= expected) allReceived();
+    });
     try {
-      return await this.#pool.run({ module: spec.module, exportName: spec.exportName, payload });
+      const reply = await this.#runOnPool(task, [port2], context.signal);
+      expected = reply.intermediates ?? 0;
+      delete reply.intermediates;
+      // The reply and the streamed values travel on different ports: wait for the stragglers so
+      // the final result is sent after every intermediate one.
+      if (received < expected) await new Promise<void>((resolve) => (allReceived = resolve));
+      return reply;
+    } finally {
+      port1.close();
+    }
+  }
+
+  async #runOnPool(task: ThreadTask, transferList: MessagePort[], signal: AbortSignal | undefined): Promise<ThreadReply> {
+    try {
+      return await this.#pool.run(task, { transferList: transferList as never, signal: signal ?? null });
     } catch (error) {
+      if (signal?.aborted) return failedReply(workerInfo(this.name), signal.reason, abortReason(signal));
       // The thread died (process.exit, an uncaught error outside the method, out of memory):
       // piscina replaces it; the task becomes a failed result.
-      return { ...emptyReply(workerInfo(this.name)), failure: failureFromError(error, 'worker-crashed') };
+      return failedReply(workerInfo(this.name), error, 'worker-crashed');
     }
   }
 

@@ -1,0 +1,52 @@
+/**
+ * The entry module of each child process of the `processes` executor: runs one task at a time
+ * sent over IPC, streaming intermediate values back, and stops a task when told to.
+ */
+import { loadModuleMethod } from '../methods/load.js';
+import { failedReply, type IntermediateReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
+
+export type ToChild =
+  | { type: 'run'; id: number; module: string; exportName: string; payload: TaskPayload }
+  | { type: 'abort'; id: number; reason: { name: string; message: string } };
+
+export type FromChild =
+  | { type: 'ready' }
+  | { type: 'intermediate'; id: number; item: IntermediateReply }
+  | { type: 'reply'; id: number; reply: TaskReply };
+
+const worker = workerInfo(`process-${process.pid}`);
+const controllers = new Map<number, AbortController>();
+
+function send(message: FromChild): void {
+  process.send!(message);
+}
+
+async function run(message: Extract<ToChild, { type: 'run' }>): Promise<void> {
+  const controller = new AbortController();
+  controllers.set(message.id, controller);
+  let reply: TaskReply;
+  try {
+    const target = await loadModuleMethod(message.module, message.exportName);
+    reply = await runMethod(target, message.payload, worker, {
+      signal: controller.signal,
+      onIntermediate: (item) => send({ type: 'intermediate', id: message.id, item }),
+    });
+  } catch (error) {
+    reply = failedReply(worker, error);
+  } finally {
+    controllers.delete(message.id);
+  }
+  send({ type: 'reply', id: message.id, reply });
+}
+
+process.on('message', (message: ToChild) => {
+  if (message.type === 'run') void run(message);
+  else {
+    // Rebuild the reason so the reply names the timeout or the cancellation.
+    const reason = Object.assign(new Error(message.reason.message), { name: message.reason.name });
+    controllers.get(message.id)?.abort(reason);
+  }
+});
+// The parent going away means this worker is no longer wanted.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready' });
