@@ -259,7 +259,7 @@ describe('ResourceCounter: reallocate', () => {
     assert.equal(rec.allocatedSlots('ml'), 0);
     rec.release('sim', 2);
     await until(() => outcomes.length === 1, 'the background move');
-    assert.deepEqual(outcomes, ['ok']);
+    assert.deepEqual([...outcomes], ['ok']);
     assert.equal(rec.allocatedSlots('ml'), 2);
     await rec.reallocate('ml', 'sim', 1, { block: false, timeoutMs: 1, onComplete: (error) => outcomes.push(error) });
     assert.equal(outcomes.length, 2, 'free slots move before the call returns');
