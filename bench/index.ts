@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   local: () => import('./local.js'),
   redis: () => import('./redis.js'),
   thinker: () => import('./thinker.js'),
+  stop: () => import('./stop.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

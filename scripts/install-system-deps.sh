@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Installs what npm cannot: the Debian packages the test suite runs for real (redis-server).
+# Installs what npm cannot: the Debian packages the test suite runs for real (redis-server, a C
+# compiler and Open MPI for the executable tests).
 # Skips anything already present; needs root (or sudo) and apt-get when something is missing.
 set -euo pipefail
 
 declare -A needs=(
   [redis-server]=redis-server
+  [gcc]=gcc
+  [mpicc]=libopenmpi-dev
+  [mpirun]=openmpi-bin
 )
 
 missing=()
 for command in "${!needs[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")
 done
+# Open MPI's compiler wrapper needs the C compiler and headers of libc as well.
+[ ${#missing[@]} -gt 0 ] && [[ " ${missing[*]} " == *" libopenmpi-dev "* ]] && missing+=(libc6-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system dependencies present: ${!needs[*]}"

@@ -25,3 +25,17 @@ export function flakyMethod(failures: number) {
     return calls;
   });
 }
+
+/** Fixture methods run on the given executor, for the behaviour every executor must share. */
+export function fixtureMethods(executor: 'threads' | 'processes') {
+  return {
+    sleep: moduleMethod<typeof fixtures.sleep>(FIXTURES, 'sleep', { executor }),
+    spin: moduleMethod<typeof fixtures.spin>(FIXTURES, 'spin', { executor }),
+    add: moduleMethod<typeof fixtures.add>(FIXTURES, 'add', { executor }),
+    countdown: moduleMethod<typeof fixtures.countdown>(FIXTURES, 'countdown', { executor, generator: 'stream' }),
+    squares: moduleMethod<typeof fixtures.squares>(FIXTURES, 'squares', { executor, generator: 'collect-with-return' }),
+    squaresList: moduleMethod<typeof fixtures.squares>(FIXTURES, 'squares', { executor, generator: 'collect' }),
+    squaresUndeclared: moduleMethod<typeof fixtures.squares>(FIXTURES, 'squares', { executor }),
+    exitProcess: moduleMethod<typeof fixtures.exitProcess>(FIXTURES, 'exitProcess', { executor }),
+  };
+}

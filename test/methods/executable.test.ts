@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ColmenaError } from '../../src/errors.js';
+import { ExecutableFailedError, ExecutableMethod, fillLaunchTemplate } from '../../src/methods/executable.js';
+import { inlineMethod, type MethodsOf } from '../../src/methods/spec.js';
+import { ResourceRequirements } from '../../src/models/resources.js';
+import { LocalQueues } from '../../src/queue/local.js';
+import { LocalTaskServer } from '../../src/task-server/local.js';
+import { buildPrograms } from '../helpers/programs.js';
+
+const MPI_LAUNCH = ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', '{total_ranks}'];
+
+describe('ExecutableMethod', () => {
+  let programs: Awaited<ReturnType<typeof buildPrograms>>;
+  before(async () => {
+    programs = await buildPrograms();
+  });
+  after(async () => programs.cleanup());
+
+  it('passes arguments literally, with no shell in between', async () => {
+    const hostile = ['; rm -rf /tmp/nothing', '$(touch /tmp/colmena-pwned)', '`id`', "it's \"quoted\"", '*'];
+    const method = new ExecutableMethod<[string[]], string>({
+      command: [programs.simulator],
+      preprocess: (_dir, [args]) => ({ args }),
+    });
+    const { value } = await method.execute([hostile], {});
+    assert.deepEqual(value.trim().split('\n'), hostile.map((arg) => `arg:${arg}`));
+    assert.equal(existsSync('/tmp/colmena-pwned'), false);
+  });
+
+  it('feeds standard input, postprocesses the run directory, and times each phase', async () => {
+    let seenDir = '';
+    const method = new ExecutableMethod<[string], number>({
+      command: [programs.simulator, 'fixed'],
+      preprocess: async (runDir, [text]) => {
+        seenDir = runDir;
+        await writeFile(join(runDir, 'input.txt'), text);
+        return { args: ['input.txt'], stdin: text };
+      },
+      postprocess: async (runDir) => (await readFile(join(runDir, 'colmena.stdout'), 'utf8')).split('\n').filter(Boolean).length,
+    });
+    const { value, additional } = await method.execute(['hello\n'], {});
+    assert.equal(value, 3, 'arg:fixed, arg:input.txt and one stdin line');
+    for (const phase of ['exec_preprocess', 'exec_execution', 'exec_postprocess'] as const) assert.ok(additional[phase] >= 0);
+    assert.equal(existsSync(seenDir), false, 'the run directory is removed');
+  });
+
+  it('keeps the run directory when asked', async () => {
+    let seenDir = '';
+    const method = new ExecutableMethod({ command: [programs.simulator, 'x'], keepRunDir: true, preprocess: (runDir) => ((seenDir = runDir), {}) });
+    await method.execute([], {});
+    assert.equal(await readFile(join(seenDir, 'colmena.stdout'), 'utf8'), 'arg:x\n');
+  });
+
+  it('fails with the exit code and the end of stderr', async () => {
+    const method = new ExecutableMethod({ command: [programs.simulator, '--fail'] });
+    await assert.rejects(method.execute([], {}), (error: unknown) => {
+      assert.ok(error instanceof ExecutableFailedError);
+      assert.equal(error.exitCode, 3);
+      assert.match(error.message, /exited with code 3/);
+      assert.match(error.stderrTail, /diverged at step 42/);
+      return true;
+    });
+  });
+
+  it('says which program is missing', async () => {
+    const method = new ExecutableMethod({ command: ['/nonexistent/simulate'] });
+    await assert.rejects(method.execute([], {}), /Cannot run '\/nonexistent\/simulate': no such program/);
+  });
+
+  it('refuses an unknown placeholder before anything is spawned', () => {
+    assert.throws(
+      () => new ExecutableMethod({ command: ['x'], mpi: ['mpirun', '-np', '{ranks}'] }),
+      (error: unknown) => error instanceof ColmenaError && /Unknown placeholder \{ranks\}.*\{total_ranks\}/.test(error.message),
+    );
+    const resources = new ResourceRequirements({ nodeCount: 2, cpuProcesses: 3, cpuThreads: 4 });
+    assert.deepEqual(fillLaunchTemplate(['-n', '{total_ranks}', '--threads={cpu_threads}', '{node_count}x{cpu_processes}'], resources), [
+      '-n',
+      '6',
+      '--threads=4',
+      '2x3',
+    ]);
+  });
+
+  it('launches an MPI program with the rank count each task asks for', async () => {
+    const methods = {
+      ranks: inlineMethod(new ExecutableMethod<[], string>({ command: [programs.mpiRanks], mpi: MPI_LAUNCH })),
+    };
+    const queues = new LocalQueues<MethodsOf<typeof methods>>();
+    const server = new LocalTaskServer(queues, { methods }).start();
+    try {
+      await queues.sendInputs('ranks', [], { resources: { cpuProcesses: 2 } });
+      const result = await queues.getResult('default', { timeoutMs: 60_000 });
+      assert.equal(result.success, true, result.failureInfo?.message);
+      const lines = String(result.value).trim().split('\n').sort();
+      assert.deepEqual(lines, ['rank 0 of 2', 'rank 1 of 2']);
+      assert.ok(result.time.additional.exec_execution! > 0);
+    } finally {
+      await queues.sendKillSignal();
+      await server.join();
+      await queues.close();
+    }
+  });
+});
