@@ -11,6 +11,8 @@ export {
   InvalidStateError,
   MessageTooLargeError,
   SerializationError,
+  TaskCancelledError,
+  TaskTimeoutError,
   UnknownTopicError,
   type ColmenaErrorCode,
 } from './errors.js';
@@ -32,6 +34,7 @@ export { decodeWireMessage, encodeWireMessage } from './models/wire.js';
 
 export {
   ColmenaQueues,
+  type QueueEvents,
   type QueueRole,
   type QueuesOptions,
   type SendOptions,
@@ -40,13 +43,22 @@ export {
 export { LocalQueues } from './queue/local.js';
 
 export { inlineMethod, moduleMethod, remoteMethod, type MethodOptions, type MethodSpec, type MethodsOf } from './methods/spec.js';
-export type { TaskPayload, TaskReply } from './methods/run.js';
+export type { GeneratorMode, IntermediateReply, RunContext, TaskPayload, TaskReply } from './methods/run.js';
+export {
+  ExecutableFailedError,
+  ExecutableMethod,
+  fillLaunchTemplate,
+  type ExecutableMethodOptions,
+  type ExecutableOutcome,
+  type PreparedRun,
+} from './methods/executable.js';
 
-export { BaseTaskServer, type TaskServerOptions } from './task-server/base.js';
+export { BaseTaskServer, type TaskServerEvents, type TaskServerOptions } from './task-server/base.js';
 export { LocalTaskServer, type LocalTaskServerOptions } from './task-server/local.js';
 export type { Executor } from './task-server/executor.js';
 export { InlineExecutor } from './task-server/inline-executor.js';
 export { ThreadsExecutor, type ThreadsExecutorOptions } from './task-server/threads-executor.js';
+export { ProcessesExecutor, type ProcessesExecutorOptions } from './task-server/processes-executor.js';
 
 export type { WaitOptions } from './util/abort.js';
 export { AsyncQueue } from './util/async-queue.js';
