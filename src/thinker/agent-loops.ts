@@ -85,18 +85,28 @@ async function nextOutstandingResult(queues: ColmenaQueues, topic: string): Prom
 
 // ---- task submitters ----------------------------------------------------------------------------
 
+/** Calls in a row with slots free at once, after which a submitter yields to the event loop. */
+const UNWAITED_BEFORE_YIELD = 256;
+
 async function submitTasks(thinker: AgentHost, method: AnyMethod, info: Info<'taskSubmitter'>): Promise<void> {
   const { done, rec } = thinker;
   const pool = info.taskType;
   const queue = info.workQueue === null ? null : workQueueProperty(thinker, info.workQueue);
+  let unwaited = 0;
   for (;;) {
     if (done.isSet() || queue?.exhausted) return;
     const slots = countProperty(thinker, info.nSlots, `@taskSubmitter '${info.name}' nSlots`, 1);
-    try {
-      await rec.acquire(pool, slots, { signal: done.signal });
-    } catch (error) {
-      if (done.isSet()) return;
-      throw error;
+    if (rec.tryAcquire(pool, slots)) {
+      // Slots that are always free (a method that gives them straight back) would turn this loop
+      // into an endless chain of microtasks; let timers and I/O run now and then.
+      if (++unwaited % UNWAITED_BEFORE_YIELD === 0) await new Promise((resolve) => setImmediate(resolve));
+    } else {
+      try {
+        await rec.acquire(pool, slots, { signal: done.signal });
+      } catch (error) {
+        if (done.isSet()) return;
+        throw error;
+      }
     }
     if (done.isSet()) {
       rec.release(pool, slots);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import type { Result } from '../../src/models/result.js';
+import { LocalQueues } from '../../src/queue/local.js';
 import {
   AsyncEvent,
   BaseThinker,
@@ -207,6 +208,26 @@ describe('@taskSubmitter', () => {
     await withinDeadline(new Idle(queues, rec).run(), 'the idle submitter');
     assert.equal(rec.availableSlots('sim'), 1);
     await queues.close();
+  });
+  test('a submitter whose slots are always free still lets timers run (no microtask spin)', async () => {
+    class Spinner extends BaseThinker {
+      calls = 0;
+      @taskSubmitter({ taskType: 'sim' })
+      spin() {
+        this.calls++;
+        this.rec.release('sim', 1);
+      }
+      @agent()
+      async stopOnATimer() {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    const rec = new ResourceCounter(1, ['sim']);
+    await rec.reallocate(null, 'sim', 1);
+    const thinker = new Spinner(new LocalQueues(), rec);
+    await withinDeadline(thinker.run(), 'the timer agent to end the spinning submitter');
+    assert.ok(thinker.calls > 0);
+    assert.equal(rec.availableSlots('sim'), 1);
   });
 });
 
