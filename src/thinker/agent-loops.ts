@@ -3,6 +3,7 @@
  * event being set, `done`), never on a timer.
  */
 import { ThinkerDefinitionError } from '../errors.js';
+import type { Logger } from '../logging.js';
 import type { Result } from '../models/result.js';
 import type { ColmenaQueues } from '../queue/base.js';
 import { AsyncEvent } from './async-event.js';
@@ -16,7 +17,7 @@ export interface AgentHost {
   readonly queues: ColmenaQueues;
   readonly done: AsyncEvent;
   readonly rec: ResourceCounter;
-  readonly logger: import('../logging.js').Logger;
+  readonly logger: Logger;
 }
 
 type Info<K extends AgentInfo['kind']> = Extract<AgentInfo, { kind: K }>;

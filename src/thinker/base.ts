@@ -144,6 +144,9 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
     const barriers = this.#checkProperties();
     this.#state = 'running';
     this.#run = this.#runAgents(barriers);
+    // A failure is logged when it happens and reported by join(); until someone joins, do not
+    // let it surface as an unhandled rejection.
+    this.#run.catch(() => {});
     return this;
   }
 

@@ -263,3 +263,27 @@ describe('BaseThinker per-agent context', () => {
     await joined;
   });
 });
+
+describe('BaseThinker started without join', () => {
+  test('a failure before join() is not an unhandled rejection, and join() still reports it', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      class Fragile extends BaseThinker {
+        @agent()
+        async broken() {
+          throw new Error('early');
+        }
+      }
+      const { logger } = capturedLogger();
+      const thinker = new Fragile(new LocalQueues(), null, { logger }).start();
+      await thinker.done.wait();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+      await assert.rejects(thinker.join(), /Agent 'broken' failed: early/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
