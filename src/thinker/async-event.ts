@@ -1,3 +1,4 @@
+import { childLogger } from '../logging.js';
 import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
 
 /**
@@ -13,6 +14,7 @@ export class AsyncEvent {
   #set = false;
   #waiters = new Set<() => void>();
   #controller: AbortController | null = null;
+  #observers: Set<() => void> | null = null;
 
   /** Whether the flag is set now. */
   isSet(): boolean {
@@ -27,6 +29,27 @@ export class AsyncEvent {
     this.#waiters.clear();
     for (const wake of waiters) wake();
     this.#controller?.abort(eventSetReason());
+    if (this.#observers !== null) {
+      for (const observer of this.#observers) {
+        try {
+          observer();
+        } catch (error) {
+          childLogger('thinker.events').error({ err: error }, 'an AsyncEvent observer failed');
+        }
+      }
+    }
+  }
+
+  /**
+   * Call `observer` (synchronously) each time the flag goes from clear to set: for run logs and
+   * dashboards. Returns the function that unsubscribes. An observer that throws is logged.
+   */
+  onSet(observer: () => void): () => void {
+    this.#observers ??= new Set();
+    const observers = this.#observers;
+    const subscription = (): void => observer();
+    observers.add(subscription);
+    return () => void observers.delete(subscription);
   }
 
   /** Clear the flag; later waits block until the next {@link set}. */

@@ -3,6 +3,7 @@ import { AgentFailedError, InvalidArgumentError, InvalidStateError, ThinkerDefin
 import { type Logger, childLogger, rootLogger } from '../logging.js';
 import type { MethodMap } from '../models/method-types.js';
 import { ColmenaQueues } from '../queue/base.js';
+import { Emitter } from '../util/emitter.js';
 import { type AgentHost, countProperty, EventBarrier, eventProperty, runAgentBody, workQueueProperty } from './agent-loops.js';
 import { AsyncEvent } from './async-event.js';
 import { type AgentInfo, type AgentRecord, agentsOf } from './metadata.js';
@@ -13,6 +14,16 @@ export interface ThinkerOptions {
   loggerName?: string;
   /** Logger the thinker's loggers are children of. @default the library's root logger */
   logger?: Logger;
+}
+
+/** What a thinker tells observers (run logs, dashboards) through {@link BaseThinker.events}. */
+export interface ThinkerEvents {
+  /** An agent began running (after prepareAgent). */
+  agentStarted: { agent: string };
+  /** An agent's body returned (`failed: false`) or threw (`failed: true`). */
+  agentStopped: { agent: string; failed: boolean };
+  /** An AsyncEvent property of the thinker (named by its property, e.g. `done`) was set. */
+  eventSet: { event: string };
 }
 
 /** The lifecycle of a thinker: `created`, then `running` after start(), then `finished`. */
@@ -54,6 +65,11 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
   readonly resourceCounter: ResourceCounter | null;
   /** Set when the campaign should end; every agent can await it or use `done.signal`. */
   readonly done = new AsyncEvent();
+  /**
+   * Agent and event activity, for observers: `thinker.events.on('agentStopped', ...)`. Listeners
+   * run synchronously and must only record; one that throws is logged.
+   */
+  readonly events = new Emitter<ThinkerEvents>((error, event) => this.#logger.error({ err: error, event }, 'a thinker observer failed'));
   readonly #agents: readonly AgentRecord[];
   readonly #loggerName: string;
   readonly #parentLogger: Logger;
@@ -143,7 +159,8 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
     if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new thinker; this one is ${this.#state}`);
     const barriers = this.#checkProperties();
     this.#state = 'running';
-    this.#run = this.#runAgents(barriers);
+    const unobserve = this.#observeEvents();
+    this.#run = this.#runAgents(barriers).finally(unobserve);
     // A failure is logged when it happens and reported by join(); until someone joins, do not
     // let it surface as an unhandled rejection.
     this.#run.catch(() => {});
@@ -194,10 +211,13 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
       try {
         await this.prepareAgent();
         prepared = true;
+        this.events.emit('agentStarted', { agent: name });
         await runAgentBody(record, this as unknown as AgentHost, barriers);
+        this.events.emit('agentStopped', { agent: name, failed: false });
         if (!record.info.startup) this.done.set();
         logger.debug('agent finished');
       } catch (error) {
+        if (prepared) this.events.emit('agentStopped', { agent: name, failed: true });
         fail(error, prepared ? '' : ' in prepareAgent()');
       }
       if (!prepared) return;
@@ -207,6 +227,17 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
         fail(error, ' in tearDownAgent()');
       }
     });
+  }
+
+  /** Report each AsyncEvent property of the thinker being set; returns the function that stops. */
+  #observeEvents(): () => void {
+    const stops: (() => void)[] = [];
+    for (const [name, value] of Object.entries(this)) {
+      if (value instanceof AsyncEvent) stops.push(value.onSet(() => this.events.emit('eventSet', { event: name })));
+    }
+    return () => {
+      for (const stop of stops) stop();
+    };
   }
 
   /** Checks that need only the queues and the counter: run at construction. */

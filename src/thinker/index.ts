@@ -1,5 +1,5 @@
 /** The Thinker layer: agents that steer a campaign, and the tools they share. */
-export { BaseThinker, type ThinkerOptions, type ThinkerState } from './base.js';
+export { BaseThinker, type ThinkerEvents, type ThinkerOptions, type ThinkerState } from './base.js';
 export {
   agent,
   eventResponder,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, InvalidStateError, UnknownPoolError } from '../errors.js';
+import { childLogger } from '../logging.js';
 import { nowSeconds } from '../models/clock.js';
 import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
 
@@ -34,7 +35,11 @@ export type ResourceChange =
 
 /** Events of a {@link ResourceCounter}. */
 export interface ResourceCounterEvents {
-  /** Emitted synchronously after every acquire, release and reallocation. */
+  /**
+   * Emitted synchronously after every acquire, release and reallocation, with the pools already
+   * updated (read them with {@link ResourceCounter.snapshot}). Listeners must not throw; one that
+   * does is logged.
+   */
   change: [change: ResourceChange];
 }
 
@@ -301,8 +306,16 @@ export class ResourceCounter<T extends string = string> extends EventEmitter<Res
     }
   }
 
+  /** Tell listeners; one that throws is logged and cannot break the counter's bookkeeping. */
   #emit(change: ResourceChange): void {
-    if (this.listenerCount('change') > 0) this.emit('change', change);
+    if (this.listenerCount('change') === 0) return;
+    for (const listener of this.rawListeners('change') as ((change: ResourceChange) => void)[]) {
+      try {
+        listener(change);
+      } catch (error) {
+        childLogger('thinker.resources').error({ err: error, change }, 'a ResourceCounter change listener failed');
+      }
+    }
   }
 }
 

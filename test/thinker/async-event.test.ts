@@ -72,4 +72,22 @@ describe('AsyncEvent', () => {
     event.set();
     assert.equal(event.signal.aborted, true);
   });
+
+  test('onSet observers hear each clear-to-set transition until they unsubscribe', () => {
+    const event = new AsyncEvent();
+    let calls = 0;
+    const stop = event.onSet(() => calls++);
+    event.onSet(() => {
+      throw new Error('a broken observer is logged, not thrown');
+    });
+    event.set();
+    event.set();
+    event.clear();
+    event.set();
+    assert.equal(calls, 2);
+    stop();
+    event.clear();
+    event.set();
+    assert.equal(calls, 2);
+  });
 });

@@ -302,4 +302,19 @@ describe('ResourceCounter: change events', () => {
     ]);
     assert.deepEqual(allocations, [2, 2, 2, 0]);
   });
+
+  test('a listener that throws is logged and cannot break the bookkeeping', async () => {
+    const rec = counter(1, ['sim']);
+    rec.on('change', () => {
+      throw new Error('broken listener');
+    });
+    let heard = 0;
+    rec.once('change', () => heard++);
+    await rec.reallocate(null, 'sim', 1);
+    const waiting = rec.acquire('sim', 1);
+    await waiting;
+    rec.release('sim', 1);
+    assert.equal(heard, 1, 'a once listener is called once');
+    assert.equal(rec.availableSlots('sim'), 1);
+  });
 });

@@ -287,3 +287,34 @@ describe('BaseThinker started without join', () => {
     }
   });
 });
+
+describe('BaseThinker events for observers', () => {
+  test('agent starts and stops and AsyncEvent properties being set are emitted', async () => {
+    class Observed extends BaseThinker {
+      readonly go = new AsyncEvent();
+      @agent({ startup: true })
+      async starter() {
+        this.go.set();
+      }
+      @agent()
+      async follower() {
+        await this.go.wait();
+        throw new Error('follower fails');
+      }
+    }
+    const { logger } = capturedLogger();
+    const thinker = new Observed(new LocalQueues(), null, { logger });
+    const seen: string[] = [];
+    thinker.events.on('agentStarted', ({ agent: name }) => seen.push(`started ${name}`));
+    thinker.events.on('agentStopped', ({ agent: name, failed }) => seen.push(`stopped ${name}${failed ? ' (failed)' : ''}`));
+    thinker.events.on('eventSet', ({ event }) => seen.push(`set ${event}`));
+    thinker.events.on('eventSet', () => {
+      throw new Error('a broken observer');
+    });
+    await assert.rejects(thinker.run(), /follower fails/);
+    assert.deepEqual([...seen].sort(), ['set done', 'set go', 'started follower', 'started starter', 'stopped follower (failed)', 'stopped starter']);
+    assert.ok(seen.indexOf('started follower') < seen.indexOf('stopped follower (failed)'));
+    assert.ok(seen.indexOf('set go') < seen.indexOf('stopped follower (failed)'));
+    assert.equal(seen.at(-1), 'set done');
+  });
+});
