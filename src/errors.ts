@@ -15,7 +15,8 @@ export type ColmenaErrorCode =
   | 'CONNECTION'
   | 'AGENT_FAILED'
   | 'CANCELLED'
-  | 'EXECUTABLE_FAILED';
+  | 'EXECUTABLE_FAILED'
+  | 'PROXY';
 
 export class ColmenaError extends Error {
   readonly code: ColmenaErrorCode;

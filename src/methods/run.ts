@@ -4,6 +4,9 @@ import { type FailureInformation, failureFromError, type WorkerInformation } fro
 import type { AnyMethod } from '../models/method-types.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { decodeInputs, type Encoded, type EncodedInputs, encodeValue, type SerializationMethod } from '../models/serialization.js';
+import type { ValueProxySettings } from '../models/value-proxy.js';
+import { connectStore } from '../proxy/connect.js';
+import { hasReferences, type ProxyTimings, proxyIfLarge, resolveInputs } from '../proxy/proxy.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
 
 /**
@@ -23,6 +26,8 @@ export interface TaskPayload {
   inputs: EncodedInputs;
   resources?: Required<ResourceRequirementsInit>;
   generator?: GeneratorMode;
+  /** Put a value at least this large in this store and send a reference instead. */
+  valueProxy?: ValueProxySettings;
 }
 
 /** What a worker hands back; the task server copies it onto the Result. */
@@ -37,6 +42,10 @@ export interface TaskReply {
   deserializeInputs: number;
   serializeResults: number;
   additional?: Record<string, number>;
+  /** Seconds spent fetching the inputs passed by reference, all at once. */
+  asyncResolveProxies?: number;
+  /** Per-reference timings of what was fetched and stored. */
+  proxy?: ProxyTimings;
 }
 
 /** One streamed value of a running generator task. */
@@ -101,8 +110,15 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
   const encode = (value: unknown): Encoded | null =>
     value === undefined ? null : encodeValue(payload.serializationMethod, value, `the value returned by '${payload.method}'`);
   try {
+    let inputs = payload.inputs;
+    if (hasReferences(inputs)) {
+      const resolving = performance.now();
+      reply.proxy = {};
+      inputs = await resolveInputs(inputs, reply.proxy);
+      reply.asyncResolveProxies = (performance.now() - resolving) / 1000;
+    }
     let mark = performance.now();
-    const [args, kwargs] = decodeInputs(payload.serializationMethod, payload.inputs);
+    const [args, kwargs] = decodeInputs(payload.serializationMethod, inputs);
     reply.deserializeInputs = (performance.now() - mark) / 1000;
 
     reply.computeStarted = nowSeconds();
@@ -126,6 +142,11 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
     mark = performance.now();
     reply.encodedValue = encode(value);
     reply.serializeResults = (performance.now() - mark) / 1000;
+    if (payload.valueProxy && reply.encodedValue !== null) {
+      const { store, thresholdBytes } = payload.valueProxy;
+      reply.proxy ??= {};
+      reply.encodedValue = await proxyIfLarge(reply.encodedValue, connectStore(store), thresholdBytes, reply.proxy);
+    }
     reply.success = true;
   } catch (error) {
     const reason = context.signal?.aborted ? abortReason(context.signal) : 'error';

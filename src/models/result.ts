@@ -11,6 +11,7 @@ import {
   type SerializationMethod,
 } from './serialization.js';
 import { emptyDurations, emptyTimestamps, type Durations, type Timestamps } from './timing.js';
+import type { ValueProxySettings } from './value-proxy.js';
 
 /** What a thinker sets when it creates a task. */
 export interface TaskInit {
@@ -67,6 +68,8 @@ export class Result<TMethod extends string = string, TValue = unknown> {
   maxRetries: number;
   /** Stop the task after this long on the task server; `null` for no limit. */
   timeoutMs: number | null;
+  /** Where the worker puts a value too large for the result message; `null` to always send it inline. */
+  valueProxy: ValueProxySettings | null = null;
   retries = 0;
   /** Failed runs of this task before the one reported, newest last. */
   failedAttempts: FailedAttempt[] = [];
@@ -167,6 +170,7 @@ export class Result<TMethod extends string = string, TValue = unknown> {
       timeoutMs: this.timeoutMs,
     });
     copy.retries = this.retries;
+    copy.valueProxy = this.valueProxy;
     copy.timestamp = { ...this.timestamp };
     copy.time = { ...this.time, proxy: { ...this.time.proxy }, additional: { ...this.time.additional } };
     copy.messageSizes = { ...this.messageSizes };

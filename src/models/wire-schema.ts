@@ -78,6 +78,13 @@ export const wireMessageSchema = z.object({
   max_retries: count.nullable().optional(),
   retries: count.nullable().optional(),
   timeout_ms: z.number().positive().nullable().optional(),
+  value_proxy: z
+    .object({
+      store: z.looseObject({ kind: z.enum(['memory', 'file', 'redis']) }),
+      threshold_bytes: z.number().nonnegative(),
+    })
+    .nullable()
+    .optional(),
   failed_attempts: z.array(failedAttempt).optional(),
   inputs: z.tuple([z.array(encoded), z.record(z.string(), encoded)]).optional(),
   value: encoded.optional(),

@@ -4,6 +4,7 @@ import { parseLenientJson } from './lenient-json.js';
 import { ResourceRequirements } from './resources.js';
 import { Result } from './result.js';
 import type { Encoded, EncodedInputs, SerializationMethod } from './serialization.js';
+import type { ValueProxySettings } from './value-proxy.js';
 import { describeIssues, type WireFailure, type WireMessage, wireMessageSchema, type WireWorkerInfo } from './wire-schema.js';
 
 /**
@@ -116,6 +117,9 @@ export function encodeWireMessage(result: Result): string {
     `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +
     `, "topic": ${JSON.stringify(result.topic)}, "max_retries": ${result.maxRetries}, "retries": ${result.retries}` +
     (result.timeoutMs === null ? '' : `, "timeout_ms": ${result.timeoutMs}`) +
+    (result.valueProxy === null
+      ? ''
+      : `, "value_proxy": ${JSON.stringify({ store: result.valueProxy.store, threshold_bytes: result.valueProxy.thresholdBytes })}`) +
     attempts +
     `, "inputs": [${JSON.stringify(inputs[0].map(encodedToWire))}, ${JSON.stringify(kwargs)}]` +
     `, "value": ${JSON.stringify(value)}}`
@@ -190,6 +194,9 @@ export function decodeWireMessage(body: string): Result {
     timeoutMs: wire.timeout_ms ?? null,
   });
   result.retries = wire.retries ?? 0;
+  if (wire.value_proxy) {
+    result.valueProxy = { store: wire.value_proxy.store as ValueProxySettings['store'], thresholdBytes: wire.value_proxy.threshold_bytes };
+  }
   result.success = wire.success ?? null;
   result.complete = wire.complete ?? null;
   result.failureInfo = wire.failure_info ? failureFromWire(wire.failure_info) : null;

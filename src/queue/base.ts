@@ -8,6 +8,9 @@ import { Result } from '../models/result.js';
 import { inputsSize, type SerializationMethod } from '../models/serialization.js';
 import type { MessageIdentity } from '../models/wire.js';
 import type { InvalidMessageError } from '../errors.js';
+import { evictReferences, type ProxyTimings, proxyInputs, referencesIn, resolveEncoded } from '../proxy/proxy.js';
+import { isReference, type ProxyReference } from '../proxy/reference.js';
+import type { ObjectStore } from '../proxy/store.js';
 import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { Emitter } from '../util/emitter.js';
@@ -24,6 +27,22 @@ export interface QueuesOptions {
   role?: QueueRole;
   /** Keep inputs in results unless a task says otherwise. @default true */
   keepInputs?: boolean;
+  /** Pass large inputs and values by reference through an object store. */
+  proxy?: ProxyOptions;
+}
+
+export interface ProxyOptions {
+  store: ObjectStore;
+  /** Inputs and values whose encoded size reaches this many bytes travel by reference. */
+  thresholdBytes: number;
+  /** Thresholds for particular topics; `null` turns pass-by-reference off for a topic. */
+  topics?: Record<string, number | null>;
+  /**
+   * Fetch (and evict) a value passed by reference as soon as its result is taken. With `false`
+   * the result keeps the reference until {@link ColmenaQueues.resolveValue} is called.
+   * @default true
+   */
+  resolveOnReceipt?: boolean;
 }
 
 export interface SendOptions {
@@ -84,6 +103,9 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   readonly #topicSet: Set<string>;
   readonly #activeByTopic = new Map<string, number>();
   readonly #activeTasks = new Map<string, string>();
+  readonly #proxy: ProxyOptions | null;
+  /** Inputs of active tasks that went by reference: evicted when the task retires. */
+  readonly #proxiedInputs = new Map<string, ProxyReference[]>();
   /** Detaches the abort listener of a task sent with a signal, once the task retires. */
   readonly #signalCleanups = new Map<string, () => void>();
   #doneWaiters: DoneWaiter[] = [];
@@ -115,6 +137,21 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     }
     this.role = options.role ?? 'any';
     this.keepInputs = options.keepInputs ?? true;
+    this.#proxy = options.proxy ?? null;
+    if (this.#proxy) {
+      for (const [topic, threshold] of [['(all topics)', this.#proxy.thresholdBytes] as const, ...Object.entries(this.#proxy.topics ?? {})]) {
+        if (threshold !== null && !(threshold >= 0)) {
+          throw new InvalidArgumentError(`proxy threshold for ${topic} must be a non-negative number of bytes or null, got ${String(threshold)}`);
+        }
+      }
+    }
+  }
+
+  /** The pass-by-reference threshold of a topic, or `null` when values there always go inline. */
+  proxyThreshold(topic: string): number | null {
+    if (!this.#proxy) return null;
+    const perTopic = this.#proxy.topics?.[topic];
+    return perTopic === undefined ? this.#proxy.thresholdBytes : perTopic;
   }
 
   // ---- transport hooks ----------------------------------------------------------------------
@@ -166,6 +203,14 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       maxRetries: options.maxRetries,
       timeoutMs: options.timeoutMs,
     });
+    const threshold = this.proxyThreshold(topic);
+    if (threshold !== null) {
+      const store = this.#proxy!.store;
+      task.inputs = await proxyInputs(task.inputs, store, threshold, task.time.proxy as ProxyTimings);
+      task.valueProxy = { store: store.descriptor, thresholdBytes: threshold };
+      const references = referencesIn(task.inputs);
+      if (references.length > 0) this.#proxiedInputs.set(task.taskId, references);
+    }
     task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
     this.#markActive(task.taskId, topic);
@@ -215,13 +260,28 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const result = await buffer.shift(`a result on topic '${topic}'`, options);
     result.timestamp.resultReceived = nowSeconds();
     try {
-      result.decodeValue();
+      if (this.#proxy?.resolveOnReceipt !== false) await this.#fetchValue(result);
+      if (!isReference(result.encodedValue)) result.decodeValue();
     } catch (error) {
       result.fail(failureFromError(error));
     }
     if (result.complete !== false) this.#retire(result.taskId);
     this.events.emit('result', result);
     return result as AnyResult<M>;
+  }
+
+  /**
+   * Fetch, evict and decode a value that came back by reference (when the queues were created with
+   * `proxy.resolveOnReceipt: false`). Does nothing for a value that came inline.
+   */
+  async resolveValue(result: Result): Promise<void> {
+    await this.#fetchValue(result);
+    result.decodeValue();
+  }
+
+  async #fetchValue(result: Result): Promise<void> {
+    if (!isReference(result.encodedValue)) return;
+    result.encodedValue = await resolveEncoded(result.encodedValue!, result.time.proxy as ProxyTimings, true);
   }
 
   /** Results of a topic as they arrive, until the signal aborts. */
@@ -337,6 +397,11 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     if (this.#signalCleanups.size > 0) {
       this.#signalCleanups.get(taskId)?.();
       this.#signalCleanups.delete(taskId);
+    }
+    const references = this.#proxiedInputs.get(taskId);
+    if (references) {
+      this.#proxiedInputs.delete(taskId);
+      void evictReferences(references);
     }
     const left = this.#activeByTopic.get(topic)! - 1;
     this.#activeByTopic.set(topic, left);

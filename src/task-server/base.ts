@@ -1,6 +1,6 @@
 import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../errors.js';
 import { type Logger, childLogger } from '../logging.js';
-import type { IntermediateReply, RunContext, TaskReply } from '../methods/run.js';
+import { failedReply, type IntermediateReply, type RunContext, type TaskReply, workerInfo } from '../methods/run.js';
 import { nowSeconds } from '../models/clock.js';
 import { Result } from '../models/result.js';
 import { encodedSize } from '../models/serialization.js';
@@ -216,7 +216,14 @@ export abstract class BaseTaskServer {
   async #attempts(task: Result, context: RunContext): Promise<void> {
     for (;;) {
       task.timestamp.startTaskSubmission = nowSeconds();
-      const reply = await this.execute(task, context);
+      let reply: TaskReply;
+      try {
+        reply = await this.execute(task, context);
+      } catch (error) {
+        // Executors answer failures with a reply; this is a bug somewhere, but the task still gets its one result.
+        this.logger.error({ err: error, taskId: task.taskId }, 'an executor threw instead of replying');
+        reply = failedReply(workerInfo('task-server'), error);
+      }
       task.timestamp.taskReceived = nowSeconds();
       applyReply(task, reply);
       // A stopped task is not retried: a timeout would likely recur, and a cancel means stop.
@@ -278,6 +285,8 @@ export function applyReply(task: Result, reply: TaskReply): void {
   task.time.deserializeInputs = reply.deserializeInputs;
   task.time.serializeResults = reply.serializeResults;
   if (reply.additional) Object.assign(task.time.additional, reply.additional);
+  if (reply.proxy) Object.assign(task.time.proxy, reply.proxy);
+  if (reply.asyncResolveProxies !== undefined) task.time.asyncResolveProxies = reply.asyncResolveProxies;
   if (reply.encodedValue !== null) task.messageSizes.value = encodedSize(reply.encodedValue);
   else delete task.messageSizes.value;
 }

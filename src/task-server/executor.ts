@@ -9,6 +9,11 @@ import type { MethodSpec } from '../methods/spec.js';
  */
 export interface Executor {
   readonly name: string;
+  /**
+   * Runs tasks in this process's memory (so a memory object store is reachable from them).
+   * @default false
+   */
+  readonly sharesMemory?: boolean;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;

@@ -12,6 +12,7 @@ import type { Executor } from './executor.js';
  */
 export class InlineExecutor implements Executor {
   readonly name: string;
+  readonly sharesMemory = true;
   readonly #worker = workerInfo('inline');
 
   constructor(name = 'inline') {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { runWithProxiesResolvedHere } from '../methods/proxies-here.js';
 import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
@@ -59,6 +60,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
 
   protected override execute(task: Result, context: RunContext): Promise<TaskReply> {
     const spec = this.#methods.get(task.method)!;
+    const executor = this.#executors.get(spec.executor)!;
     const payload: TaskPayload = {
       method: task.method,
       serializationMethod: task.serializationMethod,
@@ -66,7 +68,12 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       resources: task.resources.toJSON(),
     };
     if (spec.generator) payload.generator = spec.generator;
-    return this.#executors.get(spec.executor)!.run(spec, payload, context);
+    if (task.valueProxy) payload.valueProxy = task.valueProxy;
+    if (task.valueProxy?.store.kind === 'memory' && !executor.sharesMemory) {
+      // A memory store is reachable only from this thread.
+      return runWithProxiesResolvedHere(payload, executor.name, (local) => executor.run(spec, local, context));
+    }
+    return executor.run(spec, payload, context);
   }
 
   protected override async shutdown(): Promise<void> {

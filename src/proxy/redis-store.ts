@@ -1,0 +1,68 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ObjectStore, StoreDescriptor, TransferStats } from './store.js';
+
+export interface RedisStoreOptions {
+  /** @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /** Prefix of the keys values are stored under. @default 'colmena-store' */
+  prefix?: string;
+  redisOptions?: RedisOptions;
+}
+
+/** Values in Redis: reachable from every host that reaches the server. */
+export class RedisStore implements ObjectStore {
+  readonly descriptor: StoreDescriptor;
+  readonly label: string;
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: RedisStoreOptions = {}) {
+    const url = options.url ?? 'redis://127.0.0.1:6379';
+    this.#prefix = options.prefix ?? 'colmena-store';
+    this.descriptor = { kind: 'redis', url, prefix: this.#prefix };
+    this.label = `Redis store ${url.replace(/\/\/[^@]*@/, '//***@')} (prefix ${this.#prefix})`;
+    // Fail fast when the server is gone: a task must fail with a clear message, not wait forever.
+    this.#redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, ...options.redisOptions });
+    this.#redis.on('error', () => {});
+  }
+
+  #key(key: string): string {
+    return `${this.#prefix}_${key}`;
+  }
+
+  async put(key: string, data: Uint8Array): Promise<TransferStats> {
+    const started = performance.now();
+    await this.#redis.set(this.#key(key), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    return { bytes: data.byteLength, seconds: (performance.now() - started) / 1000 };
+  }
+
+  async get(key: string): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
+    const started = performance.now();
+    const data = await this.#redis.getBuffer(this.#key(key));
+    if (data === null) return null;
+    return { data, stats: { bytes: data.byteLength, seconds: (performance.now() - started) / 1000 } };
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#key(key))) === 1;
+  }
+
+  async evict(key: string): Promise<void> {
+    await this.#redis.del(this.#key(key));
+  }
+
+  async keys(): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}_*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of batch) found.push(key.slice(this.#prefix.length + 1));
+    } while (cursor !== '0');
+    return found;
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
