@@ -184,7 +184,7 @@ export function eventResponder<const O extends EventResponderOptions>(
     }
     const { gatherFrom = null, gatherTo = null, disperseTo = null, maxSlots = null, slotStep = 1 } = checked;
     if (gatherFrom === gatherTo) fail(`@eventResponder: gatherFrom and gatherTo are both ${String(gatherFrom)}; they must differ`);
-    if (maxSlots !== null) checkCountOrName(`@eventResponder({ maxSlots })`, maxSlots, false);
+    if (maxSlots !== null) checkCountOrName(`@eventResponder({ maxSlots })`, maxSlots, true);
     if (!(Number.isSafeInteger(slotStep) && slotStep >= 1)) fail(`@eventResponder({ slotStep }): slotStep must be a positive integer, got ${String(slotStep)}`);
     reallocation = { gatherFrom, gatherTo, disperseTo, maxSlots, slotStep };
   } else if (typeof reallocateResources !== 'boolean') {
@@ -246,10 +246,11 @@ function checkOptions<O extends object>(decorator: string, options: O, allowed: 
   return options;
 }
 
-function checkCountOrName(where: string, value: unknown, allowZero = true): void {
+function checkCountOrName(where: string, value: unknown, allowZero: boolean): void {
   if (typeof value === 'string' && value.length > 0) return;
   if (typeof value === 'number' && Number.isSafeInteger(value) && (value > 0 || (allowZero && value === 0))) return;
-  fail(`${where}: expected a positive integer or the name of a numeric property of the thinker, got ${JSON.stringify(value)}`);
+  const expected = allowZero ? 'a non-negative integer' : 'a positive integer';
+  fail(`${where}: expected ${expected} or the name of a numeric property of the thinker, got ${JSON.stringify(value)}`);
 }
 
 function fail(message: string): never {

@@ -210,6 +210,10 @@ describe('misuse fails when the class is defined', () => {
       definitionError(/gatherFrom and gatherTo are both a/),
     );
     assert.throws(
+      () => eventResponder({ eventName: 'e', reallocateResources: true, gatherFrom: null, gatherTo: 'a', disperseTo: null, maxSlots: -1 }),
+      definitionError(/maxSlots.*expected a non-negative integer/),
+    );
+    assert.throws(
       () => eventResponder({ eventName: 'e', reallocateResources: true, gatherFrom: null, gatherTo: 'a', disperseTo: null, slotStep: 0 }),
       definitionError(/slotStep must be a positive integer/),
     );
