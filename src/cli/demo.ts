@@ -1,5 +1,7 @@
 import { SingleBar } from 'cli-progress';
+import { relative } from 'node:path';
 import { moduleMethod } from '../methods/spec.js';
+import { defaultRunLogPath, RunLog } from '../monitor/run-log.js';
 import { LocalQueues } from '../queue/local.js';
 import { LocalTaskServer } from '../task-server/local.js';
 import { siblingModule } from '../util/sibling.js';
@@ -17,6 +19,8 @@ export interface DemoOptions {
   seed: number;
   /** Show a progress bar on stderr. */
   progress: boolean;
+  /** Where to write the run log; `false` for none. @default `runs/<time>/run.jsonl` */
+  runLog?: string | boolean;
 }
 
 export interface DemoSummary {
@@ -27,6 +31,8 @@ export interface DemoSummary {
   seconds: number;
   utilization: number;
   medianOverheadMs: number;
+  /** The run log written, if any. */
+  runLog: string | null;
 }
 
 /** A small seeded generator (mulberry32): the same seed gives the same campaign. */
@@ -50,7 +56,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const random = seededRandom(options.seed);
   const methods = { simulate: moduleMethod<typeof objective.simulate>(siblingModule(import.meta.url, 'demo-objective'), 'simulate') };
   const queues = new LocalQueues<{ simulate: typeof objective.simulate }>();
-  const server = new LocalTaskServer(queues, { methods, threads: options.threads }).start();
+  const server = new LocalTaskServer(queues, { methods, threads: options.threads });
+  const logPath = options.runLog === false ? null : typeof options.runLog === 'string' ? options.runLog : defaultRunLogPath();
+  const { tasks, threads, workMs, seed } = options;
+  const runLog = logPath === null ? null : await RunLog.open(logPath, { meta: { campaign: 'demo', tasks, threads, workMs, seed } });
+  runLog?.attachQueues(queues).attachTaskServer(server, { workers: options.threads });
+  server.start();
   const bar = options.progress ? new SingleBar({ format: 'simulations {bar} {value}/{total} | best {best}', hideCursor: true }) : null;
   bar?.start(options.tasks, 0, { best: '-' });
 
@@ -78,6 +89,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (result.success && result.value !== undefined && result.value < best) {
       best = result.value;
       bestPoint = result.args[0] as number[];
+      runLog?.recordValue('best', best);
     } else if (!result.success) failed++;
     if (sent < options.tasks) {
       await submit();
@@ -90,6 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   await queues.sendKillSignal();
   await server.join();
   await queues.close();
+  await runLog?.close();
   overheadsMs.sort((a, b) => a - b);
   return {
     tasks: options.tasks,
@@ -99,6 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     seconds,
     utilization: busySeconds / (seconds * options.threads),
     medianOverheadMs: overheadsMs[Math.floor(overheadsMs.length / 2)] ?? NaN,
+    runLog: runLog === null ? null : relative(process.cwd(), runLog.path),
   };
 }
 
@@ -107,5 +121,6 @@ export function describeDemo(summary: DemoSummary): string {
     `Ran ${summary.tasks} simulations (${summary.failed} failed) in ${summary.seconds.toFixed(1)} s.`,
     `Best value ${summary.best.toFixed(5)} (known minimum ${HARTMANN6_MINIMUM}) at [${summary.bestPoint.map((v) => v.toFixed(3)).join(', ')}].`,
     `Worker utilization ${(summary.utilization * 100).toFixed(1)} %, median transit overhead per task ${summary.medianOverheadMs.toFixed(3)} ms.`,
+    ...(summary.runLog === null ? [] : [`Run log ${summary.runLog}; see what the campaign did with: npx colmena report ${summary.runLog}`]),
   ].join('\n');
 }

@@ -1,0 +1,196 @@
+/**
+ * The lines of a run log: one JSON object per line, each with a `type` and `t` (when it was
+ * recorded, epoch seconds). Unset times are written as `null` (JSON has no NaN) and read back as
+ * `NaN`, the library's "unset".
+ */
+import type { Result } from '../models/result.js';
+import type { Timestamps } from '../models/timing.js';
+
+/** Bumped when a change would make an older reader misread a log. */
+export const RUN_LOG_VERSION = 1;
+
+/** Where a task ran, as the run log keeps it. */
+export interface WorkerRef {
+  hostname: string;
+  pid: number | null;
+  workerId: string | null;
+}
+
+/** The measured durations of a task, in seconds. */
+export interface RecordedDurations {
+  running: number;
+  serializeInputs: number;
+  deserializeInputs: number;
+  serializeResults: number;
+  deserializeResults: number;
+  asyncResolveProxies: number;
+  /** Method-specific timings (e.g. an executable's `exec_execution`). */
+  additional: Record<string, number>;
+}
+
+/** A failed run of a task that was then retried: it occupied a worker too. */
+export interface RecordedAttempt {
+  computeStarted: number;
+  computeEnded: number;
+  worker: WorkerRef | null;
+}
+
+/** First line: what wrote the log. */
+export interface StartRecord {
+  type: 'start';
+  t: number;
+  version: number;
+  hostname: string;
+  pid: number;
+  /** Free-form description given by the campaign (name, parameters). */
+  meta: Record<string, unknown>;
+}
+
+/** A task was sent (thinker side). */
+export interface SentRecord {
+  type: 'sent';
+  t: number;
+  taskId: string;
+  method: string;
+  topic: string;
+  /** `timestamp.created` of the task. */
+  created: number;
+}
+
+/** A result was taken by the thinker (or sent by a task server logging on its own). */
+export interface ResultRecord {
+  type: 'result';
+  t: number;
+  taskId: string;
+  method: string;
+  topic: string;
+  success: boolean | null;
+  complete: boolean | null;
+  retries: number;
+  worker: WorkerRef | null;
+  timestamp: Timestamps;
+  time: RecordedDurations;
+  /** Encoded sizes in bytes. */
+  sizes: { inputs?: number; value?: number };
+  failure: { name: string; message: string; reason: string | null } | null;
+  /** Present only when the task was retried. */
+  failedAttempts?: RecordedAttempt[];
+}
+
+/** A task server started or stopped. */
+export type ServerRecord =
+  | {
+      type: 'server';
+      t: number;
+      event: 'started';
+      /** Label of the server, to tell several apart. */
+      server: string;
+      methods: string[];
+      /** Workers it runs tasks on, when the campaign said. */
+      workers: number | null;
+    }
+  | { type: 'server'; t: number; event: 'stopped'; server: string; reason: string };
+
+/** An agent of the thinker started or stopped. */
+export interface AgentRecord {
+  type: 'agent';
+  t: number;
+  event: 'started' | 'stopped';
+  agent: string;
+  /** Set on `stopped`: whether the agent threw. */
+  failed?: boolean;
+}
+
+/** An event of the thinker (an `AsyncEvent` property) was set. */
+export interface EventRecord {
+  type: 'event';
+  t: number;
+  name: string;
+}
+
+/** Slots of one pool of a resource counter. `pool: null` is the unallocated pool. */
+export interface PoolSlots {
+  pool: string | null;
+  allocated: number;
+  /** Slots acquired (allocated and not available). */
+  busy: number;
+}
+
+/** The slot counts of every pool after a change to a resource counter. */
+export interface SlotsRecord {
+  type: 'slots';
+  t: number;
+  change: { kind: string; pool?: string | null; from?: string | null; to?: string | null; slots: number };
+  pools: PoolSlots[];
+}
+
+/** A value the campaign chose to track (e.g. the best objective so far). */
+export interface ValueRecord {
+  type: 'value';
+  t: number;
+  name: string;
+  value: number;
+}
+
+/** Last line of a log that was closed properly. */
+export interface EndRecord {
+  type: 'end';
+  t: number;
+}
+
+export type RunLogRecord =
+  | StartRecord
+  | SentRecord
+  | ResultRecord
+  | ServerRecord
+  | AgentRecord
+  | EventRecord
+  | SlotsRecord
+  | ValueRecord
+  | EndRecord;
+
+export type RunLogRecordType = RunLogRecord['type'];
+
+/**
+ * The result record of a Result: timings and identity only, never inputs or values. It shares
+ * objects with the Result, so serialize it at once.
+ */
+export function resultRecord(result: Result, t: number): ResultRecord {
+  const { time, failureInfo } = result;
+  const record: ResultRecord = {
+    type: 'result',
+    t,
+    taskId: result.taskId,
+    method: result.method,
+    topic: result.topic,
+    success: result.success,
+    complete: result.complete,
+    retries: result.retries,
+    worker: workerRef(result.workerInfo),
+    timestamp: result.timestamp,
+    time: {
+      running: time.running,
+      serializeInputs: time.serializeInputs,
+      deserializeInputs: time.deserializeInputs,
+      serializeResults: time.serializeResults,
+      deserializeResults: time.deserializeResults,
+      asyncResolveProxies: time.asyncResolveProxies,
+      additional: time.additional,
+    },
+    sizes: result.messageSizes,
+    failure: failureInfo === null ? null : { name: failureInfo.name, message: failureInfo.message, reason: failureInfo.reason ?? null },
+  };
+  if (result.failedAttempts.length > 0) {
+    record.failedAttempts = result.failedAttempts.map((attempt) => ({
+      computeStarted: attempt.computeStarted,
+      computeEnded: attempt.computeEnded,
+      worker: workerRef(attempt.workerInfo),
+    }));
+  }
+  return record;
+}
+
+function workerRef(info: Result['workerInfo']): WorkerRef | null {
+  if (info === null) return null;
+  return { hostname: info.hostname, pid: info.pid ?? null, workerId: info.workerId ?? null };
+}
