@@ -112,7 +112,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     seconds,
     utilization: busySeconds / (seconds * options.threads),
     medianOverheadMs: overheadsMs[Math.floor(overheadsMs.length / 2)] ?? NaN,
-    runLog: runLog === null ? null : relative(process.cwd(), runLog.path),
+    runLog: runLog === null ? null : shortPath(runLog.path),
   };
 }
 
@@ -123,4 +123,10 @@ export function describeDemo(summary: DemoSummary): string {
     `Worker utilization ${(summary.utilization * 100).toFixed(1)} %, median transit overhead per task ${summary.medianOverheadMs.toFixed(3)} ms.`,
     ...(summary.runLog === null ? [] : [`Run log ${summary.runLog}; see what the campaign did with: npx colmena report ${summary.runLog}`]),
   ].join('\n');
+}
+
+/** Relative to the working folder when under it, so the command shown is short. */
+function shortPath(path: string): string {
+  const relativePath = relative(process.cwd(), path);
+  return relativePath.startsWith('..') ? path : relativePath;
 }

@@ -27,7 +27,7 @@ export function registerReport(program: Command): void {
       if (log.problems.length > 0) console.error(`warning: ${log.problems.length} line(s) skipped; the report uses the other ${log.records.length}.`);
       if (!log.closed) console.error(`note: ${logPath} has no closing line: the campaign crashed, was stopped, or is still running.`);
       console.log(formatSummary(summary));
-      const shown = (path: string): string => relative(process.cwd(), path) || path;
+      const shown = (path: string): string => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path));
       const written = [...files.charts.flatMap((c) => [c.svg, ...(c.png ? [c.png] : [])]), files.trace, files.summary];
       console.log(`\nWrote ${written.map(shown).join(', ')}`);
       console.log(`Open ${shown(files.trace)} in https://ui.perfetto.dev to browse the task stream.`);

@@ -169,12 +169,12 @@ export function resultRecord(result: Result, t: number): ResultRecord {
     worker: workerRef(result.workerInfo),
     timestamp: result.timestamp,
     time: {
-      running: time.running,
-      serializeInputs: time.serializeInputs,
-      deserializeInputs: time.deserializeInputs,
-      serializeResults: time.serializeResults,
-      deserializeResults: time.deserializeResults,
-      asyncResolveProxies: time.asyncResolveProxies,
+      running: ns(time.running),
+      serializeInputs: ns(time.serializeInputs),
+      deserializeInputs: ns(time.deserializeInputs),
+      serializeResults: ns(time.serializeResults),
+      deserializeResults: ns(time.deserializeResults),
+      asyncResolveProxies: ns(time.asyncResolveProxies),
       additional: time.additional,
     },
     sizes: result.messageSizes,
@@ -193,4 +193,42 @@ export function resultRecord(result: Result, t: number): ResultRecord {
 function workerRef(info: Result['workerInfo']): WorkerRef | null {
   if (info === null) return null;
   return { hostname: info.hostname, pid: info.pid ?? null, workerId: info.workerId ?? null };
+}
+
+/**
+ * The JSON line of {@link resultRecord}, written by hand: it runs for every result on the task
+ * path, and this is about twice as fast as `JSON.stringify(resultRecord(...))` (a test checks
+ * both give the same record).
+ */
+export function resultLine(result: Result, t: number): string {
+  const ts = result.timestamp;
+  const d = result.time;
+  const f = result.failureInfo;
+  const failure = f === null ? 'null' : JSON.stringify({ name: f.name, message: f.message, reason: f.reason ?? null });
+  const attempts = result.failedAttempts.length > 0 ? `,"failedAttempts":${JSON.stringify(resultRecord(result, t).failedAttempts)}` : '';
+  return (
+    `{"type":"result","t":${num(t)},"taskId":${JSON.stringify(result.taskId)},"method":${JSON.stringify(result.method)},` +
+    `"topic":${JSON.stringify(result.topic)},"success":${result.success},"complete":${result.complete},"retries":${num(result.retries)},` +
+    `"worker":${JSON.stringify(workerRef(result.workerInfo))},` +
+    `"timestamp":{"created":${num(ts.created)},"inputReceived":${num(ts.inputReceived)},"computeStarted":${num(ts.computeStarted)},` +
+    `"computeEnded":${num(ts.computeEnded)},"resultSent":${num(ts.resultSent)},"resultReceived":${num(ts.resultReceived)},` +
+    `"startTaskSubmission":${num(ts.startTaskSubmission)},"taskReceived":${num(ts.taskReceived)}},` +
+    `"time":{"running":${num(ns(d.running))},"serializeInputs":${num(ns(d.serializeInputs))},"deserializeInputs":${num(ns(d.deserializeInputs))},` +
+    `"serializeResults":${num(ns(d.serializeResults))},"deserializeResults":${num(ns(d.deserializeResults))},` +
+    `"asyncResolveProxies":${num(ns(d.asyncResolveProxies))},"additional":${JSON.stringify(d.additional)}},` +
+    `"sizes":${JSON.stringify(result.messageSizes)},"failure":${failure}${attempts}}\n`
+  );
+}
+
+/**
+ * A duration rounded to the nanosecond: no information is lost (timers resolve microseconds) and
+ * `0.000006520000000023174` becomes `0.00000652`, keeping lines short.
+ */
+function ns(seconds: number): number {
+  return Math.round(seconds * 1e9) / 1e9;
+}
+
+/** A number as JSON writes it: NaN and infinities become null. */
+function num(value: number): string {
+  return Number.isFinite(value) ? `${value}` : 'null';
 }

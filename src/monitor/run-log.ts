@@ -7,7 +7,7 @@ import { childLogger } from '../logging.js';
 import { nowSeconds } from '../models/clock.js';
 import type { Result } from '../models/result.js';
 import type { ObservedQueues, ObservedTaskServer, ObservedThinker, SlotChange, SlotCounter } from './observed.js';
-import { resultRecord, RUN_LOG_VERSION, type RunLogRecord, type SlotsRecord } from './records.js';
+import { resultLine, RUN_LOG_VERSION, type RunLogRecord, type SlotsRecord } from './records.js';
 
 export interface RunLogOptions {
   /** Write buffered lines at least this often, in milliseconds. @default 250 */
@@ -109,7 +109,7 @@ export class RunLog {
       queues.events.on('sent', (task: Result) =>
         this.#push({ type: 'sent', t: nowSeconds(), taskId: task.taskId, method: task.method, topic: task.topic, created: task.timestamp.created }),
       ),
-      queues.events.on('result', (result: Result) => this.#push(resultRecord(result, nowSeconds()))),
+      queues.events.on('result', (result: Result) => this.#pushLine(resultLine(result, nowSeconds()))),
     );
     return this;
   }
@@ -128,7 +128,7 @@ export class RunLog {
       ),
       server.events.on('stopped', ({ reason }) => this.#push({ type: 'server', t: nowSeconds(), event: 'stopped', server: name, reason })),
     );
-    if (options.results) this.#detach.push(server.events.on('result', (result: Result) => this.#push(resultRecord(result, nowSeconds()))));
+    if (options.results) this.#detach.push(server.events.on('result', (result: Result) => this.#pushLine(resultLine(result, nowSeconds()))));
     return this;
   }
 
@@ -214,8 +214,11 @@ export class RunLog {
 
   /** Buffer one line. Called from listeners on the task path: no I/O here. */
   #push(record: RunLogRecord): void {
+    if (this.#handle !== null) this.#pushLine(`${JSON.stringify(record)}\n`);
+  }
+
+  #pushLine(line: string): void {
     if (this.#handle === null) return;
-    const line = `${JSON.stringify(record)}\n`;
     this.#lines.push(line);
     this.#chars += line.length;
     this.#records++;

@@ -1,6 +1,8 @@
 /** The numeric and layout helpers behind the summary. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Result } from '../../src/models/result.js';
+import { resultLine, resultRecord } from '../../src/monitor/records.js';
 import { alignSteps, binAverages, distribution, integrate, quantile, stepFromDeltas } from '../../src/monitor/series.js';
 import { placeSpans, type TaskSpan, workerKey, workerLabels } from '../../src/monitor/workers.js';
 
@@ -82,5 +84,29 @@ describe('task stream rows', () => {
       spans.filter((s) => s.workerKey === inline).map((s) => s.row),
       ['inline #1', 'inline #2', 'inline #1'],
     );
+  });
+});
+
+describe('result lines', () => {
+  test('the hand-written line is the JSON of the result record, for every shape of result', () => {
+    const plain = Result.create({ method: 'm', args: [1], topic: 't' });
+    const done = Result.create({ method: 'sim "quoted"\n', args: [] });
+    done.success = true;
+    done.complete = true;
+    done.workerInfo = { hostname: 'h', pid: 7, workerId: 'thread-1', extra: 'dropped' };
+    done.timestamp.computeStarted = 1_700_000_000.123456;
+    done.time.running = 0.000006520000000023174;
+    done.time.additional = { exec_execution: 0.5 };
+    done.messageSizes = { inputs: 10, value: 3 };
+    const failed = Result.create({ method: 'f', args: [], maxRetries: 1 });
+    failed.fail({ name: 'RangeError', message: 'bad "x"', stack: 'RangeError: ...', reason: 'error' });
+    failed.failedAttempts.push({ failure: failed.failureInfo!, workerInfo: null, computeStarted: 1, computeEnded: NaN });
+    failed.retries = 1;
+    for (const result of [plain, done, failed]) {
+      const line = resultLine(result, 1_700_000_001.5);
+      assert.ok(line.endsWith('}\n'));
+      assert.deepEqual(JSON.parse(line), JSON.parse(JSON.stringify(resultRecord(result, 1_700_000_001.5))));
+    }
+    assert.equal(resultRecord(done, 0).time.running, 0.00000652);
   });
 });
