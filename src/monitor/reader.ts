@@ -152,7 +152,7 @@ export async function readRunLog(path: string): Promise<ParsedRunLog> {
     for (const part of parts) take(part, false);
   }
   if (pending.length > 0) take(pending, true);
-  if (records[0]?.type !== 'start' && records.length > 0) {
+  if (records.length > 0 && records[0]!.type !== 'start' && !problems.some((p) => p.line === 1)) {
     problems.push({ line: 1, message: "the log does not begin with a 'start' record; is this a run log written by colmena?" });
   }
   return { path, records, problems, closed: records.at(-1)?.type === 'end' };
