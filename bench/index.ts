@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   redis: () => import('./redis.js'),
   thinker: () => import('./thinker.js'),
   stop: () => import('./stop.js'),
+  distributed: () => import('./distributed.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeDemo, runDemo } from './demo.js';
 import { registerReport } from './report.js';
+import { registerWorkerCommand } from './worker.js';
 
 // The command's own output is the report; library logs only when something is wrong.
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
@@ -37,6 +38,8 @@ program
     const summary = await runDemo({ ...options, progress: options.progress && process.stderr.isTTY === true });
     console.log(describeDemo(summary));
   });
+
+registerWorkerCommand(program);
 
 registerReport(program);
 

@@ -1,0 +1,123 @@
+/** `colmena worker`: serve a module's methods to a task server's BullMQ executor, from any host. */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, hostname } from 'node:os';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { RedisOptions } from 'ioredis';
+import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq-connection.js';
+import { BullmqWorker, type BullmqWorkerOptions } from '../task-server/bullmq-worker.js';
+
+export interface WorkerCommandOptions {
+  redis: string;
+  prefix: string;
+  methods: string;
+  executor: string;
+  concurrency: number;
+  inline: boolean;
+  lockMs?: number;
+  stalledIntervalMs?: number;
+  maxStalled?: number;
+  passwordFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function positive(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+function nonNegative(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return parsed;
+}
+
+/** Add the `worker` command to the `colmena` program. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('serve the function exports of a module as methods of a BullMQ executor; run one per host (e.g. with srun)')
+    .requiredOption('--methods <module>', 'module whose function exports are served, e.g. ./dist/methods.js')
+    .requiredOption('--executor <name>', "executor (BullMQ queue) to serve, as named in the task server, e.g. 'cpu'")
+    .option('--redis <url>', 'redis://[user:password@]host:port, or rediss:// for TLS (env COLMENA_REDIS_URL)', process.env.COLMENA_REDIS_URL ?? DEFAULT_REDIS_URL)
+    .option('--prefix <prefix>', "the campaign's key prefix; the same as the task server's (env COLMENA_PREFIX)", process.env.COLMENA_PREFIX ?? DEFAULT_PREFIX)
+    .option('--concurrency <n>', 'tasks run at once, each on its own worker thread', positive, availableParallelism())
+    .option('--inline', 'run methods on the main event loop instead of threads (for async methods that mostly wait)', false)
+    .option('--password-file <file>', 'read the Redis password from a file (or set env COLMENA_REDIS_PASSWORD), keeping it out of ps')
+    .option('--tls-ca <file>', 'PEM certificate(s) of the CA that signed the Redis server certificate')
+    .option('--tls-cert <file>', 'PEM client certificate, if Redis asks for one')
+    .option('--tls-key <file>', 'PEM key of the client certificate')
+    .option('--lock-ms <ms>', 'how long a job stays locked without renewal before other workers may take it over', positive)
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died', positive)
+    .option('--max-stalled <n>', "times a job whose worker died is run again before it fails as 'worker-crashed'", nonNegative)
+    .action(async (options: WorkerCommandOptions) => {
+      await runWorker(options);
+    });
+}
+
+/**
+ * Run a worker until SIGTERM or SIGINT, then finish the tasks in hand and return. A second signal
+ * abandons them to other workers.
+ */
+export async function runWorker(options: WorkerCommandOptions): Promise<void> {
+  const workerOptions: BullmqWorkerOptions = {
+    url: options.redis,
+    prefix: options.prefix,
+    executor: options.executor,
+    methods: options.methods,
+    concurrency: options.concurrency,
+    inline: options.inline,
+    lockDurationMs: options.lockMs,
+    stalledIntervalMs: options.stalledIntervalMs,
+    maxStalledCount: options.maxStalled,
+    redisOptions: redisOptions(options),
+  };
+  const worker = new BullmqWorker(workerOptions);
+  try {
+    await worker.start();
+  } catch (error) {
+    process.stderr.write(`colmena worker: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  console.log(
+    `colmena worker ready: host ${hostname()} pid ${process.pid} serves ${worker.methodNames.join(', ')} ` +
+      `on '${worker.executor}' (prefix '${worker.prefix}') at ${redactUrl(options.redis)}, ` +
+      `${worker.concurrency} ${worker.inline ? 'at once on the event loop' : 'threads'}`,
+  );
+  await new Promise<void>((resolve, reject) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      const force = ++signals > 1;
+      process.stderr.write(
+        force
+          ? `colmena worker: ${signal} again, leaving the tasks in hand to other workers\n`
+          : `colmena worker: ${signal}, finishing the tasks in hand (send it again to leave them to other workers)\n`,
+      );
+      worker.close({ force }).then(() => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        resolve();
+      }, reject);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  console.log(`colmena worker stopped: ${worker.tasksDone} tasks done`);
+}
+
+function redisOptions(options: WorkerCommandOptions): RedisOptions {
+  const redis: RedisOptions = {};
+  const password = options.passwordFile ? readFileSync(options.passwordFile, 'utf8').trim() : process.env.COLMENA_REDIS_PASSWORD;
+  if (password) redis.password = password;
+  if (options.tlsCa || options.tlsCert || options.tlsKey) {
+    redis.tls = {
+      ...(options.tlsCa && { ca: readFileSync(options.tlsCa) }),
+      ...(options.tlsCert && { cert: readFileSync(options.tlsCert) }),
+      ...(options.tlsKey && { key: readFileSync(options.tlsKey) }),
+    };
+  }
+  return redis;
+}

@@ -1,0 +1,83 @@
+/**
+ * What the BullMQ executor (task server side) and `colmena worker` (worker side) must agree on:
+ * where Redis is, which key prefix the campaign uses, and what a queue may be called.
+ */
+import type { ConnectionOptions } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
+
+/** @default for every `url` option and for `colmena worker --redis` */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** @default for every `prefix` option: one campaign per Redis. Give each campaign its own. */
+export const DEFAULT_PREFIX = 'colmena';
+
+export interface BullmqConnectionOptions {
+  /**
+   * `redis://[[user]:password@]host:port[/db]`, or `rediss://` for TLS.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  url?: string;
+  /**
+   * Prefix of every BullMQ key. Campaigns sharing a Redis never see each other's tasks as long as
+   * their prefixes differ; the task server and its workers must use the same one.
+   * @default 'colmena'
+   */
+  prefix?: string;
+  /** Extra ioredis options: TLS certificates (`tls: { ca }`), `password`, `username`, timeouts. */
+  redisOptions?: RedisOptions;
+}
+
+export interface ResolvedConnection {
+  url: string;
+  prefix: string;
+  redisOptions: RedisOptions;
+}
+
+/** Check and fill connection options once, naming what is wrong. */
+export function resolveConnection(options: BullmqConnectionOptions, owner: string): ResolvedConnection {
+  const url = options.url ?? DEFAULT_REDIS_URL;
+  if (typeof url !== 'string' || !/^rediss?:\/\/[^/]/.test(url)) {
+    throw new TypeError(`${owner}: url must look like redis://host:port or rediss://host:port (TLS), got '${String(url)}'`);
+  }
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new TypeError(`${owner}: prefix must be a non-empty string, got '${String(prefix)}'`);
+  }
+  return { url, prefix, redisOptions: options.redisOptions ?? {} };
+}
+
+/** BullMQ keys are `<prefix>:<queue>:...`, so a queue name cannot hold a colon. */
+export function checkQueueName(name: string, owner: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) {
+    throw new TypeError(
+      `${owner}: the executor name '${String(name)}' is also the BullMQ queue name, so it may only use letters, digits, '_', '.' and '-'`,
+    );
+  }
+  return name;
+}
+
+/** The URL with any password replaced, for logs and startup lines. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_match, scheme: string, auth: string) => {
+    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
+    return `${scheme}${user}:***@`;
+  });
+}
+
+/** Connection options for a BullMQ Queue, QueueEvents or Worker (each opens its own connections). */
+export function bullmqConnection(connection: ResolvedConnection): ConnectionOptions {
+  // BullMQ hands these to ioredis as they are; its own type is only narrower (no null retryStrategy).
+  return { url: connection.url, ...connection.redisOptions } as ConnectionOptions;
+}
+
+/** Pub/sub channel on which a task server asks the workers of a queue to stop a running task. */
+export function cancelChannel(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:colmena-cancel`;
+}
+
+/** A request to stop one running job, published on {@link cancelChannel}. */
+export interface CancelMessage {
+  jobId: string;
+  reason: 'timeout' | 'cancelled';
+  message: string;
+}

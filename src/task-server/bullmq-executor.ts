@@ -1,0 +1,358 @@
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { InvalidStateError } from '../errors.js';
+import { childLogger, type Logger } from '../logging.js';
+import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
+import type { MethodSpec } from '../methods/spec.js';
+import type { FailureInformation } from '../models/failure.js';
+import { decodeJobProgress, decodeJobReturn, encodeJobData } from './bullmq-codec.js';
+import {
+  type BullmqConnectionOptions,
+  bullmqConnection,
+  type CancelMessage,
+  cancelChannel,
+  checkQueueName,
+  redactUrl,
+  type ResolvedConnection,
+  resolveConnection,
+} from './bullmq-connection.js';
+import type { Executor } from './executor.js';
+
+export interface BullmqExecutorOptions extends BullmqConnectionOptions {
+  /**
+   * Events BullMQ keeps in the queue's event stream, from which this executor learns that jobs
+   * ended. It must hold more events (about four per task) than can pile up while the task server
+   * reads them, or a result is lost (and then reported as lost by the sweep).
+   * @default 100_000
+   */
+  eventsMaxLen?: number;
+  /**
+   * How often to look for jobs that vanished from Redis without an ending event (Redis restarted
+   * or flushed, events trimmed). A task whose job is missing on two sweeps in a row ends as a
+   * failed Result instead of waiting forever.
+   * @default 30_000
+   */
+  sweepIntervalMs?: number;
+  /** @default a child of the library's logger named `executor.bullmq.<name>` */
+  logger?: Logger;
+}
+
+interface Pending {
+  resolve(reply: TaskReply): void;
+  method: string;
+  serializationMethod: TaskPayload['serializationMethod'];
+  onIntermediate: RunContext['onIntermediate'];
+  /** Set once the job is in Redis; only then can the sweep miss it. */
+  queued: boolean;
+  /** The sweep found no job once already. */
+  missing: boolean;
+}
+
+interface Connected {
+  redis: Redis;
+  queue: Queue;
+  events: QueueEvents;
+}
+
+const DEFAULT_EVENTS_MAX_LEN = 100_000;
+const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
+const STALLED_REASON = 'job stalled more than allowable limit';
+
+/**
+ * Runs tasks on `colmena worker` processes anywhere that reaches Redis: the executor's name is a
+ * BullMQ queue, each task becomes one job, and the job's end comes back through the queue's event
+ * stream (QueueEvents), so jobs are removed as soon as they finish.
+ *
+ * Retries: method errors come back as failed replies, not failed jobs, so BullMQ's `attempts`
+ * stays 1 and the task's `maxRetries` is the one retry budget. A worker that dies mid-task leaves
+ * its job to BullMQ's stall recovery, which runs it again on another worker up to the workers'
+ * `maxStalledCount` times; past that the job fails and the task gets a failed reply with reason
+ * `worker-crashed`, which counts as one attempt against `maxRetries`.
+ *
+ * Cancellation and timeouts: the reply comes at once; a job still waiting is removed, and the
+ * worker running one is asked (over Redis pub/sub) to stop it.
+ *
+ * @example
+ * const server = new LocalTaskServer(queues, {
+ *   methods: { simulate: remoteMethod<typeof simulate>({ executor: 'cpu' }) },
+ *   executors: { cpu: new BullmqExecutor('cpu', { url: 'redis://head-node:6379', prefix: 'campaign-7' }) },
+ * });
+ */
+export class BullmqExecutor implements Executor {
+  readonly name: string;
+  readonly prefix: string;
+  readonly #connection: ResolvedConnection;
+  readonly #eventsMaxLen: number;
+  readonly #sweepIntervalMs: number;
+  readonly #logger: Logger;
+  /** Job ids start with it, so two task servers sharing a queue never mix up their jobs. */
+  readonly #instance = randomUUID();
+  #sequence = 0;
+  readonly #pending = new Map<string, Pending>();
+  #connected: Promise<Connected> | null = null;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(name: string, options: BullmqExecutorOptions = {}) {
+    this.name = checkQueueName(name, 'BullmqExecutor');
+    this.#connection = resolveConnection(options, 'BullmqExecutor');
+    this.prefix = this.#connection.prefix;
+    this.#eventsMaxLen = positiveInteger(options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 'eventsMaxLen');
+    this.#sweepIntervalMs = positiveInteger(options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, 'sweepIntervalMs');
+    this.#logger = options.logger ?? childLogger(`executor.bullmq.${name}`);
+  }
+
+  /** Tasks whose job has not ended yet. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Connect now rather than on the first task (optional). */
+  async connect(): Promise<void> {
+    await this.#connect();
+  }
+
+  async run(spec: MethodSpec, payload: TaskPayload, context: RunContext = {}): Promise<TaskReply> {
+    const { signal } = context;
+    if (this.#closing) return this.#failed(new InvalidStateError(`The BullMQ executor '${this.name}' is closed`), 'cancelled');
+    if (signal?.aborted) return this.#failed(signal.reason, abortReason(signal));
+    if (spec.kind === 'inline') {
+      return this.#failed(
+        new TypeError(
+          `Method '${payload.method}' is an inline function, which cannot travel to a colmena worker. ` +
+            `Declare it with remoteMethod({ executor: '${this.name}' }) and export it from the module the workers serve (--methods).`,
+        ),
+      );
+    }
+    const jobId = `${this.#instance}-${++this.#sequence}`;
+    const pending: Pending = {
+      resolve: () => {},
+      method: payload.method,
+      serializationMethod: payload.serializationMethod,
+      onIntermediate: context.onIntermediate,
+      queued: false,
+      missing: false,
+    };
+    const reply = new Promise<TaskReply>((resolve) => (pending.resolve = resolve));
+    // Registered before the job exists: its end may be read before `add` returns.
+    this.#pending.set(jobId, pending);
+    const onAbort = (): void => this.#abort(jobId, signal!);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const data = encodeJobData(payload, spec.kind === 'module' ? spec.exportName : payload.method);
+      const { queue } = await this.#connect();
+      await queue.add(payload.method, data, { jobId });
+      pending.queued = true;
+      if (signal?.aborted) this.#stopJob(jobId, signal);
+    } catch (error) {
+      if (this.#pending.has(jobId)) {
+        this.#logger.warn({ err: error, method: payload.method }, 'could not queue a task');
+        this.#settle(jobId, this.#failed(error));
+      }
+    }
+    try {
+      return await reply;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Stop listening. Tasks still waiting get a failed reply; their jobs stay queued in Redis. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    for (const jobId of [...this.#pending.keys()]) {
+      this.#settle(jobId, this.#failed(new InvalidStateError(`The BullMQ executor '${this.name}' closed before job ${jobId} ended`), 'cancelled'));
+    }
+    const connecting = this.#connected;
+    if (!connecting) return;
+    let connected: Connected;
+    try {
+      connected = await connecting;
+    } catch {
+      return;
+    }
+    await Promise.allSettled([connected.events.close(), connected.queue.close()]);
+    connected.redis.disconnect();
+  }
+
+  #connect(): Promise<Connected> {
+    if (!this.#connected) {
+      const connecting = this.#open();
+      this.#connected = connecting;
+      // A failed connection is not kept, so the next task tries again.
+      connecting.catch(() => {
+        if (this.#connected === connecting) this.#connected = null;
+      });
+    }
+    return this.#connected;
+  }
+
+  async #open(): Promise<Connected> {
+    const { url, prefix, redisOptions } = this.#connection;
+    const redis = new Redis(url, { maxRetriesPerRequest: 20, ...redisOptions });
+    redis.on('error', (error: Error) => this.#connectionError(error));
+    const queue = new Queue(this.name, {
+      connection: redis,
+      prefix,
+      streams: { events: { maxLen: this.#eventsMaxLen } },
+      defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+    });
+    queue.on('error', (error: Error) => this.#connectionError(error));
+    let events: QueueEvents | null = null;
+    try {
+      await queue.waitUntilReady();
+      // Read the stream from its current end, rather than from '$' whenever the first XREAD
+      // happens to be sent: a job ending in between would be missed.
+      const [last] = await redis.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
+      events = new QueueEvents(this.name, { connection: bullmqConnection(this.#connection), prefix, lastEventId: last?.[0] ?? '0-0' });
+      events.on('error', (error: Error) => this.#connectionError(error));
+      events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
+      events.on('failed', ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
+      events.on('progress', ({ jobId, data }) => this.#progress(jobId, data));
+      events.on('removed', ({ jobId }) => this.#removed(jobId));
+      await events.waitUntilReady();
+    } catch (error) {
+      await Promise.allSettled([events?.close(), queue.close()]);
+      redis.disconnect();
+      throw error;
+    }
+    if (this.#closing) {
+      // close() ran while connecting and found nothing to close yet.
+      await Promise.allSettled([events.close(), queue.close()]);
+      redis.disconnect();
+      throw new InvalidStateError(`The BullMQ executor '${this.name}' is closed`);
+    }
+    this.#sweepTimer = setInterval(() => void this.#sweep(queue, redis), this.#sweepIntervalMs);
+    this.#sweepTimer.unref();
+    this.#logger.debug({ url: redactUrl(url), prefix, queue: this.name }, 'connected');
+    return { redis, queue, events };
+  }
+
+  #completed(jobId: string, value: unknown): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending) return;
+    let reply: TaskReply;
+    try {
+      reply = decodeJobReturn(value, pending.serializationMethod);
+    } catch (error) {
+      reply = this.#failed(error, 'invalid-message');
+    }
+    this.#settle(jobId, reply);
+  }
+
+  #progress(jobId: string, data: unknown): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending?.onIntermediate) return;
+    try {
+      pending.onIntermediate(decodeJobProgress(data, pending.serializationMethod));
+    } catch (error) {
+      this.#logger.warn({ err: error, jobId, method: pending.method }, 'dropped a malformed streamed value');
+    }
+  }
+
+  #jobFailed(jobId: string, failedReason: string): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending) return;
+    const why =
+      failedReason === STALLED_REASON
+        ? `its worker stopped while running it (killed, out of memory, or blocked past its lock) more often than the workers' maxStalledCount allows`
+        : `BullMQ failed the job: ${failedReason}`;
+    this.#logger.warn({ jobId, method: pending.method, failedReason }, 'a task failed on its worker');
+    this.#settle(jobId, this.#failed(namedError('WorkerCrashedError', `Task '${pending.method}' did not finish on BullMQ queue '${this.name}': ${why}.`), 'worker-crashed'));
+  }
+
+  #removed(jobId: string): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending) return;
+    const error = new InvalidStateError(
+      `The BullMQ job of task '${pending.method}' was removed from queue '${this.name}' before it ended (queue.remove, clean, drain or obliterate).`,
+    );
+    this.#settle(jobId, this.#failed(error, 'cancelled'));
+  }
+
+  /** Answer an aborted task at once, then stop its job. */
+  #abort(jobId: string, signal: AbortSignal): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending) return;
+    this.#settle(jobId, this.#failed(signal.reason, abortReason(signal)));
+    // A job still being added is stopped once `add` returns.
+    if (pending.queued) this.#stopJob(jobId, signal);
+  }
+
+  /** Remove the job if it is still waiting, else ask the worker running it to stop. */
+  #stopJob(jobId: string, signal: AbortSignal): void {
+    void (async () => {
+      const { queue, redis } = await this.#connect();
+      if ((await queue.remove(jobId)) === 1) return;
+      const message: CancelMessage = { jobId, reason: abortReason(signal) === 'timeout' ? 'timeout' : 'cancelled', message: errorMessage(signal.reason) };
+      await redis.publish(cancelChannel(this.prefix, this.name), JSON.stringify(message));
+    })().catch((error: unknown) => this.#logger.warn({ err: error, jobId }, 'could not stop the job of an aborted task'));
+  }
+
+  /** The safety net: a job gone without an ending event would otherwise be waited on forever. */
+  async #sweep(queue: Queue, redis: Redis): Promise<void> {
+    const queued = [...this.#pending].filter(([, pending]) => pending.queued);
+    if (queued.length === 0) return;
+    let exists: (number | null)[];
+    try {
+      const pipeline = redis.pipeline();
+      for (const [jobId] of queued) pipeline.exists(queue.toKey(jobId));
+      exists = ((await pipeline.exec()) ?? []).map(([error, count]) => (error ? null : (count as number)));
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not check the jobs of pending tasks');
+      return;
+    }
+    queued.forEach(([jobId, pending], index) => {
+      if (exists[index] !== 0) {
+        pending.missing = false;
+      } else if (!pending.missing) {
+        // Its ending event may still be on its way: decide on the next sweep.
+        pending.missing = true;
+      } else {
+        this.#logger.warn({ jobId, method: pending.method }, 'a job vanished without an ending event');
+        const error = namedError(
+          'LostJobError',
+          `The BullMQ job of task '${pending.method}' vanished from queue '${this.name}' without an ending event ` +
+            `(Redis restarted or was flushed, or the event stream was trimmed: raise eventsMaxLen).`,
+        );
+        this.#settle(jobId, this.#failed(error, 'worker-crashed'));
+      }
+    });
+  }
+
+  #settle(jobId: string, reply: TaskReply): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending) return;
+    this.#pending.delete(jobId);
+    pending.resolve(reply);
+  }
+
+  #failed(error: unknown, reason?: FailureInformation['reason']): TaskReply {
+    return failedReply(workerInfo(this.name), error, reason);
+  }
+
+  #connectionError(error: Error): void {
+    if (!this.#closing) this.#logger.warn({ err: error, url: redactUrl(this.#connection.url) }, 'Redis connection error');
+  }
+}
+
+function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+function errorMessage(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`BullmqExecutor: ${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,267 @@
+import { hostname, availableParallelism } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../errors.js';
+import { childLogger, type Logger } from '../logging.js';
+import { isExecutableMethod } from '../methods/executable.js';
+import { loadModuleMethod } from '../methods/load.js';
+import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
+import { moduleMethod } from '../methods/spec.js';
+import { decodeJobData, encodeJobProgress, encodeJobReturn, type TaskJobReturn } from './bullmq-codec.js';
+import {
+  type BullmqConnectionOptions,
+  bullmqConnection,
+  type CancelMessage,
+  cancelChannel,
+  checkQueueName,
+  type ResolvedConnection,
+  resolveConnection,
+} from './bullmq-connection.js';
+import { ThreadsExecutor } from './threads-executor.js';
+
+export interface BullmqWorkerOptions extends BullmqConnectionOptions {
+  /** The executor (BullMQ queue) to serve, e.g. `cpu`; the task server names the same one. */
+  executor: string;
+  /** The module whose function exports are the methods served: a path (relative to the working directory) or a `file:` URL. */
+  methods: string | URL;
+  /** Tasks run at once. @default the machine's available parallelism */
+  concurrency?: number;
+  /**
+   * Run methods on this process's event loop rather than on `concurrency` worker threads: cheaper
+   * for async methods that mostly wait (I/O). A synchronous method longer than half of
+   * `lockDurationMs` then delays lock renewal and its job is taken for stalled. Executables
+   * (ExecutableMethod exports) always run on the event loop: spawning does not block it.
+   * @default false
+   */
+  inline?: boolean;
+  /** How long a job stays locked to this worker without renewal before others may take it over. @default 30_000 */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died. @default 30_000 */
+  stalledIntervalMs?: number;
+  /** How many times a job whose worker died is run again before it fails as 'worker-crashed'. @default 1 */
+  maxStalledCount?: number;
+  /** @default a child of the library's logger named `worker.<executor>` */
+  logger?: Logger;
+}
+
+type Runner = (payload: TaskPayload, context: RunContext) => Promise<TaskReply>;
+type State = 'created' | 'starting' | 'running' | 'closing' | 'closed';
+
+const HOST = hostname();
+
+/**
+ * Serves the function exports of a module as Colmena methods on one BullMQ queue: the other half
+ * of {@link BullmqExecutor}, and what `colmena worker` runs. Any number of workers, on any hosts
+ * that reach Redis, can serve one queue; each job goes to one of them.
+ *
+ * @example
+ * const worker = await new BullmqWorker({ url, prefix: 'campaign-7', executor: 'cpu', methods: './dist/methods.js' }).start();
+ * process.once('SIGTERM', () => void worker.close());
+ */
+export class BullmqWorker {
+  readonly executor: string;
+  readonly concurrency: number;
+  readonly inline: boolean;
+  readonly moduleUrl: string;
+  readonly #connection: ResolvedConnection;
+  readonly #options: BullmqWorkerOptions;
+  readonly #logger: Logger;
+  readonly #runners = new Map<string, Runner>();
+  #threads: ThreadsExecutor | null = null;
+  #worker: Worker<unknown, TaskJobReturn> | null = null;
+  #cancels: Redis | null = null;
+  #state: State = 'created';
+  #closing: Promise<void> | null = null;
+  #tasksDone = 0;
+
+  constructor(options: BullmqWorkerOptions) {
+    this.executor = checkQueueName(options.executor, 'BullmqWorker');
+    this.#connection = resolveConnection(options, 'BullmqWorker');
+    this.concurrency = positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency');
+    for (const name of ['lockDurationMs', 'stalledIntervalMs'] as const) {
+      if (options[name] !== undefined) positiveInteger(options[name], name);
+    }
+    if (options.maxStalledCount !== undefined && !(Number.isInteger(options.maxStalledCount) && options.maxStalledCount >= 0)) {
+      throw new RangeError(`BullmqWorker: maxStalledCount must be a non-negative integer, got ${String(options.maxStalledCount)}`);
+    }
+    this.inline = options.inline ?? false;
+    this.moduleUrl = moduleUrl(options.methods);
+    this.#options = options;
+    this.#logger = options.logger ?? childLogger(`worker.${this.executor}`);
+  }
+
+  get prefix(): string {
+    return this.#connection.prefix;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** The methods served, by export name (known once started). */
+  get methodNames(): string[] {
+    return [...this.#runners.keys()];
+  }
+
+  /** Tasks answered so far. */
+  get tasksDone(): number {
+    return this.#tasksDone;
+  }
+
+  /** Load the methods and start taking jobs; resolves once connected to Redis. */
+  async start(): Promise<this> {
+    if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new worker; this one is ${this.#state}`);
+    this.#state = 'starting';
+    try {
+      await this.#loadMethods();
+      this.#worker = new Worker<unknown, TaskJobReturn>(this.executor, (job, _token, signal) => this.#process(job, signal), {
+        connection: bullmqConnection(this.#connection),
+        prefix: this.#connection.prefix,
+        name: `${HOST}:${process.pid}`,
+        concurrency: this.concurrency,
+        // BullMQ's defaults give way to undefined values, so only set what was given.
+        ...defined({
+          lockDuration: this.#options.lockDurationMs,
+          stalledInterval: this.#options.stalledIntervalMs,
+          maxStalledCount: this.#options.maxStalledCount,
+        }),
+        removeOnComplete: { count: 0 },
+        removeOnFail: { count: 0 },
+      });
+      this.#worker.on('error', (error: Error) => {
+        if (this.#state === 'running') this.#logger.warn({ err: error }, 'BullMQ worker error');
+      });
+      await this.#listenForCancels();
+      await this.#worker.waitUntilReady();
+    } catch (error) {
+      this.#state = 'running';
+      await this.close({ force: true });
+      throw error;
+    }
+    if (this.#state === 'starting') this.#state = 'running';
+    this.#logger.info({ methods: this.methodNames, executor: this.executor, concurrency: this.concurrency }, 'worker started');
+    return this;
+  }
+
+  /**
+   * Stop taking jobs and finish the tasks in hand (or, with `force`, abandon them to other
+   * workers' stall recovery), then release threads and connections. Same promise when repeated.
+   */
+  close(options: { force?: boolean } = {}): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#state = 'closing';
+      try {
+        await this.#worker?.close(options.force ?? false);
+      } finally {
+        this.#cancels?.disconnect();
+        await this.#threads?.close();
+        this.#state = 'closed';
+      }
+    })();
+    return this.#closing;
+  }
+
+  async #loadMethods(): Promise<void> {
+    let namespace: Record<string, unknown>;
+    try {
+      namespace = (await import(this.moduleUrl)) as Record<string, unknown>;
+    } catch (error) {
+      const hint = /\.[cm]?ts$/.test(this.moduleUrl) ? ' To serve TypeScript, build it to JavaScript or run node with --import tsx.' : '';
+      throw new TypeError(`Cannot load the methods module ${this.moduleUrl}: ${(error as Error).message}.${hint}`, { cause: error });
+    }
+    const names = Object.keys(namespace).filter((name) => typeof namespace[name] === 'function' || isExecutableMethod(namespace[name]));
+    if (names.length === 0) {
+      throw new TypeError(
+        `The methods module ${this.moduleUrl} exports no functions or ExecutableMethods; colmena worker serves a module's exports as methods.`,
+      );
+    }
+    const inline = workerInfo('inline');
+    for (const name of names) {
+      if (this.inline || isExecutableMethod(namespace[name])) {
+        const target = await loadModuleMethod(this.moduleUrl, name);
+        this.#runners.set(name, (payload, context) => runMethod(target, payload, inline, context));
+      } else {
+        this.#threads ??= new ThreadsExecutor(`bullmq-${this.executor}`, { threads: this.concurrency });
+        const threads = this.#threads;
+        const spec = moduleMethod(this.moduleUrl, name);
+        this.#runners.set(name, (payload, context) => threads.run(spec, payload, context));
+      }
+    }
+  }
+
+  /** The task server asks, over pub/sub, to stop jobs it no longer waits for (cancelled, timed out). */
+  async #listenForCancels(): Promise<void> {
+    const { url, prefix, redisOptions } = this.#connection;
+    this.#cancels = new Redis(url, { ...redisOptions, maxRetriesPerRequest: null });
+    this.#cancels.on('error', (error: Error) => {
+      if (this.#state === 'running') this.#logger.warn({ err: error }, 'Redis connection error (cancel channel)');
+    });
+    this.#cancels.on('message', (_channel: string, text: string) => {
+      let message: CancelMessage;
+      try {
+        message = JSON.parse(text) as CancelMessage;
+      } catch {
+        return;
+      }
+      const reason = message.reason === 'timeout' ? new TaskTimeoutError(message.jobId, NaN) : new TaskCancelledError(message.jobId);
+      reason.message = message.message;
+      this.#worker?.cancelJob(message.jobId, reason as never);
+    });
+    await this.#cancels.subscribe(cancelChannel(prefix, this.executor));
+  }
+
+  async #process(job: Job<unknown, TaskJobReturn>, signal: AbortSignal | undefined): Promise<TaskJobReturn> {
+    // Streamed values are sent in order, and all before the reply.
+    let streamed = Promise.resolve();
+    const context: RunContext = {
+      signal,
+      onIntermediate: (item) => {
+        streamed = streamed.then(() => job.updateProgress(encodeJobProgress(item))).catch((error: unknown) => {
+          this.#logger.warn({ err: error, jobId: job.id }, 'could not send a streamed value');
+        });
+      },
+    };
+    const reply = await this.#reply(job.data, context);
+    await streamed;
+    this.#tasksDone++;
+    return encodeJobReturn(reply);
+  }
+
+  async #reply(data: unknown, context: RunContext): Promise<TaskReply> {
+    let payload: TaskPayload;
+    try {
+      payload = decodeJobData(data);
+    } catch (error) {
+      return failedReply(workerInfo(this.executor), error, 'invalid-message');
+    }
+    const run = this.#runners.get(payload.method);
+    if (!run) {
+      const error = new Error(
+        `Method '${payload.method}' is not served by the colmena worker on ${HOST} (pid ${process.pid}) for '${this.executor}'. ` +
+          `It serves: ${this.methodNames.join(', ')} from ${this.moduleUrl}. ` +
+          `Export '${payload.method}' from that module, or start the workers of '${this.executor}' with a --methods module that does.`,
+      );
+      error.name = 'UnknownMethodError';
+      return failedReply(workerInfo(this.executor), error, 'unknown-method');
+    }
+    return run(payload, context);
+  }
+}
+
+function moduleUrl(methods: string | URL): string {
+  if (methods instanceof URL) return methods.href;
+  if (typeof methods !== 'string' || methods.length === 0) throw new TypeError('BullmqWorker: methods must name a module (a path or a file: URL)');
+  if (/^(file|data):/.test(methods)) return methods;
+  return pathToFileURL(isAbsolute(methods) ? methods : resolve(methods)).href;
+}
+
+function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`BullmqWorker: ${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
