@@ -78,7 +78,11 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
   try {
     await worker.start();
   } catch (error) {
-    process.stderr.write(`colmena worker: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    const hint = /NOAUTH|WRONGPASS/.test(message)
+      ? ` Redis at ${redactUrl(options.redis)} wants a password: put it in the URL, in a --password-file, or in COLMENA_REDIS_PASSWORD.`
+      : '';
+    process.stderr.write(`colmena worker: ${message}${hint}\n`);
     process.exitCode = 1;
     return;
   }
