@@ -4,7 +4,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { RedisOptions } from 'ioredis';
 import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq-connection.js';
-import { BullmqWorker, type BullmqWorkerOptions } from '../task-server/bullmq-worker.js';
+import { BullmqWorker } from '../task-server/bullmq-worker.js';
 
 export interface WorkerCommandOptions {
   redis: string;
@@ -49,9 +49,9 @@ export function registerWorkerCommand(program: Command): void {
     .option('--tls-ca <file>', 'PEM certificate(s) of the CA that signed the Redis server certificate')
     .option('--tls-cert <file>', 'PEM client certificate, if Redis asks for one')
     .option('--tls-key <file>', 'PEM key of the client certificate')
-    .option('--lock-ms <ms>', 'how long a job stays locked without renewal before other workers may take it over', positive)
-    .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died', positive)
-    .option('--max-stalled <n>', "times a job whose worker died is run again before it fails as 'worker-crashed'", nonNegative)
+    .option('--lock-ms <ms>', 'how long a job stays locked without renewal before other workers may take it over (default: 30000)', positive)
+    .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died (default: 30000)', positive)
+    .option('--max-stalled <n>', "times a job whose worker died is run again before it fails as 'worker-crashed' (default: 1)", nonNegative)
     .action(async (options: WorkerCommandOptions) => {
       await runWorker(options);
     });
@@ -62,20 +62,20 @@ export function registerWorkerCommand(program: Command): void {
  * abandons them to other workers.
  */
 export async function runWorker(options: WorkerCommandOptions): Promise<void> {
-  const workerOptions: BullmqWorkerOptions = {
-    url: options.redis,
-    prefix: options.prefix,
-    executor: options.executor,
-    methods: options.methods,
-    concurrency: options.concurrency,
-    inline: options.inline,
-    lockDurationMs: options.lockMs,
-    stalledIntervalMs: options.stalledIntervalMs,
-    maxStalledCount: options.maxStalled,
-    redisOptions: redisOptions(options),
-  };
-  const worker = new BullmqWorker(workerOptions);
+  let worker: BullmqWorker;
   try {
+    worker = new BullmqWorker({
+      url: options.redis,
+      prefix: options.prefix,
+      executor: options.executor,
+      methods: options.methods,
+      concurrency: options.concurrency,
+      inline: options.inline,
+      lockDurationMs: options.lockMs,
+      stalledIntervalMs: options.stalledIntervalMs,
+      maxStalledCount: options.maxStalled,
+      redisOptions: redisOptions(options),
+    });
     await worker.start();
   } catch (error) {
     const message = (error as Error).message;
@@ -92,15 +92,16 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
       `${worker.concurrency} ${worker.inline ? 'at once on the event loop' : 'threads'}`,
   );
   await new Promise<void>((resolve, reject) => {
-    let signals = 0;
+    let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
-      const force = ++signals > 1;
-      process.stderr.write(
-        force
-          ? `colmena worker: ${signal} again, leaving the tasks in hand to other workers\n`
-          : `colmena worker: ${signal}, finishing the tasks in hand (send it again to leave them to other workers)\n`,
-      );
-      worker.close({ force }).then(() => {
+      if (stopping) {
+        // Their locks lapse and BullMQ's stall recovery hands the tasks to other workers.
+        process.stderr.write(`colmena worker: ${signal} again, leaving the tasks in hand to other workers\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`colmena worker: ${signal}, finishing the tasks in hand (send it again to leave them to other workers)\n`);
+      worker.close().then(() => {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
         resolve();
@@ -109,7 +110,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  console.log(`colmena worker stopped: ${worker.tasksDone} tasks done`);
+  console.log(`colmena worker stopped: ${worker.tasksDone} task${worker.tasksDone === 1 ? '' : 's'} done`);
 }
 
 function redisOptions(options: WorkerCommandOptions): RedisOptions {

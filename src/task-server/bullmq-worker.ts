@@ -136,8 +136,7 @@ export class BullmqWorker {
       await this.#listenForCancels();
       await this.#worker.waitUntilReady();
     } catch (error) {
-      this.#state = 'running';
-      await this.close({ force: true });
+      await this.close({ force: true }).catch(() => {});
       throw error;
     }
     if (this.#state === 'starting') this.#state = 'running';

@@ -19,7 +19,7 @@ import type * as fixtures from '../fixtures/bullmq-methods.js';
 import { createVirtualHosts, type VirtualHosts } from '../fixtures/bullmq-netns.js';
 import { type CustomRedis, startCustomRedis } from '../fixtures/bullmq-redis.js';
 import { WorkerFleet, type WorkerProcess } from '../fixtures/bullmq-workers.js';
-import { activeResources } from '../helpers/until.js';
+import { activeResources, until } from '../helpers/until.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
@@ -127,12 +127,15 @@ describe('BullMQ executor across three worker hosts', () => {
       assert.ok(survivor.alive);
       survivor.child.kill('SIGTERM');
       assert.deepEqual(await survivor.exited, { code: 0, signal: null });
-      assert.match(survivor.stdout(), /colmena worker stopped: \d+ tasks done/);
+      assert.match(survivor.stdout(), /colmena worker stopped: \d+ tasks? done/);
     }
   });
 
   it('leaves no connection or timer open once closed', async () => {
     await stalled.close();
-    assert.deepEqual(activeResources().filter((kind) => !resourcesBefore.includes(kind) && kind !== 'ProcessWrap'), []);
+    // A closed socket's handle goes away a moment after close() returns.
+    const left = () => activeResources().filter((kind) => !resourcesBefore.includes(kind) && kind !== 'ProcessWrap');
+    await until(() => left().length === 0, `no handles left (left: ${left().join(', ')})`, 2000).catch(() => {});
+    assert.deepEqual(left(), []);
   });
 });
