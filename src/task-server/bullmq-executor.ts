@@ -91,10 +91,18 @@ export class BullmqExecutor implements Executor {
   #sequence = 0;
   readonly #pending = new Map<string, Pending>();
   #connected: Promise<Connected> | null = null;
+  /** Set while connecting too, so close() can end a connection that never becomes ready. */
+  #redis: Redis | null = null;
+  #queue: Queue | null = null;
+  #events: QueueEvents | null = null;
   #sweepTimer: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
+  #rejectClosed: (reason: Error) => void = () => {};
+  /** Rejects when close() begins, ending any wait for Redis. */
+  readonly #closed = new Promise<never>((_resolve, reject) => (this.#rejectClosed = reject));
 
   constructor(name: string, options: BullmqExecutorOptions = {}) {
+    this.#closed.catch(() => {});
     this.name = checkQueueName(name, 'BullmqExecutor');
     this.#connection = resolveConnection(options, 'BullmqExecutor');
     this.prefix = this.#connection.prefix;
@@ -139,6 +147,16 @@ export class BullmqExecutor implements Executor {
     this.#pending.set(jobId, pending);
     const onAbort = (): void => this.#abort(jobId, signal!);
     signal?.addEventListener('abort', onAbort, { once: true });
+    // Not awaited: an abort or close() answers the task even while Redis is still out of reach.
+    void this.#enqueue(jobId, spec, payload, pending, signal);
+    try {
+      return await reply;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #enqueue(jobId: string, spec: MethodSpec, payload: TaskPayload, pending: Pending, signal: AbortSignal | undefined): Promise<void> {
     try {
       const data = encodeJobData(payload, spec.kind === 'module' ? spec.exportName : payload.method);
       const { queue } = await this.#connect();
@@ -151,11 +169,6 @@ export class BullmqExecutor implements Executor {
         this.#settle(jobId, this.#failed(error));
       }
     }
-    try {
-      return await reply;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
   }
 
   /** Stop listening. Tasks still waiting get a failed reply; their jobs stay queued in Redis. */
@@ -165,20 +178,14 @@ export class BullmqExecutor implements Executor {
   }
 
   async #close(): Promise<void> {
+    this.#rejectClosed(new InvalidStateError(`The BullMQ executor '${this.name}' is closed`));
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
     for (const jobId of [...this.#pending.keys()]) {
       this.#settle(jobId, this.#failed(new InvalidStateError(`The BullMQ executor '${this.name}' closed before job ${jobId} ended`), 'cancelled'));
     }
-    const connecting = this.#connected;
-    if (!connecting) return;
-    let connected: Connected;
-    try {
-      connected = await connecting;
-    } catch {
-      return;
-    }
-    await Promise.allSettled([connected.events.close(), connected.queue.close()]);
-    connected.redis.disconnect();
+    // Ending our own connection first also ends a wait for Redis that would otherwise never finish.
+    this.#redis?.disconnect();
+    await Promise.allSettled([this.#events?.close(), this.#queue?.close(), this.#connected]);
   }
 
   #connect(): Promise<Connected> {
@@ -196,6 +203,7 @@ export class BullmqExecutor implements Executor {
   async #open(): Promise<Connected> {
     const { url, prefix, redisOptions } = this.#connection;
     const redis = new Redis(url, { maxRetriesPerRequest: 20, ...redisOptions });
+    this.#redis = redis;
     redis.on('error', (error: Error) => this.#connectionError(error));
     const queue = new Queue(this.name, {
       connection: redis,
@@ -203,35 +211,37 @@ export class BullmqExecutor implements Executor {
       streams: { events: { maxLen: this.#eventsMaxLen } },
       defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
     });
+    this.#queue = queue;
     queue.on('error', (error: Error) => this.#connectionError(error));
-    let events: QueueEvents | null = null;
     try {
-      await queue.waitUntilReady();
+      await Promise.race([queue.waitUntilReady(), this.#closed]);
       // Read the stream from its current end, rather than from '$' whenever the first XREAD
       // happens to be sent: a job ending in between would be missed.
       const [last] = await redis.xrevrange(queue.keys.events!, '+', '-', 'COUNT', 1);
-      events = new QueueEvents(this.name, { connection: bullmqConnection(this.#connection), prefix, lastEventId: last?.[0] ?? '0-0' });
+      this.#throwIfClosed();
+      const events = new QueueEvents(this.name, { connection: bullmqConnection(this.#connection), prefix, lastEventId: last?.[0] ?? '0-0' });
+      this.#events = events;
       events.on('error', (error: Error) => this.#connectionError(error));
       events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue));
       events.on('failed', ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
       events.on('progress', ({ jobId, data }) => this.#progress(jobId, data));
       events.on('removed', ({ jobId }) => this.#removed(jobId));
-      await events.waitUntilReady();
+      await Promise.race([events.waitUntilReady(), this.#closed]);
+      this.#sweepTimer = setInterval(() => void this.#sweep(queue, redis), this.#sweepIntervalMs);
+      this.#sweepTimer.unref();
+      this.#logger.debug({ url: redactUrl(url), prefix, queue: this.name }, 'connected');
+      return { redis, queue, events };
     } catch (error) {
-      await Promise.allSettled([events?.close(), queue.close()]);
+      // Leave nothing half-open; the next task connects afresh.
       redis.disconnect();
+      await Promise.allSettled([this.#events?.close(), queue.close()]);
+      this.#redis = this.#queue = this.#events = null;
       throw error;
     }
-    if (this.#closing) {
-      // close() ran while connecting and found nothing to close yet.
-      await Promise.allSettled([events.close(), queue.close()]);
-      redis.disconnect();
-      throw new InvalidStateError(`The BullMQ executor '${this.name}' is closed`);
-    }
-    this.#sweepTimer = setInterval(() => void this.#sweep(queue, redis), this.#sweepIntervalMs);
-    this.#sweepTimer.unref();
-    this.#logger.debug({ url: redactUrl(url), prefix, queue: this.name }, 'connected');
-    return { redis, queue, events };
+  }
+
+  #throwIfClosed(): void {
+    if (this.#closing) throw new InvalidStateError(`The BullMQ executor '${this.name}' is closed`);
   }
 
   #completed(jobId: string, value: unknown): void {

@@ -18,6 +18,7 @@ import { RedisQueues } from '../../src/queue/redis.js';
 import { BullmqExecutor, type BullmqExecutorOptions } from '../../src/task-server/bullmq-executor.js';
 import { BullmqWorker } from '../../src/task-server/bullmq-worker.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
+import { freePort } from '../../src/testing/redis-server.js';
 import type * as fixtures from '../fixtures/bullmq-methods.js';
 import { BULLMQ_METHODS } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
@@ -337,6 +338,19 @@ describe('BullMQ executor', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('answers a timed-out task and closes promptly while Redis is out of reach', async () => {
+    const executor = new BullmqExecutor('cpu', { url: `redis://127.0.0.1:${await freePort()}` });
+    const payload = { method: 'add', serializationMethod: 'json' as const, inputs: [['1', '2'], {}] as [string[], Record<string, string>] };
+    const timedOut = await executor.run(remote.add, payload, { signal: AbortSignal.timeout(50) });
+    assert.equal(timedOut.failure?.reason, 'cancelled');
+    const waiting = executor.run(remote.add, payload);
+    await executor.close();
+    const closed = await waiting;
+    assert.equal(closed.failure?.reason, 'cancelled');
+    assert.match(closed.failure?.message ?? '', /closed before job .* ended/);
+    assert.equal(executor.pending, 0);
   });
 
   it('leaves no connection, thread or timer open once closed', async () => {
