@@ -189,6 +189,7 @@ export class BullmqExecutor implements Executor {
   }
 
   #connect(): Promise<Connected> {
+    if (this.#closing) return this.#closed;
     if (!this.#connected) {
       const connecting = this.#open();
       this.#connected = connecting;
