@@ -62,3 +62,52 @@ export { ProcessesExecutor, type ProcessesExecutorOptions } from './task-server/
 
 export type { WaitOptions } from './util/abort.js';
 export { AsyncQueue } from './util/async-queue.js';
+
+export {
+  AsyncEvent,
+  AgentFailedError,
+  BaseThinker,
+  Reallocator,
+  ResourceCounter,
+  ThinkerDefinitionError,
+  UnknownPoolError,
+  WorkQueue,
+  agent,
+  eventResponder,
+  resultProcessor,
+  taskSubmitter,
+  type AgentInfo,
+  type AgentKind,
+  type AgentOptions,
+  type EventResponderOptions,
+  type PoolName,
+  type PoolState,
+  type ReallocateOptions,
+  type ReallocationPlan,
+  type ReallocatorOptions,
+  type ReleaseOptions,
+  type ResourceChange,
+  type ResourceCounterEvents,
+  type ResultOf,
+  type ResultProcessorOptions,
+  type TaskSubmitterOptions,
+  type ThinkerEvents,
+  type ThinkerMethodDecorator,
+  type ThinkerOptions,
+  type ThinkerState,
+  type WorkQueueOptions,
+} from './thinker/index.js';
+
+export { FileStore } from './proxy/file-store.js';
+export { MemoryStore } from './proxy/memory-store.js';
+export { RedisStore, type RedisStoreOptions } from './proxy/redis-store.js';
+export type { ObjectStore, StoreDescriptor, TransferStats } from './proxy/store.js';
+export { ProxyResolutionError, type ProxyTiming } from './proxy/proxy.js';
+export type { ProxyOptions } from './queue/base.js';
+
+export { RunLog, defaultRunLogPath, type AttachTaskServerOptions, type RunLogOptions } from './monitor/run-log.js';
+export { readRunLog, parseRunLogLine, type ParsedRunLog, type RunLogProblem } from './monitor/reader.js';
+export { summarize, type MethodSummary, type RunSummary } from './monitor/stats.js';
+export { writeReport, type Report, type ReportOptions } from './monitor/report.js';
+export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/trace.js';
+export type { ResultRecord, RunLogRecord } from './monitor/records.js';

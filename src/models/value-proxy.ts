@@ -9,3 +9,11 @@ export interface ValueProxySettings {
   store: StoreDescriptor;
   thresholdBytes: number;
 }
+
+// No JSON text starts with a NUL character, so a reference can never be mistaken for a value.
+export const REFERENCE_PREFIX = '\u0000colmena-proxy:';
+
+/** Whether an encoded argument or value is a reference into an object store (it then stays text on the wire). */
+export function isReference(encoded: unknown): boolean {
+  return typeof encoded === 'string' && encoded.startsWith(REFERENCE_PREFIX);
+}

@@ -4,7 +4,7 @@ import { parseLenientJson } from './lenient-json.js';
 import { ResourceRequirements } from './resources.js';
 import { Result } from './result.js';
 import type { Encoded, EncodedInputs, SerializationMethod } from './serialization.js';
-import type { ValueProxySettings } from './value-proxy.js';
+import { isReference, type ValueProxySettings } from './value-proxy.js';
 import { describeIssues, type WireFailure, type WireMessage, wireMessageSchema, type WireWorkerInfo } from './wire-schema.js';
 
 /**
@@ -58,7 +58,7 @@ function encodedToWire(item: Encoded): string | unknown {
 }
 
 function encodedFromWire(method: SerializationMethod, item: unknown): Encoded {
-  if (method === 'msgpack' && typeof item === 'string') return Buffer.from(item, 'base64');
+  if (method === 'msgpack' && typeof item === 'string' && !isReference(item)) return Buffer.from(item, 'base64');
   return item as Encoded;
 }
 

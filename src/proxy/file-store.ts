@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ObjectStore, StoreDescriptor, TransferStats } from './store.js';
+import { registerStore, unregisterStore } from './store-registry.js';
 
 /** Values as files in a directory: for clusters whose hosts share a file system. */
 export class FileStore implements ObjectStore {
@@ -14,6 +15,7 @@ export class FileStore implements ObjectStore {
     mkdirSync(this.dir, { recursive: true });
     this.descriptor = { kind: 'file', dir: this.dir };
     this.label = `file store ${this.dir}`;
+    registerStore(this);
   }
 
   #path(key: string): string {
@@ -56,5 +58,7 @@ export class FileStore implements ObjectStore {
     return (await readdir(this.dir)).filter((name) => !name.endsWith('.partial'));
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    unregisterStore(this);
+  }
 }

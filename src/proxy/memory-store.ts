@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ObjectStore, StoreDescriptor, TransferStats } from './store.js';
-
-/** Memory stores of this process, by id, so references can find them again. */
-const registry = new Map<string, MemoryStore>();
-
-export function findMemoryStore(id: string): MemoryStore | undefined {
-  return registry.get(id);
-}
+import { registerStore, unregisterStore } from './store-registry.js';
 
 /**
  * Values kept in this process's memory. Reachable only from this process: the task server hands
@@ -20,7 +14,7 @@ export class MemoryStore implements ObjectStore {
   constructor(id: string = randomUUID()) {
     this.descriptor = { kind: 'memory', id };
     this.label = `memory store ${id}`;
-    registry.set(id, this);
+    registerStore(this);
   }
 
   async put(key: string, data: Uint8Array): Promise<TransferStats> {
@@ -50,6 +44,6 @@ export class MemoryStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.#objects.clear();
-    registry.delete((this.descriptor as { id: string }).id);
+    unregisterStore(this);
   }
 }

@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ObjectStore, StoreDescriptor, TransferStats } from './store.js';
+import { registerStore, unregisterStore } from './store-registry.js';
 
 export interface RedisStoreOptions {
   /** @default 'redis://127.0.0.1:6379' */
@@ -24,6 +25,7 @@ export class RedisStore implements ObjectStore {
     // Fail fast when the server is gone: a task must fail with a clear message, not wait forever.
     this.#redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, ...options.redisOptions });
     this.#redis.on('error', () => {});
+    registerStore(this);
   }
 
   #key(key: string): string {
@@ -63,6 +65,9 @@ export class RedisStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    unregisterStore(this);
+    // quit() waits for a reply that a dead server never sends: only use it on a live connection.
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
+    else this.#redis.disconnect();
   }
 }

@@ -1,4 +1,7 @@
+import { isReference, REFERENCE_PREFIX as PREFIX } from '../models/value-proxy.js';
 import type { StoreDescriptor } from './store.js';
+
+export { isReference };
 
 /** Where a value passed by reference lives. */
 export interface ProxyReference {
@@ -10,12 +13,6 @@ export interface ProxyReference {
   binary: boolean;
 }
 
-// No JSON text starts with a NUL character, so a reference can never be mistaken for a value.
-const PREFIX = '\u0000colmena-proxy:';
-
-export function isReference(encoded: unknown): boolean {
-  return typeof encoded === 'string' && encoded.startsWith(PREFIX);
-}
 
 export function encodeReference(reference: ProxyReference): string {
   return PREFIX + JSON.stringify(reference);

@@ -285,7 +285,11 @@ export function applyReply(task: Result, reply: TaskReply): void {
   task.time.deserializeInputs = reply.deserializeInputs;
   task.time.serializeResults = reply.serializeResults;
   if (reply.additional) Object.assign(task.time.additional, reply.additional);
-  if (reply.proxy) Object.assign(task.time.proxy, reply.proxy);
+  if (reply.proxy) {
+    // The thinker timed storing an input, the worker fetching it: keep both under the one key.
+    const proxy = task.time.proxy as Record<string, object>;
+    for (const [key, timing] of Object.entries(reply.proxy)) proxy[key] = { ...proxy[key], ...timing };
+  }
   if (reply.asyncResolveProxies !== undefined) task.time.asyncResolveProxies = reply.asyncResolveProxies;
   if (reply.encodedValue !== null) task.messageSizes.value = encodedSize(reply.encodedValue);
   else delete task.messageSizes.value;

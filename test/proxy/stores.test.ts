@@ -1,0 +1,56 @@
+/** The same contract for every object store connector. */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FileStore } from '../../src/proxy/file-store.js';
+import { MemoryStore } from '../../src/proxy/memory-store.js';
+import { RedisStore } from '../../src/proxy/redis-store.js';
+import type { ObjectStore } from '../../src/proxy/store.js';
+import { redisFixture } from '../helpers/redis.js';
+
+const redis = redisFixture();
+let dir: string;
+
+const connectors: [string, () => ObjectStore][] = [
+  ['memory', () => new MemoryStore()],
+  ['file', () => new FileStore(join(dir, `store-${Math.random()}`))],
+  ['redis', () => new RedisStore({ url: redis.url, prefix: redis.prefix() })],
+];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'colmena-stores-'));
+  await redis.start();
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await redis.stop();
+});
+
+for (const [name, connect] of connectors) {
+  describe(`${name} store`, () => {
+    it('puts, gets, lists and evicts, reporting bytes and time', async () => {
+      const store = connect();
+      try {
+        const data = new Uint8Array(100_000).map((_, i) => i % 251);
+        const put = await store.put('key-1', data);
+        assert.equal(put.bytes, 100_000);
+        assert.ok(put.seconds >= 0);
+        assert.equal(await store.exists('key-1'), true);
+        const got = await store.get('key-1');
+        assert.ok(got);
+        assert.deepEqual(new Uint8Array(got.data), data);
+        assert.equal(got.stats.bytes, 100_000);
+        assert.deepEqual(await store.keys(), ['key-1']);
+        await store.evict('key-1');
+        assert.equal(await store.exists('key-1'), false);
+        assert.equal(await store.get('key-1'), null);
+        assert.deepEqual(await store.keys(), []);
+        await store.evict('never-there');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
