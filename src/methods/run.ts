@@ -155,9 +155,10 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
   return reply;
 }
 
-/** `timeout` or `cancelled`, read from the abort reason the task server set. */
+/** `timeout` or `cancelled`, read from the abort reason (ours, or `AbortSignal.timeout()`'s). */
 export function abortReason(signal: AbortSignal): FailureInformation['reason'] {
-  return (signal.reason as { name?: string } | undefined)?.name === 'TaskTimeoutError' ? 'timeout' : 'cancelled';
+  const name = (signal.reason as { name?: string } | undefined)?.name;
+  return name === 'TaskTimeoutError' || name === 'TimeoutError' ? 'timeout' : 'cancelled';
 }
 
 async function drainGenerator(
