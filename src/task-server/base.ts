@@ -89,13 +89,22 @@ export abstract class BaseTaskServer {
     return this.start().join();
   }
 
-  /** Stop taking requests, finish the tasks in hand, and resolve when all are answered. */
-  stop(): Promise<void> {
+  /**
+   * Stop taking requests, finish the tasks in hand, and resolve when all are answered. With
+   * `abortAfterMs`, tasks still running after that long are cancelled (each still gets its result).
+   */
+  stop(options: { abortAfterMs?: number } = {}): Promise<void> {
     if (this.#state === 'created') {
       this.#state = 'stopped';
       return this.shutdown();
     }
     this.#intake.abort(new InvalidStateError('The task server is stopping'));
+    if (options.abortAfterMs !== undefined) {
+      const timer = setTimeout(() => {
+        for (const [taskId, controller] of this.#running) controller.abort(new TaskCancelledError(taskId));
+      }, options.abortAfterMs);
+      void this.join().finally(() => clearTimeout(timer));
+    }
     return this.join();
   }
 

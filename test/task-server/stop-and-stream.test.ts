@@ -142,3 +142,22 @@ describe('stopping executables', () => {
     }
   });
 });
+
+describe('stopping a task server', () => {
+  it('cancels tasks still running after abortAfterMs, and each still gets its result', async () => {
+    const methods = fixtureMethods('threads');
+    const queues = new LocalQueues<MethodsOf<typeof methods>>();
+    const server = new LocalTaskServer(queues, { methods, threads: 2 }).start();
+    try {
+      const ids = [await queues.sendInputs('sleep', [60_000]), await queues.sendInputs('spin', [60_000])];
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await server.stop({ abortAfterMs: 100 });
+      const results = [await queues.getResult(), await queues.getResult()];
+      assert.deepEqual(new Set(results.map((r) => r.taskId)), new Set(ids));
+      for (const result of results) assert.equal(result.cancelled, true);
+      assert.equal(server.state, 'stopped');
+    } finally {
+      await queues.close();
+    }
+  });
+});
