@@ -26,6 +26,9 @@ const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: tru
 export function encodeValue(method: SerializationMethod, value: unknown, what = 'value'): Encoded {
   if (method === 'pickle') throw pickleRefused(what);
   if (method === 'msgpack') {
+    if (typeof value === 'function' || typeof value === 'symbol') {
+      throw new SerializationError(`Cannot encode ${what} with msgpack: a ${typeof value} has no serialized form. Pass plain data.`);
+    }
     try {
       return packr.pack(value);
     } catch (error) {
@@ -44,7 +47,7 @@ export function encodeValue(method: SerializationMethod, value: unknown, what = 
   }
   if (text === undefined) {
     throw new SerializationError(
-      `Cannot encode ${what} as JSON: a ${typeof value} has no JSON form. Pass plain data (use null, not undefined).`,
+      `Cannot encode ${what} as JSON: ${value === undefined ? 'undefined' : `a ${typeof value}`} has no JSON form. Pass plain data (use null, not undefined).`,
     );
   }
   return text;
@@ -79,7 +82,7 @@ export function encodeInputs(
   args: readonly unknown[],
   kwargs: Readonly<Record<string, unknown>>,
 ): EncodedInputs {
-  const encodedArgs = args.map((arg, i) => encodeValue(method, arg, `argument ${i}`));
+  const encodedArgs = args.map((arg, i) => encodeValue(method, arg, `argument ${i} (counting from 0)`));
   const encodedKwargs: Record<string, Encoded> = {};
   for (const key of Object.keys(kwargs)) {
     encodedKwargs[key] = encodeValue(method, kwargs[key], `keyword argument '${key}'`);
@@ -89,7 +92,7 @@ export function encodeInputs(
 
 export function decodeInputs(method: SerializationMethod, inputs: EncodedInputs): [unknown[], Record<string, unknown>] {
   const [args, kwargs] = inputs;
-  const decodedArgs = args.map((arg, i) => decodeValue(method, arg, `argument ${i}`));
+  const decodedArgs = args.map((arg, i) => decodeValue(method, arg, `argument ${i} (counting from 0)`));
   const decodedKwargs: Record<string, unknown> = {};
   for (const key of Object.keys(kwargs)) {
     decodedKwargs[key] = decodeValue(method, kwargs[key], `keyword argument '${key}'`);
