@@ -344,7 +344,7 @@ describe('BullMQ executor', () => {
     const executor = new BullmqExecutor('cpu', { url: `redis://127.0.0.1:${await freePort()}` });
     const payload = { method: 'add', serializationMethod: 'json' as const, inputs: [['1', '2'], {}] as [string[], Record<string, string>] };
     const timedOut = await executor.run(remote.add, payload, { signal: AbortSignal.timeout(50) });
-    assert.equal(timedOut.failure?.reason, 'cancelled');
+    assert.equal(timedOut.failure?.reason, 'timeout');
     const waiting = executor.run(remote.add, payload);
     await executor.close();
     const closed = await waiting;
