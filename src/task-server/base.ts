@@ -24,6 +24,8 @@ type State = 'created' | 'running' | 'stopping' | 'stopped';
 
 /** Pause after an unexpected transport error before reading again, so a broken link does not spin. */
 const RETRY_READ_MS = 100;
+/** Tries to send one result before giving up on it (backing off up to 5 s between tries). */
+const SEND_ATTEMPTS = 8;
 /** Cancellations for tasks not seen yet are remembered, up to this many. */
 const MAX_EARLY_CANCELS = 10_000;
 
@@ -173,10 +175,23 @@ export abstract class BaseTaskServer {
         await this.#runWithRetries(task);
       }
       task.applyKeepInputs();
-      await this.queues.sendResult(task);
+      await this.#sendWithRetries(task);
       this.events.emit('result', task);
     } catch (error) {
       this.logger.error({ err: error, taskId: task.taskId, method: task.method }, 'could not send the result of a task');
+    }
+  }
+
+  /** A result is the only trace of a task: ride out a transport outage rather than drop it. */
+  async #sendWithRetries(result: Result): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.queues.sendResult(result);
+      } catch (error) {
+        if (attempt >= SEND_ATTEMPTS || this.queues.closed) throw error;
+        this.logger.warn({ err: error, taskId: result.taskId, attempt }, 'sending a result failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
+      }
     }
   }
 
