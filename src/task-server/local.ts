@@ -65,8 +65,9 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       method: task.method,
       serializationMethod: task.serializationMethod,
       inputs: task.inputs,
-      resources: task.resources.toJSON(),
     };
+    // Only executables read the resources; skip the copy into the worker in the common case.
+    if (task.resources.totalRanks > 1 || task.resources.cpuThreads > 1) payload.resources = task.resources.toJSON();
     if (spec.generator) payload.generator = spec.generator;
     if (task.valueProxy) payload.valueProxy = task.valueProxy;
     if (task.valueProxy?.store.kind === 'memory' && !executor.sharesMemory) {
