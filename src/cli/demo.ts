@@ -1,128 +1,190 @@
-import { SingleBar } from 'cli-progress';
+/**
+ * `colmena demo` (what `npm start` runs): a complete steering campaign on the embedded defaults.
+ * In-process queues, a task server with worker threads, and a thinker that searches for the best
+ * design of the Hartmann-6 test function with a Gaussian-process surrogate retrained as results
+ * arrive. At the end it is compared with random search at the same budget, computed in the same run.
+ */
 import { relative } from 'node:path';
 import { moduleMethod } from '../methods/spec.js';
+import type { Result } from '../models/result.js';
 import { defaultRunLogPath, RunLog } from '../monitor/run-log.js';
 import { LocalQueues } from '../queue/local.js';
 import { LocalTaskServer } from '../task-server/local.js';
+import type { ResourceChange } from '../thinker/index.js';
 import { siblingModule } from '../util/sibling.js';
 import type * as objective from './demo-objective.js';
-import { HARTMANN6_MINIMUM } from './demo-objective.js';
+import { randomSearch } from './demo-objective.js';
+import { DemoProgress } from './demo-progress.js';
+import type * as surrogate from './demo-surrogate.js';
+import { type DemoMethods, SteeringThinker } from './demo-thinker.js';
+
+export { seededRandom } from './demo-random.js';
+export { describeDemo } from './demo-progress.js';
 
 export interface DemoOptions {
-  /** Simulations to run. */
-  tasks: number;
-  /** Worker threads. */
-  threads: number;
-  /** Mean cost of one simulation in milliseconds. */
-  workMs: number;
-  /** Seed of the random choices. */
-  seed: number;
-  /** Show a progress bar on stderr. */
-  progress: boolean;
+  /** Simulations to run. @default 200 */
+  budget?: number;
+  /** Worker threads, shared by simulation and training. @default 2 */
+  workers?: number;
+  /** Mean cost of one simulation in milliseconds. @default 50 */
+  workMs?: number;
+  /** Random designs simulated before the model's first proposals. @default max(10, retrainEvery + 2 × workers) */
+  initialDesigns?: number;
+  /** Retrain the model once this many new results have come in. @default 5 */
+  retrainEvery?: number;
+  /** Seed of every random choice. @default 1 */
+  seed?: number;
+  /** Show a progress bar on stderr. @default false */
+  progress?: boolean;
   /** Where to write the run log; `false` for none. @default `runs/<time>/run.jsonl` */
   runLog?: string | boolean;
 }
 
 export interface DemoSummary {
-  tasks: number;
+  budget: number;
+  workers: number;
+  seed: number;
+  /** Simulations that came back (successful or not). */
+  simulations: number;
   failed: number;
   best: number;
   bestPoint: number[];
+  /** Best value of random search with the same budget and seed. */
+  randomBest: number;
   seconds: number;
-  utilization: number;
+  /** Busy worker time over capacity (workers × seconds), in all and by method. */
+  utilization: { total: number; simulation: number; training: number };
+  /** Median time a task spends in transit (to the worker and back), in milliseconds. */
   medianOverheadMs: number;
+  /** Retrainings, with their mean running time in seconds. */
+  trainings: { count: number; meanSeconds: number };
+  /** Slot moves from simulation to training and back, as the resource counter recorded them. */
+  moves: { toTraining: number; toSimulation: number };
   /** The run log written, if any. */
   runLog: string | null;
 }
 
-/** A small seeded generator (mulberry32): the same seed gives the same campaign. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+interface Resolved {
+  budget: number;
+  workers: number;
+  workMs: number;
+  initialDesigns: number;
+  retrainEvery: number;
+  seed: number;
+  progress: boolean;
+  runLog: string | false;
+}
+
+function resolveOptions(options: DemoOptions): Resolved {
+  const positive = (name: keyof DemoOptions, value: number, allowZero = false): number => {
+    if (!Number.isFinite(value) || value < (allowZero ? 0 : 1) || (name !== 'workMs' && !Number.isInteger(value))) {
+      throw new RangeError(`demo option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} ${name === 'workMs' ? 'number' : 'integer'}, got ${String(value)}`);
+    }
+    return value;
+  };
+  const workers = positive('workers', options.workers ?? 2);
+  const retrainEvery = positive('retrainEvery', options.retrainEvery ?? 5);
+  return {
+    budget: positive('budget', options.budget ?? 200),
+    workers,
+    workMs: positive('workMs', options.workMs ?? 50, true),
+    initialDesigns: Math.max(2, positive('initialDesigns', options.initialDesigns ?? Math.max(10, retrainEvery + 2 * workers))),
+    retrainEvery,
+    seed: positive('seed', options.seed ?? 1, true),
+    progress: options.progress ?? false,
+    runLog: options.runLog === false ? false : typeof options.runLog === 'string' ? options.runLog : defaultRunLogPath(),
   };
 }
 
-/**
- * A steering campaign on the embedded defaults: keep every worker busy with simulations, choosing
- * each new point from what has come back so far (half explore at random, half refine around the
- * best point), and report the best design found.
- */
-export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  const random = seededRandom(options.seed);
-  const methods = { simulate: moduleMethod<typeof objective.simulate>(siblingModule(import.meta.url, 'demo-objective'), 'simulate') };
-  const queues = new LocalQueues<{ simulate: typeof objective.simulate }>();
-  const server = new LocalTaskServer(queues, { methods, threads: options.threads });
-  const logPath = options.runLog === false ? null : typeof options.runLog === 'string' ? options.runLog : defaultRunLogPath();
-  const { tasks, threads, workMs, seed } = options;
-  const runLog = logPath === null ? null : await RunLog.open(logPath, { meta: { campaign: 'demo', tasks, threads, workMs, seed } });
-  runLog?.attachQueues(queues).attachTaskServer(server, { workers: options.threads });
-  server.start();
-  const bar = options.progress ? new SingleBar({ format: 'simulations {bar} {value}/{total} | best {best}', hideCursor: true }) : null;
-  bar?.start(options.tasks, 0, { best: '-' });
-
-  let best = Infinity;
-  let bestPoint: number[] = [];
-  let failed = 0;
-  let busySeconds = 0;
-  const overheadsMs: number[] = [];
-  const started = performance.now();
-
-  const nextPoint = (): number[] => {
-    if (bestPoint.length === 0 || random() < 0.5) return Array.from({ length: 6 }, () => random());
-    return bestPoint.map((v) => Math.min(1, Math.max(0, v + (random() - 0.5) * 0.2)));
+/** Run the campaign and the random-search baseline; resolves with what happened. */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
+  const settings = resolveOptions(options);
+  const { budget, workers, seed } = settings;
+  const methods = {
+    simulate: moduleMethod<typeof objective.simulate>(siblingModule(import.meta.url, 'demo-objective'), 'simulate'),
+    retrain: moduleMethod<typeof surrogate.retrain>(siblingModule(import.meta.url, 'demo-surrogate'), 'retrain'),
   };
-  const submit = () => queues.sendInputs('simulate', [nextPoint(), options.workMs * (0.5 + random())]);
+  const queues = new LocalQueues<DemoMethods>({ topics: ['simulation', 'training'] });
+  const server = new LocalTaskServer(queues, { methods, threads: workers });
+  const progress = settings.progress ? new DemoProgress(budget, workers) : null;
 
-  let sent = 0;
-  for (; sent < Math.min(options.threads * 2, options.tasks); sent++) await submit();
-  for (let done = 0; done < options.tasks; done++) {
-    const result = await queues.getResult();
-    busySeconds += result.time.running;
-    // Time in transit: thinker to task server, and worker back to thinker (queueing excluded).
+  // What the summary needs, gathered as results arrive.
+  const busySeconds = { simulate: 0, retrain: 0 };
+  const overheadsMs: number[] = [];
+  const moves = { toTraining: 0, toSimulation: 0 };
+  let lastResultAt = 0;
+  let lastBest = Infinity;
+  let runLog: RunLog | null = null;
+
+  const thinker = new SteeringThinker(queues, settings, (t) => {
+    if (t.best !== null && t.best.value !== lastBest) {
+      lastBest = t.best.value;
+      runLog?.recordValue('best', lastBest);
+    }
+    progress?.update(t, busySeconds.simulate + busySeconds.retrain);
+  });
+  const stopListening = queues.events.on('result', (result: Result) => {
+    if (result.complete === false) return;
+    if (result.method === 'simulate' || result.method === 'retrain') busySeconds[result.method] += result.time.running || 0;
     const t = result.timestamp;
     overheadsMs.push((t.inputReceived - t.created + (t.resultReceived - t.computeEnded)) * 1000);
-    if (result.success && result.value !== undefined && result.value < best) {
-      best = result.value;
-      bestPoint = result.args[0] as number[];
-      runLog?.recordValue('best', best);
-    } else if (!result.success) failed++;
-    if (sent < options.tasks) {
-      await submit();
-      sent++;
-    }
-    bar?.update(done + 1, { best: best.toFixed(4) });
+    lastResultAt = performance.now();
+  });
+  const onChange = (change: ResourceChange): void => {
+    if (change.kind !== 'reallocate') return;
+    if (change.from === 'simulation' && change.to === 'training') moves.toTraining += change.slots;
+    if (change.from === 'training' && change.to === 'simulation') moves.toSimulation += change.slots;
+  };
+  thinker.rec.on('change', onChange);
+
+  if (settings.runLog !== false) {
+    const { workMs, initialDesigns, retrainEvery } = settings;
+    const meta = { campaign: 'demo', objective: 'hartmann6', budget, workers, workMs, initialDesigns, retrainEvery, seed };
+    runLog = await RunLog.open(settings.runLog, { meta });
+    runLog.attachThinker(thinker).attachTaskServer(server, { workers });
   }
-  bar?.stop();
-  const seconds = (performance.now() - started) / 1000;
-  await queues.sendKillSignal();
-  await server.join();
-  await queues.close();
-  await runLog?.close();
+
+  const started = performance.now();
+  server.start();
+  try {
+    progress?.start();
+    await thinker.run();
+  } finally {
+    progress?.stop();
+    stopListening();
+    thinker.rec.off('change', onChange);
+    await queues.sendKillSignal();
+    await server.join();
+    await queues.close();
+    await runLog?.close();
+  }
+  const seconds = ((lastResultAt || performance.now()) - started) / 1000;
+  const baseline = randomSearch(budget, seed);
+  const capacity = seconds * workers;
   overheadsMs.sort((a, b) => a - b);
   return {
-    tasks: options.tasks,
-    failed,
-    best,
-    bestPoint,
+    budget,
+    workers,
+    seed,
+    simulations: thinker.database.length + thinker.failed,
+    failed: thinker.failed,
+    best: thinker.best?.value ?? NaN,
+    bestPoint: thinker.best?.x ?? [],
+    randomBest: baseline.best,
     seconds,
-    utilization: busySeconds / (seconds * options.threads),
+    utilization: {
+      total: (busySeconds.simulate + busySeconds.retrain) / capacity,
+      simulation: busySeconds.simulate / capacity,
+      training: busySeconds.retrain / capacity,
+    },
     medianOverheadMs: overheadsMs[Math.floor(overheadsMs.length / 2)] ?? NaN,
+    trainings: {
+      count: thinker.trainings.length,
+      meanSeconds: thinker.trainings.reduce((sum, t) => sum + t.seconds, 0) / Math.max(1, thinker.trainings.length),
+    },
+    moves,
     runLog: runLog === null ? null : shortPath(runLog.path),
   };
-}
-
-export function describeDemo(summary: DemoSummary): string {
-  return [
-    `Ran ${summary.tasks} simulations (${summary.failed} failed) in ${summary.seconds.toFixed(1)} s.`,
-    `Best value ${summary.best.toFixed(5)} (known minimum ${HARTMANN6_MINIMUM}) at [${summary.bestPoint.map((v) => v.toFixed(3)).join(', ')}].`,
-    `Worker utilization ${(summary.utilization * 100).toFixed(1)} %, median transit overhead per task ${summary.medianOverheadMs.toFixed(3)} ms.`,
-    ...(summary.runLog === null ? [] : [`Run log ${summary.runLog}; see what the campaign did with: npx colmena report ${summary.runLog}`]),
-  ].join('\n');
 }
 
 /** Relative to the working folder when under it, so the command shown is short. */

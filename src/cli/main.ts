@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The `colmena` command. */
-import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeDemo, runDemo } from './demo.js';
 import { registerReport } from './report.js';
@@ -28,13 +27,16 @@ const program = new Command()
 
 program
   .command('demo')
-  .description('run a small steering campaign on local worker threads (no services needed)')
-  .option('--tasks <n>', 'simulations to run', integer, 400)
-  .option('--threads <n>', 'worker threads', integer, Math.max(2, availableParallelism()))
-  .option('--work-ms <ms>', 'mean cost of one simulation in milliseconds', number, 20)
+  .description('run a steering campaign on local worker threads (no services needed): Bayesian optimization of a test function, compared with random search')
+  .option('--budget <n>', 'simulations to run', integer, 200)
+  .option('--workers <n>', 'worker threads, shared by simulation and training', integer, 2)
+  .option('--work-ms <ms>', 'mean cost of one simulation in milliseconds', number, 50)
+  .option('--retrain-every <n>', 'retrain the model after this many new results', integer, 5)
   .option('--seed <n>', 'random seed', integer, 1)
+  .option('--run-log <path>', 'where to write the run log (default: runs/<time>/run.jsonl)')
+  .option('--no-run-log', 'do not write a run log')
   .option('--no-progress', 'hide the progress bar')
-  .action(async (options: { tasks: number; threads: number; workMs: number; seed: number; progress: boolean }) => {
+  .action(async (options: { budget: number; workers: number; workMs: number; retrainEvery: number; seed: number; runLog: string | boolean; progress: boolean }) => {
     const summary = await runDemo({ ...options, progress: options.progress && process.stderr.isTTY === true });
     console.log(describeDemo(summary));
   });

@@ -5,7 +5,7 @@ import { ColmenaError } from '../errors.js';
 import { writeReport } from '../monitor/report.js';
 import { formatSummary } from '../monitor/table.js';
 
-/** Add the `report` command, and the run-log options of the `demo` command. */
+/** Add the `report` command. */
 export function registerReport(program: Command): void {
   program
     .command('report')
@@ -32,11 +32,4 @@ export function registerReport(program: Command): void {
       console.log(`\nWrote ${written.map(shown).join(', ')}`);
       console.log(`Open ${shown(files.trace)} in https://ui.perfetto.dev to browse the task stream.`);
     });
-
-  // The demo's run-log switches live here while the demo is being rewritten; main.ts passes
-  // every parsed option through to runDemo.
-  program.commands
-    .find((command) => command.name() === 'demo')
-    ?.option('--run-log <path>', 'where to write the run log (default: runs/<time>/run.jsonl)')
-    .option('--no-run-log', 'do not write a run log');
 }

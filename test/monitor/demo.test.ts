@@ -8,7 +8,7 @@ import { writeReport } from '../../src/monitor/report.js';
 import { defaultRunLogPath } from '../../src/monitor/run-log.js';
 import { tempFolder } from './helpers.js';
 
-const SMALL = { tasks: 30, threads: 2, workMs: 1, seed: 3, progress: false };
+const SMALL = { budget: 30, workers: 2, workMs: 1, seed: 3, progress: false };
 
 test('the demo logs its run, and its last line names the report command', async () => {
   const folder = await tempFolder();
@@ -19,10 +19,14 @@ test('the demo logs its run, and its last line names the report command', async 
     assert.match(describeDemo(summary).split('\n').at(-1)!, new RegExp(`npx colmena report ${summary.runLog.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
     const report = await writeReport(path, { png: false });
     assert.deepEqual(report.log.problems, []);
-    assert.equal(report.summary.tasks, SMALL.tasks);
+    const byMethod = new Map(report.summary.methods.map((m) => [m.method, m.tasks]));
+    assert.equal(byMethod.get('simulate'), SMALL.budget);
+    assert.equal(byMethod.get('retrain'), summary.trainings.count);
     assert.ok((report.summary.values.best?.length ?? 0) > 0, 'the best value is recorded');
     assert.equal(report.summary.values.best!.at(-1)!.value, summary.best);
     assert.equal(report.summary.utilization.find((p) => p.name === 'workers')?.capacityLabel, 'workers');
+    const pools = report.summary.utilization.filter((p) => p.source === 'resource-counter').map((p) => p.name);
+    assert.ok(pools.includes('simulation') && pools.includes('training'), `slot pools in the report: ${pools.join(', ')}`);
     assert.equal(report.outDir, join(folder.dir, 'demo', 'report'));
 
     const quiet = await runDemo({ ...SMALL, runLog: false });
