@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ColmenaError } from '../errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
+import type { StopSignal } from '../util/stop-signal.js';
 
 /** Marks executable methods so a worker recognises them even when loaded as another module copy. */
 export const EXECUTABLE_BRAND = Symbol.for('colmena.ExecutableMethod');
@@ -120,7 +121,7 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
   async execute(
     args: Args,
     kwargs: Record<string, unknown>,
-    context: { resources?: ResourceRequirementsInit; signal?: AbortSignal } = {},
+    context: { resources?: ResourceRequirementsInit; signal?: StopSignal } = {},
   ): Promise<ExecutableOutcome<Value>> {
     const options = this.options;
     const runDir = await mkdtemp(join(options.runDirParent ?? tmpdir(), 'colmena-run-'));
@@ -161,7 +162,7 @@ async function runProgram(
   runDir: string,
   stdin: string | Uint8Array | undefined,
   options: ExecutableMethodOptions<never, unknown>,
-  signal: AbortSignal | undefined,
+  signal: StopSignal | undefined,
 ): Promise<void> {
   signal?.throwIfAborted();
   const stdout = createWriteStream(join(runDir, 'colmena.stdout'));

@@ -7,6 +7,7 @@ import { decodeInputs, type Encoded, type EncodedInputs, encodeValue, type Seria
 import type { ValueProxySettings } from '../models/value-proxy.js';
 import { connectStore } from '../proxy/connect.js';
 import { hasReferences, type ProxyTimings, proxyIfLarge, resolveInputs } from '../proxy/proxy.js';
+import type { StopSignal } from '../util/stop-signal.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
 
 /**
@@ -58,7 +59,7 @@ export interface IntermediateReply {
 
 export interface RunContext {
   /** Aborts the task: generators stop between yields, executables are killed. */
-  signal?: AbortSignal;
+  signal?: StopSignal;
   /** Receives streamed values; must not block. */
   onIntermediate?: (item: IntermediateReply) => void;
 }
@@ -156,7 +157,7 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
 }
 
 /** `timeout` or `cancelled`, read from the abort reason (ours, or `AbortSignal.timeout()`'s). */
-export function abortReason(signal: AbortSignal): FailureInformation['reason'] {
+export function abortReason(signal: StopSignal): FailureInformation['reason'] {
   const name = (signal.reason as { name?: string } | undefined)?.name;
   return name === 'TaskTimeoutError' || name === 'TimeoutError' ? 'timeout' : 'cancelled';
 }

@@ -1,8 +1,9 @@
 import { abortReason, failedReply, type TaskReply } from '../methods/run.js';
 import type { WorkerInformation } from '../models/failure.js';
+import type { StopSignal } from '../util/stop-signal.js';
 
 /** Resolves with a timed-out or cancelled reply when `signal` aborts; `dispose` detaches it. */
-export function replyOnAbort(signal: AbortSignal | undefined, worker: WorkerInformation): { reply: Promise<TaskReply>; dispose(): void } {
+export function replyOnAbort(signal: StopSignal | undefined, worker: WorkerInformation): { reply: Promise<TaskReply>; dispose(): void } {
   if (!signal) return { reply: new Promise<TaskReply>(() => {}), dispose() {} };
   let onAbort: () => void = () => {};
   const reply = new Promise<TaskReply>((resolve) => {

@@ -6,6 +6,7 @@ import { Result } from '../models/result.js';
 import { encodedSize } from '../models/serialization.js';
 import type { ColmenaQueues, ServerMessage } from '../queue/base.js';
 import { Emitter } from '../util/emitter.js';
+import { TaskStop } from '../util/stop-signal.js';
 
 /** What observers of a task server can subscribe to. */
 export interface TaskServerEvents {
@@ -41,8 +42,8 @@ export abstract class BaseTaskServer {
   #state: State = 'created';
   #loop: Promise<void> | null = null;
   readonly #inFlight = new Set<Promise<void>>();
-  /** Abort controllers of the tasks being run, by task id. */
-  readonly #running = new Map<string, AbortController>();
+  /** Stop triggers of the tasks being run, by task id. */
+  readonly #running = new Map<string, TaskStop>();
   /** Cancel requests that arrived before their task (or after it finished). */
   readonly #cancelledEarly = new Set<string>();
   readonly #intake = new AbortController();
@@ -220,13 +221,13 @@ export abstract class BaseTaskServer {
   }
 
   async #runWithRetries(task: Result): Promise<void> {
-    const controller = new AbortController();
+    const controller = new TaskStop();
     this.#running.set(task.taskId, controller);
     const timeoutMs = task.timeoutMs;
     const timer =
       timeoutMs === null ? undefined : setTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
     const context: RunContext = {
-      signal: controller.signal,
+      signal: controller,
       onIntermediate: (item) => this.#sendIntermediate(task, item),
     };
     try {

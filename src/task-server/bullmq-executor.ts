@@ -1,3 +1,4 @@
+import type { StopSignal } from '../util/stop-signal.js';
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -156,7 +157,7 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  async #enqueue(jobId: string, spec: MethodSpec, payload: TaskPayload, pending: Pending, signal: AbortSignal | undefined): Promise<void> {
+  async #enqueue(jobId: string, spec: MethodSpec, payload: TaskPayload, pending: Pending, signal: StopSignal | undefined): Promise<void> {
     try {
       const data = encodeJobData(payload, spec.kind === 'module' ? spec.exportName : payload.method);
       const { queue } = await this.#connect();
@@ -288,7 +289,7 @@ export class BullmqExecutor implements Executor {
   }
 
   /** Answer an aborted task at once, then stop its job. */
-  #abort(jobId: string, signal: AbortSignal): void {
+  #abort(jobId: string, signal: StopSignal): void {
     const pending = this.#pending.get(jobId);
     if (!pending) return;
     this.#settle(jobId, this.#failed(signal.reason, abortReason(signal)));
@@ -297,7 +298,7 @@ export class BullmqExecutor implements Executor {
   }
 
   /** Remove the job if it is still waiting, else ask the worker running it to stop. */
-  #stopJob(jobId: string, signal: AbortSignal): void {
+  #stopJob(jobId: string, signal: StopSignal): void {
     void (async () => {
       const { queue, redis } = await this.#connect();
       if ((await queue.remove(jobId)) === 1) return;

@@ -4,6 +4,7 @@ import { Piscina } from 'piscina';
 import { abortReason, failedReply, type IntermediateReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
 import { siblingModule } from '../util/sibling.js';
+import type { StopSignal } from '../util/stop-signal.js';
 import type { Executor } from './executor.js';
 import type { ThreadReply, ThreadTask } from './thread-worker.js';
 
@@ -75,9 +76,10 @@ export class ThreadsExecutor implements Executor {
     }
   }
 
-  async #runOnPool(task: ThreadTask, transferList: MessagePort[], signal: AbortSignal | undefined): Promise<ThreadReply> {
+  async #runOnPool(task: ThreadTask, transferList: MessagePort[], signal: StopSignal | undefined): Promise<ThreadReply> {
     try {
-      return await this.#pool.run(task, { transferList: transferList as never, signal: signal ?? null });
+      // piscina takes any object with `aborted` and add/removeEventListener.
+      return await this.#pool.run(task, { transferList: transferList as never, signal: (signal ?? null) as AbortSignal | null });
     } catch (error) {
       if (signal?.aborted) return failedReply(workerInfo(this.name), signal.reason, abortReason(signal));
       // The thread died (process.exit, an uncaught error outside the method, out of memory):
