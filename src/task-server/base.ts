@@ -46,7 +46,7 @@ export abstract class BaseTaskServer {
   readonly #running = new Map<string, TaskStop>();
   /** Cancel requests that arrived before their task (or after it finished). */
   readonly #cancelledEarly = new Set<string>();
-  readonly #intake = new AbortController();
+  readonly #intake = new TaskStop();
   #stopReason: TaskServerEvents['stopped']['reason'] = 'kill-signal';
   /** Observers: `server.events.on('result', ...)`; listeners must be cheap. */
   readonly events: Emitter<TaskServerEvents>;
@@ -118,10 +118,10 @@ export abstract class BaseTaskServer {
       for (;;) {
         let message: ServerMessage;
         try {
-          message = await this.queues.getTask({ signal: this.#intake.signal });
+          message = await this.queues.getTask({ signal: this.#intake });
         } catch (error) {
-          if (this.#intake.signal.aborted || this.queues.closed) {
-            this.#stopReason = this.#intake.signal.aborted ? 'stop' : 'queues-closed';
+          if (this.#intake.aborted || this.queues.closed) {
+            this.#stopReason = this.#intake.aborted ? 'stop' : 'queues-closed';
             break;
           }
           this.logger.error({ err: error }, 'reading the request channel failed; retrying');

@@ -1,11 +1,12 @@
 import { ColmenaTimeoutError } from '../errors.js';
+import type { StopSignal } from './stop-signal.js';
 
 /** Options every wait in the library accepts. */
 export interface WaitOptions {
   /** Give up after this many milliseconds, rejecting with a ColmenaTimeoutError. */
   timeoutMs?: number;
-  /** Give up when this signal aborts, rejecting with its reason. */
-  signal?: AbortSignal;
+  /** Give up when this signal (an `AbortSignal`, or anything shaped like one) aborts, rejecting with its reason. */
+  signal?: StopSignal;
 }
 
 /**
@@ -37,7 +38,7 @@ export function watchWait(what: string, options: WaitOptions, cancel: (reason: u
 }
 
 /** Reject at once if the signal has already aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
+export function throwIfAborted(signal: StopSignal | undefined): void {
   if (signal?.aborted) throw signal.reason;
 }
 
