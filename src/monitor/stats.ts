@@ -134,7 +134,11 @@ function finalResults(records: readonly RunLogRecord[]): ResultRecord[] {
   return [...byTask.values()];
 }
 
-function latencyParts(r: ResultRecord, sortedCreations: readonly number[]): Record<LatencyPart, number> {
+/**
+ * A task's latency parts. `reaction` needs the creation times of the campaign's tasks, sorted;
+ * pass none to leave it NaN (the live dashboard measures it as tasks are sent).
+ */
+export function latencyParts(r: ResultRecord, sortedCreations: readonly number[]): Record<LatencyPart, number> {
   const ts = r.timestamp;
   const serialization = [r.time.serializeInputs, r.time.deserializeInputs, r.time.serializeResults, r.time.deserializeResults].filter(Number.isFinite);
   return {
