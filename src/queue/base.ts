@@ -11,8 +11,9 @@ import type { InvalidMessageError } from '../errors.js';
 import { evictReferences, type ProxyTimings, proxyInputs, referencesIn, resolveEncoded } from '../proxy/proxy.js';
 import { isReference, type ProxyReference } from '../proxy/reference.js';
 import type { ObjectStore } from '../proxy/store.js';
-import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
+import { throwIfAborted, type WaitOptions } from '../util/abort.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { ActiveTasks } from './active-tasks.js';
 import { Emitter } from '../util/emitter.js';
 
 /** Which side of the queues this object plays; misuse from the other side is an error. */
@@ -81,10 +82,6 @@ export interface QueueEvents {
   result: Result;
 }
 
-interface DoneWaiter {
-  topic: string | null;
-  resolve(): void;
-}
 
 /**
  * The channel between a thinker (client) and a task server. Tasks go out on one request channel;
@@ -101,14 +98,12 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   readonly keepInputs: boolean;
 
   readonly #topicSet: Set<string>;
-  readonly #activeByTopic = new Map<string, number>();
-  readonly #activeTasks = new Map<string, string>();
+  readonly #active: ActiveTasks;
   readonly #proxy: ProxyOptions | null;
   /** Inputs of active tasks that went by reference: evicted when the task retires. */
   readonly #proxiedInputs = new Map<string, ProxyReference[]>();
   /** Detaches the abort listener of a task sent with a signal, once the task retires. */
   readonly #signalCleanups = new Map<string, () => void>();
-  #doneWaiters: DoneWaiter[] = [];
   #closing: Promise<void> | null = null;
   /**
    * Observers: `queues.events.on('result', (result) => ...)`. Listeners run synchronously on the
@@ -127,10 +122,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     }
     this.topics = Object.freeze([...new Set(topics)]);
     this.#topicSet = new Set(this.topics);
-    for (const topic of this.topics) {
-      this.#activeByTopic.set(topic, 0);
-      this.received.set(topic, new AsyncQueue());
-    }
+    this.#active = new ActiveTasks(this.topics);
+    for (const topic of this.topics) this.received.set(topic, new AsyncQueue());
     this.serializationMethod = options.serializationMethod ?? 'json';
     if (this.serializationMethod !== 'json' && this.serializationMethod !== 'msgpack') {
       throw new InvalidArgumentError(`serializationMethod must be 'json' or 'msgpack', got ${String(this.serializationMethod)}`);
@@ -213,7 +206,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     }
     task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
-    this.#markActive(task.taskId, topic);
+    this.#active.add(task.taskId, topic);
     try {
       await this.pushRequest(task);
     } catch (error) {
@@ -232,7 +225,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
    */
   async cancel(taskId: string): Promise<boolean> {
     this.#assertRole('client', 'cancel');
-    if (!this.#activeTasks.has(taskId)) return false;
+    if (!this.#active.has(taskId)) return false;
     await this.pushCancel(taskId);
     return true;
   }
@@ -299,36 +292,21 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   /** Tasks sent and not yet retired by a final result, in all topics or in one. */
   activeCount(topic?: string): number {
-    if (topic === undefined) return this.#activeTasks.size;
-    const count = this.#activeByTopic.get(topic);
+    if (topic === undefined) return this.#active.size;
+    const count = this.#active.countOf(topic);
     if (count === undefined) throw new UnknownTopicError(topic, this.topics);
     return count;
   }
 
   /** Ids of the tasks still active. */
   activeTaskIds(): string[] {
-    return [...this.#activeTasks.keys()];
+    return this.#active.ids();
   }
 
   /** Resolve once no task (of the topic, if given) is active; at once if none is. */
   waitUntilDone(options: WaitOptions & { topic?: string } = {}): Promise<void> {
-    const topic = options.topic ?? null;
-    if (this.activeCount(topic ?? undefined) === 0) return Promise.resolve();
-    throwIfAborted(options.signal);
-    return new Promise<void>((resolve, reject) => {
-      const waiter: DoneWaiter = {
-        topic,
-        resolve: () => {
-          detach();
-          resolve();
-        },
-      };
-      const detach = watchWait(topic ? `tasks of topic '${topic}' to finish` : 'all tasks to finish', options, (reason) => {
-        this.#doneWaiters = this.#doneWaiters.filter((w) => w !== waiter);
-        reject(reason);
-      });
-      this.#doneWaiters.push(waiter);
-    });
+    if (options.topic !== undefined) this.activeCount(options.topic); // an unknown topic throws
+    return this.#active.waitUntilNone(options.topic ?? null, options);
   }
 
   /** Ask one task server to stop: it finishes the tasks in hand, sends their results, and exits. */
@@ -341,7 +319,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   async flush(): Promise<void> {
     await this.clearChannels();
     for (const buffer of this.received.values()) buffer.clear();
-    for (const taskId of [...this.#activeTasks.keys()]) this.#retire(taskId);
+    for (const taskId of this.#active.ids()) this.#retire(taskId);
   }
 
   /** Close connections and reject pending waits. Safe to call more than once. */
@@ -385,15 +363,9 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     buffer.push(result);
   }
 
-  #markActive(taskId: string, topic: string): void {
-    this.#activeTasks.set(taskId, topic);
-    this.#activeByTopic.set(topic, this.#activeByTopic.get(topic)! + 1);
-  }
-
+  /** A task is over: uncount it, detach its signal, and evict inputs it passed by reference. */
   #retire(taskId: string): void {
-    const topic = this.#activeTasks.get(taskId);
-    if (topic === undefined) return;
-    this.#activeTasks.delete(taskId);
+    if (!this.#active.remove(taskId)) return;
     if (this.#signalCleanups.size > 0) {
       this.#signalCleanups.get(taskId)?.();
       this.#signalCleanups.delete(taskId);
@@ -403,17 +375,6 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       this.#proxiedInputs.delete(taskId);
       void evictReferences(references);
     }
-    const left = this.#activeByTopic.get(topic)! - 1;
-    this.#activeByTopic.set(topic, left);
-    if (this.#doneWaiters.length === 0) return;
-    const total = this.#activeTasks.size;
-    if (left > 0 && total > 0) return;
-    const still: DoneWaiter[] = [];
-    for (const waiter of this.#doneWaiters) {
-      if ((waiter.topic === null && total === 0) || (waiter.topic === topic && left === 0)) waiter.resolve();
-      else still.push(waiter);
-    }
-    this.#doneWaiters = still;
   }
 
   #assertRole(needed: 'client' | 'server', operation: string): void {

@@ -1,0 +1,85 @@
+import { type WaitOptions, throwIfAborted, watchWait } from '../util/abort.js';
+
+interface DoneWaiter {
+  topic: string | null;
+  resolve(): void;
+}
+
+/**
+ * The tasks a client has sent and not yet seen a final result for, by topic, with waiters for
+ * "none left". Counting happens before a request goes out and only a final result uncounts it,
+ * so a waiter can never be woken while a task is still on its way.
+ */
+export class ActiveTasks {
+  readonly #topicOf = new Map<string, string>();
+  readonly #countByTopic = new Map<string, number>();
+  #waiters: DoneWaiter[] = [];
+
+  constructor(topics: readonly string[]) {
+    for (const topic of topics) this.#countByTopic.set(topic, 0);
+  }
+
+  get size(): number {
+    return this.#topicOf.size;
+  }
+
+  has(taskId: string): boolean {
+    return this.#topicOf.has(taskId);
+  }
+
+  ids(): string[] {
+    return [...this.#topicOf.keys()];
+  }
+
+  /** Active tasks of a topic; `undefined` for a topic not tracked. */
+  countOf(topic: string): number | undefined {
+    return this.#countByTopic.get(topic);
+  }
+
+  add(taskId: string, topic: string): void {
+    this.#topicOf.set(taskId, topic);
+    this.#countByTopic.set(topic, this.#countByTopic.get(topic)! + 1);
+  }
+
+  /** Uncount a task; returns whether it was active. */
+  remove(taskId: string): boolean {
+    const topic = this.#topicOf.get(taskId);
+    if (topic === undefined) return false;
+    this.#topicOf.delete(taskId);
+    const left = this.#countByTopic.get(topic)! - 1;
+    this.#countByTopic.set(topic, left);
+    if (this.#waiters.length > 0) this.#wake(topic, left);
+    return true;
+  }
+
+  /** Resolve once no task (of the topic, if given) is active; at once if none is. */
+  waitUntilNone(topic: string | null, options: WaitOptions): Promise<void> {
+    if ((topic === null ? this.size : this.countOf(topic)) === 0) return Promise.resolve();
+    throwIfAborted(options.signal);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: DoneWaiter = {
+        topic,
+        resolve: () => {
+          detach();
+          resolve();
+        },
+      };
+      const detach = watchWait(topic ? `tasks of topic '${topic}' to finish` : 'all tasks to finish', options, (reason) => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(reason);
+      });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #wake(topic: string, left: number): void {
+    const total = this.size;
+    if (left > 0 && total > 0) return;
+    const still: DoneWaiter[] = [];
+    for (const waiter of this.#waiters) {
+      if ((waiter.topic === null && total === 0) || (waiter.topic === topic && left === 0)) waiter.resolve();
+      else still.push(waiter);
+    }
+    this.#waiters = still;
+  }
+}
