@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `colmena` command. */
 import { Command, InvalidArgumentError } from 'commander';
+import { registerDashboardCommand } from './dashboard.js';
 import { describeDemo, runDemo } from './demo.js';
 import { registerReport } from './report.js';
 import { registerWorkerCommand } from './worker.js';
@@ -44,5 +45,7 @@ program
 registerWorkerCommand(program);
 
 registerReport(program);
+
+registerDashboardCommand(program);
 
 await program.parseAsync();

@@ -84,6 +84,9 @@ export class Dashboard {
   #port = 0;
   #timer: NodeJS.Timeout | null = null;
   #lifecycle: State = 'created';
+  readonly #meta: Record<string, unknown>;
+  /** Whether this process's `start` record went in (on the first attach: a dashboard fed from Redis takes the campaign's). */
+  #started = false;
   #closing: Promise<void> | null = null;
 
   /** Use {@link Dashboard.serve}, or `new Dashboard()` then {@link listen}. Does no I/O. */
@@ -103,7 +106,7 @@ export class Dashboard {
     this.#logger = options.logger ?? childLogger('dashboard');
     this.#limits = options.limits ?? {};
     this.#state = new DashboardState(this.#limits);
-    this.#state.ingest([this.#collector.startRecord(options.meta ?? {}, hostname())]);
+    this.#meta = options.meta ?? {};
     this.#http = new DashboardHttp(
       { view: (after) => this.#view(after), spansAfter: (after) => this.#state.spansAfter(after), seq: () => this.#state.seq },
       { token: this.token, loopbackOnly: loopback, logger: this.#logger },
@@ -141,6 +144,7 @@ export class Dashboard {
   /** Watch every task sent and every result taken through these queues. */
   attachQueues(queues: ObservedQueues): this {
     this.#assertOpen('attachQueues');
+    this.#start();
     this.#collector.attachQueues(queues);
     return this;
   }
@@ -148,6 +152,7 @@ export class Dashboard {
   /** Watch a task server in this process: its start and stop, and how many tasks it has in hand. */
   attachTaskServer(server: DashboardTaskServer, options: CollectTaskServerOptions = {}): this {
     this.#assertOpen('attachTaskServer');
+    this.#start();
     this.#collector.attachTaskServer(server, options);
     return this;
   }
@@ -155,6 +160,7 @@ export class Dashboard {
   /** Watch a thinker: its queues, its resource counter, and its agents and events. */
   attachThinker(thinker: ObservedThinker): this {
     this.#assertOpen('attachThinker');
+    this.#start();
     this.#collector.attachThinker(thinker);
     return this;
   }
@@ -162,6 +168,7 @@ export class Dashboard {
   /** Watch a resource counter's pools. */
   attachResourceCounter(counter: SlotCounter): this {
     this.#assertOpen('attachResourceCounter');
+    this.#start();
     this.#collector.attachResourceCounter(counter);
     return this;
   }
@@ -169,6 +176,7 @@ export class Dashboard {
   /** Chart a value the campaign tracks (e.g. the best result so far). */
   recordValue(name: string, value: number): void {
     this.#assertOpen('recordValue');
+    this.#start();
     this.#collector.recordValue(name, value);
   }
 
@@ -224,8 +232,7 @@ export class Dashboard {
       if (this.#timer !== null) clearInterval(this.#timer);
       this.#timer = null;
       this.#collector.detach();
-      this.#state.ingest(this.#collector.drain());
-      this.#state.ingest([{ type: 'end', t: nowSeconds() }]);
+      if (this.#started) this.#state.ingest([...this.#collector.drain(), { type: 'end', t: nowSeconds() }]);
       if (!wasListening || this.#server === null) return;
       this.#http.broadcast();
       // Give the last view a moment to go out before ending the streams.
@@ -252,6 +259,12 @@ export class Dashboard {
       // A bug here must not stop the campaign; the dashboard just misses an update.
       this.#logger.error({ err: error }, 'the dashboard could not take an update');
     }
+  }
+
+  #start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#state.ingest([this.#collector.startRecord(this.#meta, hostname())]);
   }
 
   #view(afterSeq: number): DashboardView {

@@ -8,6 +8,7 @@ import type { ResultRecord, SlotsRecord } from '../records.js';
 import { LATENCY_PARTS, LATENCY_PARTS_HELP, latencyParts, type LatencyPart } from '../stats.js';
 import { workerKey, workerLabels } from '../workers.js';
 import { BinClock, Bins, StepBins } from './bins.js';
+import type { DashboardCheckpoint } from './checkpoint.js';
 import { LogHistogram } from './histogram.js';
 import type { DashboardRecord } from './records.js';
 import { type DashboardView, type FailureView, type SpanTuple, type TaskRow, type UtilizationView, VIEW_VERSION } from './view.js';
@@ -293,6 +294,81 @@ export class DashboardState {
   #event(t: number, label: string): void {
     this.#events.unshift({ t, label });
     if (this.#events.length > MAX_EVENTS) this.#events.length = MAX_EVENTS;
+  }
+
+  /** Everything, as plain JSON, for a dashboard started later to carry on from. */
+  toCheckpoint(): DashboardCheckpoint {
+    return {
+      version: 1,
+      seq: this.#seq,
+      origin: this.#origin,
+      campaign: { hostname: this.#hostname, pid: this.#pid, meta: this.#meta, ended: this.#ended },
+      rows: this.#rows,
+      outstanding: [...this.#outstanding],
+      latency: [...this.#latency].map(([method, l]) => ({
+        method,
+        count: l.count,
+        parts: Object.fromEntries(LATENCY_PARTS.map((part) => [part, l.parts[part].toJSON()])) as DashboardCheckpoint['latency'][number]['parts'],
+      })),
+      awaitingReaction: this.#awaitingReaction,
+      servers: [...this.#servers],
+      pools: [...this.#pools].map(([pool, p]) => ({ pool, allocated: p.allocated.toJSON(), busy: p.busy.toJSON(), everAllocated: p.everAllocated })),
+      currentPools: this.#currentPools,
+      binSeconds: this.#clock.width,
+      workersCapacity: this.#workersCapacity.toJSON(),
+      workersBusy: this.#workersBusy.toJSON(),
+      declaredWorkers: this.#declaredWorkers,
+      workerKeys: [...this.#workerKeys.keys()],
+      methods: [...this.#methods.keys()],
+      spans: this.#spans,
+      spanSeq: this.#spanSeq,
+      failures: this.#failures,
+      agents: [...this.#agents],
+      events: this.#events,
+      values: [...this.#values],
+    };
+  }
+
+  /** A state that carries on from a checkpoint. */
+  static fromCheckpoint(c: DashboardCheckpoint, options: DashboardStateOptions = {}): DashboardState {
+    const state = new DashboardState(options);
+    state.#seq = c.seq;
+    state.#origin = c.origin ?? NaN;
+    state.#hostname = c.campaign.hostname;
+    state.#pid = c.campaign.pid;
+    state.#meta = c.campaign.meta;
+    state.#ended = c.campaign.ended;
+    for (const row of c.rows) {
+      state.#rowIndex.set(`${row.method}\u0000${row.topic}`, state.#rows.push({ ...row }) - 1);
+    }
+    for (const [taskId, row] of c.outstanding) state.#outstanding.set(taskId, row);
+    for (const l of c.latency) {
+      const parts = Object.fromEntries(LATENCY_PARTS.map((part) => [part, LogHistogram.restore(l.parts[part])])) as Record<LatencyPart, LogHistogram>;
+      state.#latency.set(l.method, { count: l.count, parts });
+    }
+    state.#awaitingReaction = c.awaitingReaction;
+    for (const [name, server] of c.servers) state.#servers.set(name, server);
+    state.#clock.width = c.binSeconds;
+    for (const p of c.pools) {
+      const panel: PoolPanel = { allocated: new StepBins(state.#clock), busy: new StepBins(state.#clock), everAllocated: p.everAllocated };
+      panel.allocated.restore(p.allocated);
+      panel.busy.restore(p.busy);
+      state.#pools.set(p.pool, panel);
+    }
+    state.#currentPools = c.currentPools;
+    state.#workersCapacity.restore(c.workersCapacity);
+    state.#workersBusy.restore(c.workersBusy);
+    state.#declaredWorkers = c.declaredWorkers;
+    c.workerKeys.forEach((key, i) => state.#workerKeys.set(key, i));
+    state.#workerLabels = [...workerLabels(c.workerKeys).values()];
+    c.methods.forEach((method, i) => state.#methods.set(method, i));
+    state.#spans = c.spans;
+    state.#spanSeq = c.spanSeq;
+    state.#failures = c.failures;
+    for (const [name, agent] of c.agents) state.#agents.set(name, agent);
+    state.#events = c.events;
+    for (const [name, points] of c.values) state.#values.set(name, points);
+    return state;
   }
 
   /** Runs of tasks newer than `afterSeq`, oldest first (at most the ones kept). */

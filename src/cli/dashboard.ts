@@ -1,0 +1,76 @@
+/** `colmena dashboard`: watch, from the browser, a campaign that publishes its events through Redis. */
+import { readFileSync } from 'node:fs';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { RedisOptions } from 'ioredis';
+import { Dashboard } from '../monitor/dashboard/dashboard.js';
+import { RedisFeed } from '../monitor/dashboard/redis-feed.js';
+import { redactUrl } from '../task-server/bullmq-connection.js';
+
+export interface DashboardCommandOptions {
+  redis: string;
+  prefix: string;
+  port: number;
+  host: string;
+  token?: string;
+  passwordFile?: string;
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return parsed;
+}
+
+/** Add the `dashboard` command to the `colmena` program. */
+export function registerDashboardCommand(program: Command): void {
+  program
+    .command('dashboard')
+    .description('serve a live dashboard of a campaign running elsewhere, which publishes its events with a DashboardPublisher')
+    .option('--redis <url>', 'the campaign\'s Redis: redis://[user:password@]host:port, or rediss:// for TLS (env COLMENA_REDIS_URL)', process.env.COLMENA_REDIS_URL ?? 'redis://127.0.0.1:6379')
+    .option('--prefix <prefix>', "the campaign's key prefix, as given to its DashboardPublisher (env COLMENA_PREFIX)", process.env.COLMENA_PREFIX)
+    .option('--port <port>', 'port to serve the page on (0: any free port)', port, 8787)
+    .option('--host <address>', 'address to listen on; anything but loopback needs the access token', '127.0.0.1')
+    .option('--token <token>', 'access token the page asks for (default: none on loopback, a random one elsewhere; env COLMENA_DASHBOARD_TOKEN)', process.env.COLMENA_DASHBOARD_TOKEN)
+    .option('--password-file <file>', 'read the Redis password from a file (or set env COLMENA_REDIS_PASSWORD), keeping it out of ps')
+    .action(async (options: DashboardCommandOptions) => {
+      if (!options.prefix) program.error("colmena dashboard needs the campaign's key prefix: --prefix <prefix> (or env COLMENA_PREFIX)", { exitCode: 2 });
+      await runDashboardCommand(options);
+    });
+}
+
+/** Serve the dashboard and follow the campaign until SIGINT or SIGTERM. */
+export async function runDashboardCommand(options: DashboardCommandOptions): Promise<void> {
+  const redisOptions: RedisOptions = {};
+  const password = options.passwordFile ? readFileSync(options.passwordFile, 'utf8').trim() : process.env.COLMENA_REDIS_PASSWORD;
+  if (password) redisOptions.password = password;
+  let dashboard: Dashboard;
+  let feed: RedisFeed;
+  try {
+    dashboard = new Dashboard({ port: options.port, host: options.host, ...(options.token ? { token: options.token } : {}) });
+    feed = await RedisFeed.start(dashboard, { url: options.redis, prefix: options.prefix, redisOptions });
+    await dashboard.listen();
+  } catch (error) {
+    process.stderr.write(`colmena dashboard: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    // The feed may hold a connection; exit rather than linger.
+    process.exit();
+  }
+  const view = dashboard.view();
+  console.log(`colmena dashboard: ${dashboard.url}`);
+  console.log(
+    `following prefix '${options.prefix}' at ${redactUrl(options.redis)}: ` +
+      (feed.entries === 0 && view.seq === 0 ? 'nothing published yet' : `${view.totals.sent} task(s) sent, ${view.totals.done + view.totals.failed} finished so far`) +
+      '. Ctrl-C to stop.',
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await feed.close();
+  await dashboard.close();
+}
