@@ -9,6 +9,7 @@ declare -A needs=(
   [gcc]=gcc
   [mpicc]=libopenmpi-dev
   [mpirun]=openmpi-bin
+  [chromium]=chromium
 )
 
 missing=()
