@@ -149,15 +149,13 @@ export class DashboardHttp {
     const type = PAGE_FILES[name];
     const body = this.#files.get(name);
     if (type === undefined || body === undefined) return c.text('Not found', 404);
-    return new Response(new Uint8Array(body), {
-      headers: {
-        'Content-Type': type,
-        'Cache-Control': 'no-cache',
-        'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
-        'X-Content-Type-Options': 'nosniff',
-        'Referrer-Policy': 'no-referrer',
-      },
-    });
+    // Through the context, so headers set on the way in (the token's cookie) go out too.
+    c.header('Content-Type', type);
+    c.header('Cache-Control', 'no-cache');
+    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'no-referrer');
+    return c.body(new Uint8Array(body));
   }
 
   /** Host check on loopback; the access token everywhere else (header, cookie, or `?token=` once). */
