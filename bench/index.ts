@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   thinker: () => import('./thinker.js'),
   stop: () => import('./stop.js'),
   distributed: () => import('./distributed.js'),
+  payload: () => import('./payload.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
