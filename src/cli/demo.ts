@@ -3,6 +3,10 @@
  * In-process queues, a task server with worker threads, and a thinker that searches for the best
  * design of the Hartmann-6 test function with a Gaussian-process surrogate retrained as results
  * arrive. At the end it is compared with random search at the same budget, computed in the same run.
+ *
+ * The random choices are seeded, so the baseline and the campaign's initial designs are the same
+ * from run to run; which results the model has seen when it retrains depends on the order in
+ * which tasks finish, so the steered search itself varies a little between runs.
  */
 import { relative } from 'node:path';
 import { moduleMethod } from '../methods/spec.js';
@@ -18,7 +22,6 @@ import { DemoProgress } from './demo-progress.js';
 import type * as surrogate from './demo-surrogate.js';
 import { type DemoMethods, SteeringThinker } from './demo-thinker.js';
 
-export { seededRandom } from './demo-random.js';
 export { describeDemo } from './demo-progress.js';
 
 export interface DemoOptions {

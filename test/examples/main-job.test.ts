@@ -5,7 +5,8 @@ import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runDemo } from '../../src/cli/demo.js';
-import { hartmann6 } from '../../src/cli/demo-objective.js';
+import { cholesky, expectedImprovement, GaussianProcess, normalCdf } from '../../src/cli/demo-gp.js';
+import { hartmann6, HARTMANN6_MINIMUM } from '../../src/cli/demo-objective.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
@@ -35,4 +36,43 @@ it('main job: the command exits 0 and prints the comparison with random search',
   assert.ok(Number.isFinite(best) && Number.isFinite(random), stdout);
   assert.ok(best < random, stdout);
   assert.doesNotMatch(stdout, /run log/, '--no-run-log writes none');
+});
+
+it('main job: the surrogate is a working Gaussian process', () => {
+  // Cholesky: L·Lᵀ reproduces a known positive-definite matrix; a singular one is refused.
+  const a = Float64Array.from([4, 0, 0, 2, 5, 0, 2, 1, 6]); // lower triangle of [[4,2,2],[2,5,1],[2,1,6]]
+  const full = [
+    [4, 2, 2],
+    [2, 5, 1],
+    [2, 1, 6],
+  ];
+  assert.ok(cholesky(a, 3));
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = 0;
+      for (let k = 0; k <= j; k++) sum += a[i * 3 + k]! * a[j * 3 + k]!;
+      assert.ok(Math.abs(sum - full[i]![j]!) < 1e-12, `(L·Lᵀ)[${i}][${j}] = ${sum}`);
+    }
+  }
+  assert.equal(cholesky(Float64Array.from([1, 0, 1, 1]), 2), false);
+  assert.ok(Math.abs(normalCdf(1.959964) - 0.975) < 1e-6 && Math.abs(normalCdf(-1.959964) - 0.025) < 1e-6);
+
+  // Fitted to a smooth 2-D function, it interpolates, is sure near data and unsure far from it.
+  const f = (x: readonly number[]): number => Math.sin(3 * x[0]!) + x[1]! ** 2;
+  const points: number[][] = [];
+  for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) points.push([i / 5, j / 5]);
+  const model = GaussianProcess.fit(points, points.map(f));
+  for (const x of [[0.3, 0.5], [0.55, 0.15], [0.9, 0.9]]) {
+    const { mean } = model.predict(x);
+    assert.ok(Math.abs(mean - f(x)) < 0.02, `prediction at [${x}] is ${mean}, truth ${f(x)}`);
+  }
+  assert.ok(model.predict([0.4, 0.4]).sd < 0.05, 'sure at a training point');
+  const far = GaussianProcess.fit([[0.1, 0.1], [0.2, 0.15], [0.15, 0.2]], [1, 2, 1.5]);
+  assert.ok(far.predict([0.9, 0.9]).sd > 5 * far.predict([0.15, 0.15]).sd, 'less sure far from the data');
+
+  // Expected improvement: none where the model is sure the value is worse, some where it is unsure.
+  assert.equal(expectedImprovement({ mean: 1, sd: 1e-13 }, 0), 0);
+  assert.ok(expectedImprovement({ mean: 1, sd: 1 }, 0) > 0);
+  assert.ok(expectedImprovement({ mean: -1, sd: 0.1 }, 0) > 0.99);
+  assert.ok(Math.abs(hartmann6([0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573]) - HARTMANN6_MINIMUM) < 1e-4);
 });
