@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   stop: () => import('./stop.js'),
   distributed: () => import('./distributed.js'),
   payload: () => import('./payload.js'),
+  scale: () => import('./scale.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
