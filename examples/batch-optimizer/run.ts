@@ -5,9 +5,8 @@
  *
  *   npx tsx examples/batch-optimizer/run.ts [--budget 60] [--workers 2] [--work-ms 50] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { agent, BaseThinker, type Result } from '../../src/index.js';
-import { describeOutcome, type Methods, OPTION_SPEC, type OptimizerOptions, type OptimizerOutcome, optionsFromArgs, outcome, startCampaign } from '../shared/campaign.js';
+import { describeOutcome, type Methods, type OptimizerOptions, type OptimizerOutcome, optionsFromArgs, outcome, startCampaign } from '../shared/campaign.js';
 import type { Observation } from '../shared/optimization.js';
 
 class BatchOptimizer extends BaseThinker<Methods> {
@@ -55,6 +54,5 @@ export async function runBatchOptimizer(options: OptimizerOptions): Promise<Opti
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({ options: OPTION_SPEC });
-  console.log(describeOutcome('batch optimizer', await runBatchOptimizer(optionsFromArgs(values))));
+  console.log(describeOutcome('batch optimizer', await runBatchOptimizer(optionsFromArgs())));
 }

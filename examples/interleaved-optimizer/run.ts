@@ -7,9 +7,8 @@
  *
  *   npx tsx examples/interleaved-optimizer/run.ts [--budget 60] [--workers 2] [--work-ms 50] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { agent, AsyncEvent, BaseThinker, type Result, WorkQueue } from '../../src/index.js';
-import { describeOutcome, type Methods, OPTION_SPEC, type OptimizerOptions, type OptimizerOutcome, optionsFromArgs, outcome, startCampaign } from '../shared/campaign.js';
+import { describeOutcome, type Methods, type OptimizerOptions, type OptimizerOutcome, optionsFromArgs, outcome, startCampaign } from '../shared/campaign.js';
 import { type Observation, randomPoint, seededRandom } from '../shared/optimization.js';
 
 export interface InterleavedOutcome extends OptimizerOutcome {
@@ -99,7 +98,6 @@ export async function runInterleavedOptimizer(options: OptimizerOptions): Promis
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({ options: OPTION_SPEC });
-  const result = await runInterleavedOptimizer(optionsFromArgs(values));
+  const result = await runInterleavedOptimizer(optionsFromArgs());
   console.log(`${describeOutcome('interleaved optimizer', result)}; the task queue was reordered ${result.reorderings} times`);
 }

@@ -6,8 +6,8 @@
  *
  *   npx tsx examples/mcmc/run.ts [--chains 4] [--steps 500] [--burn-in 100] [--workers 2] [--work-ms 1] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { agent, BaseThinker, LocalQueues, LocalTaskServer, type MethodsOf, moduleMethod, type Result, resultProcessor } from '../../src/index.js';
+import { numericArgs } from '../shared/args.js';
 import type * as taskMethods from './methods.js';
 
 const url = new URL('./methods.ts', import.meta.url);
@@ -155,23 +155,14 @@ function summarize(sampler: Sampler): McmcOutcome {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({
-    options: {
-      chains: { type: 'string', default: '4' },
-      steps: { type: 'string', default: '500' },
-      'burn-in': { type: 'string', default: '100' },
-      workers: { type: 'string', default: '2' },
-      'work-ms': { type: 'string', default: '1' },
-      seed: { type: 'string', default: '1' },
-    },
-  });
+  const values = numericArgs({ chains: 4, steps: 500, 'burn-in': 100, workers: 2, 'work-ms': 1, seed: 1 });
   const outcome = await runMcmc({
-    chains: Number(values.chains),
-    steps: Number(values.steps),
-    burnIn: Number(values['burn-in']),
-    workers: Number(values.workers),
-    workMs: Number(values['work-ms']),
-    seed: Number(values.seed),
+    chains: values.chains,
+    steps: values.steps,
+    burnIn: values['burn-in'],
+    workers: values.workers,
+    workMs: values['work-ms'],
+    seed: values.seed,
   });
   const { TARGET_MEAN, TARGET_SD, TARGET_CORRELATION } = await import('./methods.js');
   const pair = (v: number[]): string => `[${v.map((x) => x.toFixed(3)).join(', ')}]`;

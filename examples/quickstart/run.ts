@@ -5,8 +5,8 @@
  *
  *   npx tsx examples/quickstart/run.ts [--guesses 40] [--start 3] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { agent, BaseThinker, LocalQueues, LocalTaskServer, type MethodsOf, moduleMethod } from '../../src/index.js';
+import { numericArgs } from '../shared/args.js';
 import type * as functions from './functions.js';
 
 const url = new URL('./functions.ts', import.meta.url);
@@ -104,9 +104,6 @@ export async function runQuickstart(options: QuickstartOptions): Promise<Quickst
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({
-    options: { guesses: { type: 'string', default: '40' }, start: { type: 'string', default: '3' }, seed: { type: 'string', default: '1' } },
-  });
-  const outcome = await runQuickstart({ guesses: Number(values.guesses), start: Number(values.start), seed: Number(values.seed), verbose: true });
+  const outcome = await runQuickstart({ ...numericArgs({ guesses: 40, start: 3, seed: 1 }), verbose: true });
   console.log(`Best guess ${outcome.bestGuess.toFixed(4)}: f = ${outcome.bestResult.toExponential(3)} after ${outcome.history.length} evaluations (${outcome.produced} guesses made).`);
 }

@@ -7,7 +7,6 @@
  *
  *   npx tsx examples/reallocation/run.ts [--simulations 60] [--slots 4] [--training-slots 2] [--retrain-every 12] [--work-ms 20] [--train-ms 80]
  */
-import { parseArgs } from 'node:util';
 import {
   agent,
   AsyncEvent,
@@ -24,6 +23,7 @@ import {
   taskSubmitter,
   WorkQueue,
 } from '../../src/index.js';
+import { numericArgs } from '../shared/args.js';
 import type * as taskMethods from './methods.js';
 
 const url = new URL('./methods.ts', import.meta.url);
@@ -199,23 +199,14 @@ export async function runReallocation(options: ReallocationOptions): Promise<Rea
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({
-    options: {
-      simulations: { type: 'string', default: '60' },
-      slots: { type: 'string', default: '4' },
-      'training-slots': { type: 'string', default: '2' },
-      'retrain-every': { type: 'string', default: '12' },
-      'work-ms': { type: 'string', default: '20' },
-      'train-ms': { type: 'string', default: '80' },
-    },
-  });
+  const values = numericArgs({ simulations: 60, slots: 4, 'training-slots': 2, 'retrain-every': 12, 'work-ms': 20, 'train-ms': 80 });
   const outcome = await runReallocation({
-    simulations: Number(values.simulations),
-    slots: Number(values.slots),
-    trainingSlots: Number(values['training-slots']),
-    retrainEvery: Number(values['retrain-every']),
-    workMs: Number(values['work-ms']),
-    trainMs: Number(values['train-ms']),
+    simulations: values.simulations,
+    slots: values.slots,
+    trainingSlots: values['training-slots'],
+    retrainEvery: values['retrain-every'],
+    workMs: values['work-ms'],
+    trainMs: values['train-ms'],
   });
   console.log('allocation history (slots of simulation / training after each move):');
   for (const m of outcome.moves) {

@@ -5,6 +5,7 @@
  */
 import { LocalQueues, LocalTaskServer, type MethodsOf, moduleMethod, type Result, ThreadsExecutor } from '../../src/index.js';
 import type * as optimization from './optimization.js';
+import { numericArgs } from './args.js';
 import { randomSearch } from './optimization.js';
 
 const url = new URL('./optimization.ts', import.meta.url);
@@ -91,13 +92,7 @@ export function describeOutcome(name: string, o: OptimizerOutcome): string {
 }
 
 /** Read --budget, --workers, --work-ms and --seed from the command line. */
-export function optionsFromArgs(values: Record<string, string | boolean | undefined>): OptimizerOptions {
-  return { budget: Number(values.budget), workers: Number(values.workers), workMs: Number(values['work-ms']), seed: Number(values.seed) };
+export function optionsFromArgs(): OptimizerOptions {
+  const values = numericArgs({ budget: 60, workers: 2, 'work-ms': 50, seed: 1 });
+  return { budget: values.budget, workers: values.workers, workMs: values['work-ms'], seed: values.seed };
 }
-
-export const OPTION_SPEC = {
-  budget: { type: 'string', default: '60' },
-  workers: { type: 'string', default: '2' },
-  'work-ms': { type: 'string', default: '50' },
-  seed: { type: 'string', default: '1' },
-} as const;

@@ -6,9 +6,8 @@
  *
  *   npx tsx examples/streaming-optimizer/run.ts [--budget 60] [--workers 2] [--work-ms 50] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { agent, BaseThinker, type Result } from '../../src/index.js';
-import { describeOutcome, type Methods, OPTION_SPEC, type OptimizerOptions, type OptimizerOutcome, optionsFromArgs, outcome, startCampaign } from '../shared/campaign.js';
+import { describeOutcome, type Methods, type OptimizerOptions, type OptimizerOutcome, optionsFromArgs, outcome, startCampaign } from '../shared/campaign.js';
 import type { Observation } from '../shared/optimization.js';
 
 class StreamingOptimizer extends BaseThinker<Methods> {
@@ -67,6 +66,5 @@ export async function runStreamingOptimizer(options: OptimizerOptions): Promise<
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({ options: OPTION_SPEC });
-  console.log(describeOutcome('streaming optimizer', await runStreamingOptimizer(optionsFromArgs(values))));
+  console.log(describeOutcome('streaming optimizer', await runStreamingOptimizer(optionsFromArgs())));
 }

@@ -6,8 +6,8 @@
  *
  *   npx tsx examples/streaming/run.ts [--designs 12] [--generate-ms 60] [--simulate-ms 40] [--seed 1]
  */
-import { parseArgs } from 'node:util';
 import { agent, BaseThinker, LocalQueues, LocalTaskServer, type MethodsOf, moduleMethod, type Result, resultProcessor } from '../../src/index.js';
+import { numericArgs } from '../shared/args.js';
 import type * as taskMethods from './methods.js';
 
 const url = new URL('./methods.ts', import.meta.url);
@@ -100,20 +100,8 @@ export async function runStreaming(options: StreamingOptions): Promise<Streaming
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.COLMENA_LOG_LEVEL ??= 'warn';
-  const { values } = parseArgs({
-    options: {
-      designs: { type: 'string', default: '12' },
-      'generate-ms': { type: 'string', default: '60' },
-      'simulate-ms': { type: 'string', default: '40' },
-      seed: { type: 'string', default: '1' },
-    },
-  });
-  const outcome = await runStreaming({
-    designs: Number(values.designs),
-    generateMs: Number(values['generate-ms']),
-    simulateMs: Number(values['simulate-ms']),
-    seed: Number(values.seed),
-  });
+  const values = numericArgs({ designs: 12, 'generate-ms': 60, 'simulate-ms': 40, seed: 1 });
+  const outcome = await runStreaming({ designs: values.designs, generateMs: values['generate-ms'], simulateMs: values['simulate-ms'], seed: values.seed });
   const origin = outcome.received[0]?.at ?? 0;
   const ms = (t: number): string => `${((t - origin) * 1000).toFixed(0)} ms`;
   console.log(`designs received at: ${outcome.received.map((r) => ms(r.at)).join(', ')} (the last one is the final result)`);
