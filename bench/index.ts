@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   distributed: () => import('./distributed.js'),
   payload: () => import('./payload.js'),
   scale: () => import('./scale.js'),
+  envelope: () => import('./envelope.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

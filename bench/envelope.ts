@@ -1,0 +1,177 @@
+/**
+ * `npm run bench -- envelope`: a port of Colmena's "task-limits" study (examples/task-limits).
+ * N workers (worker threads of a task server in its own process, one task at a time each) run
+ * tasks that sleep about d seconds (1 % spread), read an input of s MiB and return a fresh output
+ * of s MiB, through the Redis queues and a Redis object store; the thinker keeps a task in
+ * flight for every worker (`--in-flight` for more). Per-worker utilization = time running ÷
+ * (its last task's end − its first task's end), averaged over workers, as Colmena computes it.
+ *
+ * Each cell also reports what bounds it, measured in the same run:
+ * - `cpu_busy`: CPU seconds of thinker, task server and redis-server ÷ (wall × CPUs);
+ * - `needed_mib_per_s`: payload that must cross the store for every worker to stay busy
+ *   (N ÷ d tasks per second × s MiB in and s out); `bare_mib_per_s`: what this machine moves
+ *   through the same redis-server with plain SET and GET (s MiB in and out per "task", 4
+ *   connections at once), the copy-bandwidth ceiling;
+ * - `gap_ms`: the median time a worker waits between tasks.
+ * A cell under its target is marked `bound`: `copy bandwidth` when the bare ceiling is under the
+ * target, else `cpu` when the CPUs were ≥ 85 % busy, else `latency` (the per-task gap).
+ *
+ * Options: --workers N (16), --durations 0.01,0.1,1, --sizes 0.1,1,10 (MiB), --cells 0.1x0.01,1x1
+ * (size × duration pairs, instead of the full sweep), --tasks-per-worker N (8; quick 4),
+ * --in-flight N (tasks kept in flight; default = workers), --quick (three cells, under two
+ * minutes). Starts its own redis-server unless REDIS_URL is set.
+ */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Redis } from 'ioredis';
+import { startRedisServer } from '../src/testing/redis-server.js';
+import { runTaskLimits, type TaskLimitsOutcome } from '../examples/task-limits/run.js';
+import { flag, listOption, machineLoad, numberListOption, option, printTable, report, round } from './lib.js';
+
+process.env.COLMENA_LOG_LEVEL ??= 'warn';
+
+const MIB = 1024 * 1024;
+
+/** Python Colmena's published envelope: 16 workers on one workstation (utilization by size, then duration). */
+const ANCHOR: Record<string, Record<string, number>> = {
+  '0.1': { '0.01': 0.22, '0.1': 0.78, '1': 0.97 },
+  '1': { '0.01': 0.08, '0.1': 0.63, '1': 0.96 },
+  '10': { '0.01': 0.04, '0.1': 0.08, '1': 0.64 },
+};
+
+/** Issue 9's targets: ≥ 90 % wherever d ≥ 0.1 s, ≥ 60 % at 0.01 s with 0.1 MiB. */
+function targetOf(mb: number, seconds: number): number | null {
+  if (seconds >= 0.1) return 0.9;
+  if (seconds === 0.01 && mb === 0.1) return 0.6;
+  return null;
+}
+
+/**
+ * MiB per second of payload this machine moves through redis-server with bare SET and GET: each
+ * "task" SETs s MiB, GETs it, SETs s MiB, GETs it, as a store-backed task does; `clients` at once.
+ */
+async function bareStoreMibPerS(url: string, mb: number, clients: number, seconds: number): Promise<number> {
+  const payload = Buffer.alloc(Math.round(mb * MIB), 7);
+  const prefix = `bench-bare-${randomUUID()}`;
+  const connections = Array.from({ length: clients }, () => new Redis(url));
+  let tasks = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    connections.map(async (redis, i) => {
+      while (performance.now() < deadline) {
+        await redis.set(`${prefix}-${i}-in`, payload);
+        const input = await redis.getBuffer(`${prefix}-${i}-in`);
+        await redis.set(`${prefix}-${i}-out`, input!);
+        await redis.getBuffer(`${prefix}-${i}-out`);
+        tasks++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await connections[0]!.del(...connections.flatMap((_, i) => [`${prefix}-${i}-in`, `${prefix}-${i}-out`]));
+  for (const redis of connections) redis.disconnect();
+  return (tasks * 2 * mb) / elapsed;
+}
+
+interface Cell {
+  mb: number;
+  seconds: number;
+}
+
+function cellsFrom(argv: readonly string[], quick: boolean): Cell[] {
+  if (argv.includes('--cells')) {
+    return listOption(argv, 'cells', []).map((pair) => {
+      const [mb, seconds] = pair.split('x').map(Number);
+      if (!Number.isFinite(mb) || !Number.isFinite(seconds)) throw new Error(`--cells: '${pair}' is not <MiB>x<seconds>, e.g. 1x0.1`);
+      return { mb: mb!, seconds: seconds! };
+    });
+  }
+  if (quick && !argv.includes('--sizes') && !argv.includes('--durations')) {
+    return [
+      { mb: 0.1, seconds: 0.01 },
+      { mb: 1, seconds: 0.1 },
+      { mb: 10, seconds: 1 },
+    ];
+  }
+  const sizes = numberListOption(argv, 'sizes', [0.1, 1, 10]);
+  const durations = numberListOption(argv, 'durations', [0.01, 0.1, 1]);
+  return sizes.flatMap((mb) => durations.map((seconds) => ({ mb, seconds })));
+}
+
+function boundOf(outcome: TaskLimitsOutcome, target: number | null, cpuBusy: number, ceiling: number): string | null {
+  if (target === null || outcome.utilization >= target) return null;
+  if (ceiling < target) return 'copy bandwidth';
+  if (cpuBusy >= 0.85) return 'cpu';
+  return 'latency';
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const quick = flag(argv, 'quick');
+  const workers = option(argv, 'workers', 16);
+  const perWorker = option(argv, 'tasks-per-worker', quick ? 4 : 8);
+  const inFlight = option(argv, 'in-flight', workers);
+  const cells = cellsFrom(argv, quick);
+  const cpus = availableParallelism();
+  const ownServer = process.env.REDIS_URL ? null : await startRedisServer();
+  const url = process.env.REDIS_URL ?? ownServer!.url;
+  const lines: Record<string, unknown>[] = [];
+  const rows: Record<string, unknown>[] = [];
+  try {
+    const bare = new Map<number, number>();
+    for (const { mb } of cells) if (!bare.has(mb)) bare.set(mb, await bareStoreMibPerS(url, mb, 4, quick ? 0.5 : 1));
+    for (const { mb, seconds } of cells) {
+      const { load1 } = await machineLoad();
+      const outcome = await runTaskLimits({ workers, seconds, mb, tasks: workers * perWorker, inFlight, redisUrl: url });
+      const cpu = outcome.cpuSeconds;
+      const cpuBusy = (cpu.thinker + cpu.server + cpu.redis) / (outcome.wallSeconds * cpus);
+      const neededMibPerS = (workers / seconds) * 2 * mb;
+      const bareMibPerS = bare.get(mb)!;
+      const ceiling = Math.min(1, bareMibPerS / neededMibPerS);
+      const target = targetOf(mb, seconds);
+      const bound = boundOf(outcome, target, cpuBusy, ceiling);
+      const anchor = ANCHOR[String(mb)]?.[String(seconds)] ?? null;
+      const line: Record<string, unknown> = {
+        bench: 'envelope',
+        mb,
+        seconds,
+        utilization: round(outcome.utilization),
+        workers,
+        in_flight: inFlight,
+        tasks: outcome.tasks,
+        succeeded: outcome.succeeded,
+        gap_ms: round(outcome.medianGapMs, 1),
+        cpu_busy: round(cpuBusy, 2),
+        needed_mib_per_s: round(neededMibPerS, 1),
+        bare_mib_per_s: round(bareMibPerS, 1),
+        anchor,
+        target,
+        meets_target: target === null ? null : outcome.utilization >= target,
+        bound,
+        load1,
+      };
+      lines.push(line);
+      const legs = outcome.legsMs;
+      rows.push({
+        MiB: mb,
+        d_s: seconds,
+        util: `${(outcome.utilization * 100).toFixed(1)} %`,
+        python: anchor === null ? '' : `${Math.round(anchor * 100)} %`,
+        target: target === null ? '' : `${target * 100} %`,
+        bound: bound ?? '',
+        gap_ms: round(outcome.medianGapMs, 1),
+        'legs_ms(out/start/back/return)': [legs.toServer, legs.toWorker, legs.fromWorker, legs.toThinker].map((v) => v.toFixed(1)).join('/'),
+        cpu: `${Math.round(cpuBusy * 100)} %`,
+        'need/bare_MiB/s': `${Math.round(neededMibPerS)}/${Math.round(bareMibPerS)}`,
+        ok: `${outcome.succeeded}/${outcome.tasks}`,
+        load: load1,
+      });
+    }
+  } finally {
+    await ownServer?.stop();
+  }
+  console.log(`# envelope: ${workers} workers (task server threads in a process of their own), ${inFlight} tasks in flight, ${cpus} CPUs`);
+  console.log('# legs: thinker → server / server → method start / method end → server / server → thinker (median ms)');
+  printTable(rows);
+  for (const line of lines) report(line);
+}
