@@ -7,8 +7,14 @@ export type AnyMethod = (...args: any[]) => unknown;
 /** Method names mapped to their signatures; queues and results are typed by it. */
 export type MethodMap = Record<string, AnyMethod>;
 
-/** The value a method's Result carries: the awaited return value. */
-export type MethodValue<F extends AnyMethod> = Awaited<ReturnType<F>>;
+/**
+ * The value a method's Result carries: the awaited return value; for a generator method, what its
+ * mode delivers (one item when streamed, the array of yields, or yields with the return value).
+ */
+export type MethodValue<F extends AnyMethod> =
+  ReturnType<F> extends Generator<infer Y, infer R, never> | AsyncGenerator<infer Y, infer R, never>
+    ? Y | R | Y[] | { yields: Y[]; returned: R }
+    : Awaited<ReturnType<F>>;
 
 /** Positional arguments of a method, as sent with `sendInputs`. */
 export type MethodArgs<F extends AnyMethod> = Parameters<F>;

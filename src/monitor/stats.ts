@@ -226,6 +226,9 @@ function poolPanels(records: readonly RunLogRecord[], rel: (t: number) => number
   for (const [pool, series] of pools) {
     if (!series.capacity.some((p) => p.value > 0)) continue;
     const capacitySeconds = integrate(series.capacity, window.start, window.end);
+    // A pool that held slots only outside the measured window (e.g. the unallocated pool before
+    // the first task) has nothing to chart.
+    if (!(capacitySeconds > 0)) continue;
     const busySeconds = integrate(series.busy, window.start, window.end);
     panels.push({
       name: pool ?? '(unallocated)',
@@ -235,7 +238,7 @@ function poolPanels(records: readonly RunLogRecord[], rel: (t: number) => number
       busy: [{ series: 'busy', points: series.busy }],
       capacitySeconds,
       busySeconds,
-      utilization: capacitySeconds > 0 ? busySeconds / capacitySeconds : NaN,
+      utilization: busySeconds / capacitySeconds,
     });
   }
   return panels;
