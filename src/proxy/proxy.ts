@@ -72,7 +72,8 @@ export async function resolveEncoded(encoded: Encoded, timings: ProxyTimings, ev
   try {
     const store = connectStore(reference.store);
     found = await store.get(reference.key);
-    if (found && evict) await store.evict(reference.key);
+    // Evicting is housekeeping: off the result's path, and a failure only leaves the object behind.
+    if (found && evict) store.evict(reference.key).catch(() => {});
   } catch (error) {
     throw new ProxyResolutionError(`Cannot fetch a value passed by reference from ${where}: ${(error as Error).message}`, { cause: error });
   }
