@@ -15,13 +15,17 @@
  * Measured in the same run, for scale: `bare_copy_ms`, one in-memory copy of the bytes; and
  * `bare_path_ms`, the least the path's transport must do to move s MiB in and s MiB out —
  * `postMessage` to a worker thread and back for the local paths, SET+GET in and SET+GET out
- * through the same redis-server (binary, one connection) for the Redis paths.
+ * through the same redis-server (binary, one ioredis connection) for the Redis paths; and for the
+ * Redis paths `bare_socket_ms`, the same four transfers over a plain socket with no client
+ * library, the floor for moving the bytes through redis-server from Node.
  *
  * Options: --sizes 1,10,100 (MiB), --kinds float64,buffer, --paths local,local+store,redis,redis+store,
  * --reps N (round trips per cell; default by size), --threshold-kb N (store threshold, default 64),
  * --quick (1 and 10 MiB, fewer round trips). Starts its own redis-server unless REDIS_URL is set.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { moduleMethod } from '../src/methods/spec.js';
@@ -204,6 +208,75 @@ async function bareRedisRoundTripMs(url: string, payload: Payload, reps: number)
   return median(times);
 }
 
+/**
+ * The same four transfers over a plain socket speaking RESP, with no client library: the floor
+ * for moving the bytes through this redis-server from Node (each GET collected into one buffer
+ * of the exact size).
+ */
+async function bareSocketRoundTripMs(url: string, payload: Payload, reps: number): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  socket.setNoDelay(true);
+  await once(socket, 'connect');
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let wake: (() => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    wake?.();
+  });
+  const until = async (ready: () => boolean): Promise<void> => {
+    while (!ready()) await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+  };
+  const set = async (key: string, value: Buffer): Promise<void> => {
+    socket.write(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n`);
+    socket.write(value);
+    socket.write('\r\n');
+    await until(() => pendingBytes >= 5); // +OK\r\n
+    pending = [];
+    pendingBytes = 0;
+  };
+  const get = async (key: string): Promise<Buffer> => {
+    socket.write(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`);
+    await until(() => pendingBytes > 0 && Buffer.concat(pending).indexOf('\r\n') > 0);
+    const first = Buffer.concat(pending);
+    const headerEnd = first.indexOf('\r\n');
+    const length = Number(first.subarray(1, headerEnd).toString());
+    const total = headerEnd + 2 + length + 2;
+    await until(() => pendingBytes >= total);
+    const value = Buffer.allocUnsafe(length);
+    let offset = -(headerEnd + 2);
+    for (const chunk of pending) {
+      const from = Math.max(0, -offset);
+      const to = Math.min(chunk.length, length - offset);
+      if (to > from) chunk.copy(value, offset + from, from, to);
+      offset += chunk.length;
+    }
+    pending = [];
+    pendingBytes = 0;
+    return value;
+  };
+  const key = `bench-socket-${randomUUID()}`;
+  const run = async () => {
+    await set(`${key}-in`, bytes);
+    const input = await get(`${key}-in`);
+    await set(`${key}-out`, input);
+    await get(`${key}-out`);
+  };
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  socket.end(`*3\r\n$3\r\nDEL\r\n$${key.length + 3}\r\n${key}-in\r\n$${key.length + 4}\r\n${key}-out\r\n`);
+  return median(times);
+}
+
 function defaultReps(mb: number, quick: boolean): number {
   if (mb <= 1) return quick ? 10 : 30;
   if (mb <= 10) return quick ? 4 : 10;
@@ -237,6 +310,7 @@ export async function main(argv: string[]): Promise<void> {
         const bareCopyMs = medianMs(Math.max(reps, 5), () => (payload instanceof Float64Array ? payload.slice() : Buffer.from(payload)));
         const bareThreadMs = paths.some((p) => p.startsWith('local')) ? await bareThreadRoundTripMs(payload, reps) : NaN;
         const bareRedisMs = needsRedis ? await bareRedisRoundTripMs(url, payload, reps) : NaN;
+        const bareSocketMs = needsRedis ? await bareSocketRoundTripMs(url, payload, reps) : NaN;
         for (const path of paths) {
           const campaign = campaigns.get(path)!;
           await roundTrips(campaign, payload, 1); // warm-up at this size
@@ -254,9 +328,10 @@ export async function main(argv: string[]): Promise<void> {
             bare_path_ms: round(bare, 2),
             path_ratio: round(b.total / bare, 2),
           };
+          if (path.startsWith('redis')) line.bare_socket_ms = round(bareSocketMs, 2);
           if (target !== undefined) Object.assign(line, { target_ms: target, meets_target: b.total <= target });
           lines.push(line);
-          rows.push({ path, kind, mb, ms: b.total, bare_path: round(bare, 2), bare_copy: round(bareCopyMs, 2), encode: b.encode, put: b.storePut, get: b.storeGet, w_decode: b.workerDecode, run: b.running, w_encode: b.workerEncode, decode: b.decode, transport: b.transport });
+          rows.push({ path, kind, mb, ms: b.total, bare_path: round(bare, 2), bare_socket: path.startsWith('redis') ? round(bareSocketMs, 2) : '', bare_copy: round(bareCopyMs, 2), encode: b.encode, put: b.storePut, get: b.storeGet, w_decode: b.workerDecode, run: b.running, w_encode: b.workerEncode, decode: b.decode, transport: b.transport });
         }
       }
     }
