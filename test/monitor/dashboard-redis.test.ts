@@ -40,7 +40,7 @@ async function startCommand(redisUrl: string, prefix: string): Promise<RunningCo
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await until(() => /http:\/\/127\.0\.0\.1:\d+\//.test(output) || child.exitCode !== null, 'the dashboard command to print its address', 20_000);
+  await until(() => output.includes('Ctrl-C to stop') || child.exitCode !== null, 'the dashboard command to say it is ready', 20_000);
   const url = output.match(/http:\/\/127\.0\.0\.1:\d+\//)?.[0];
   assert.ok(url, `colmena dashboard printed no address:\n${output}`);
   return { child, url, output: () => output };
@@ -76,6 +76,9 @@ describe('a dashboard of a campaign elsewhere, through Redis', () => {
   let live: RunningCommand | null = null;
   let late: RunningCommand | null = null;
   let client: Redis | null = null;
+  let publisher: DashboardPublisher | null = null;
+  let queues: LocalQueues<Methods> | null = null;
+  let server: LocalTaskServer | null = null;
   let prefix: string;
 
   before(async () => {
@@ -85,6 +88,10 @@ describe('a dashboard of a campaign elsewhere, through Redis', () => {
   });
 
   after(async () => {
+    // Whatever failed, leave nothing running.
+    if (server?.state === 'running') await server.stop();
+    await queues?.close();
+    await publisher?.close();
     await stopCommand(live);
     await stopCommand(late);
     await client?.quit();
@@ -92,17 +99,18 @@ describe('a dashboard of a campaign elsewhere, through Redis', () => {
   });
 
   test('follows the campaign live, then shows all of it to a dashboard started later', async () => {
-    const publisher = await DashboardPublisher.open({ url: redis.url, prefix, intervalMs: 50, checkpointIntervalMs: 100, meta: { campaign: 'redis test' } });
+    publisher = await DashboardPublisher.open({ url: redis.url, prefix, intervalMs: 50, checkpointIntervalMs: 100, meta: { campaign: 'redis test' } });
     live = await startCommand(redis.url, prefix);
     assert.match(live.output(), new RegExp(`following prefix '${prefix}'`));
 
     const { sleep, fail } = threadMethods();
-    const queues = new LocalQueues<Methods>();
-    const server = new LocalTaskServer(queues, { methods: { sleep, fail }, threads: 2 });
+    queues = new LocalQueues<Methods>();
+    server = new LocalTaskServer(queues, { methods: { sleep, fail }, threads: 2 });
     publisher.attachQueues(queues).attachTaskServer(server, { workers: 2 });
     server.start();
     let sent = 0;
-    const submit = () => (sent % 11 === 10 ? queues.sendInputs('fail', [`task ${sent++}`]) : queues.sendInputs('sleep', [5 + (sent++ % 3) * 5]));
+    const q = queues;
+    const submit = () => (sent % 11 === 10 ? q.sendInputs('fail', [`task ${sent++}`]) : q.sendInputs('sleep', [5 + (sent++ % 3) * 5]));
     for (let i = 0; i < 4; i++) await submit();
     for (let received = 0; received < TASKS + FAILS; received++) {
       const result = await queues.getResult();

@@ -6,6 +6,7 @@ import { BinClock, Bins, StepBins } from '../../src/monitor/dashboard/bins.js';
 import type { DashboardCheckpoint } from '../../src/monitor/dashboard/checkpoint.js';
 import { EventCollector } from '../../src/monitor/dashboard/collector.js';
 import { LogHistogram } from '../../src/monitor/dashboard/histogram.js';
+import { parseLine } from '../../src/monitor/dashboard/redis-feed.js';
 import type { DashboardRecord } from '../../src/monitor/dashboard/records.js';
 import { DashboardState } from '../../src/monitor/dashboard/state.js';
 import type { ResultRecord } from '../../src/monitor/records.js';
@@ -200,5 +201,16 @@ describe('dashboard state', () => {
     listeners.result!(a as never);
     const order = collector.drain().map((r) => `${r.type}:${'taskId' in r ? (r.taskId === a.taskId ? 'a' : 'b') : ''}`);
     assert.deepEqual(order, ['sent:a', 'result:a', 'sent:b'], 'sent a, its result, then sent b');
+
+    // The lines written for Redis say the same as the records (results through the fast writer).
+    b.complete = true;
+    b.success = false;
+    b.failureInfo = { name: 'RangeError', message: 'no', stack: 'RangeError: no\n    at x', reason: 'error' };
+    b.timestamp.resultReceived = b.timestamp.created + 0.1;
+    listeners.result!(b as never);
+    const lines: string[] = [];
+    const records = collector.drain(lines);
+    assert.deepEqual(records.map((r) => r.type), ['result', 'stack']);
+    assert.deepEqual(lines.map((line) => parseLine(line)), records.map((r) => parseLine(JSON.stringify(r))));
   });
 });

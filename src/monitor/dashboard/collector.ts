@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { nowSeconds } from '../../models/clock.js';
 import type { Result } from '../../models/result.js';
 import type { ObservedQueues, ObservedTaskServer, ObservedThinker, SlotChange, SlotCounter } from '../observed.js';
-import { resultRecord, RUN_LOG_VERSION, type PoolSlots, type RunLogRecord, type SlotsRecord } from '../records.js';
+import { resultLine, resultRecord, RUN_LOG_VERSION, type PoolSlots, type RunLogRecord, type SlotsRecord } from '../records.js';
 import { type DashboardRecord, MAX_STACK_CHARS } from './records.js';
 
 /** A task server as the dashboard sees it: its events, and (when it has one) its count of tasks in hand. */
@@ -43,8 +43,18 @@ interface WatchedCounter {
   changes: SlotChange[];
 }
 
+/**
+ * Past this many tasks and results held, the collector asks for an early {@link EventCollector.drain}
+ * (on the next turn of the loop): held Results would otherwise outlive the young generation and
+ * cost the garbage collector more than the dashboard's own work.
+ */
+const BACKLOG = 256;
+
 /** Collects a campaign's events; see the module comment. */
 export class EventCollector {
+  /** Called (once until the next drain) when enough is held that it should be drained soon. */
+  onBacklog: (() => void) | null = null;
+  #backlogSignalled = false;
   #sent: Result[] = [];
   #results: Result[] = [];
   #other: RunLogRecord[] = [];
@@ -61,9 +71,11 @@ export class EventCollector {
   /** Take every task sent and every result taken through these queues. */
   attachQueues(queues: ObservedQueues): void {
     this.#detach.push(
-      queues.events.on('sent', (task: Result) => void this.#sent.push(task)),
+      queues.events.on('sent', (task: Result) => {
+        if (this.#sent.push(task) + this.#results.length >= BACKLOG) this.#signalBacklog();
+      }),
       queues.events.on('result', (result: Result) => {
-        if (result.complete !== false) this.#results.push(result);
+        if (result.complete !== false && this.#results.push(result) + this.#sent.length >= BACKLOG) this.#signalBacklog();
       }),
     );
   }
@@ -84,7 +96,13 @@ export class EventCollector {
       server.events.on('stopped', ({ reason }) => this.#other.push({ type: 'server', t: nowSeconds(), event: 'stopped', server: name, reason })),
       () => this.#servers.splice(this.#servers.indexOf(watched), 1),
     );
-    if (options.results) this.#detach.push(server.events.on('result', (result: Result) => void this.#results.push(result)));
+    if (options.results) {
+      this.#detach.push(
+        server.events.on('result', (result: Result) => {
+          if (this.#results.push(result) + this.#sent.length >= BACKLOG) this.#signalBacklog();
+        }),
+      );
+    }
   }
 
   /** Take a thinker's queues, resource counter, and agent and event activity. */
@@ -129,8 +147,11 @@ export class EventCollector {
   /**
    * Everything collected since the last call, as records. Sent tasks and results come merged in
    * time order (a result's `reaction` is measured against the next task sent), the rest after.
+   * With `lines`, each record's JSON line is added to it too (results through the run log's fast
+   * writer).
    */
-  drain(): DashboardRecord[] {
+  drain(lines?: string[]): DashboardRecord[] {
+    this.#backlogSignalled = false;
     const sent = this.#sent;
     const results = this.#results;
     const other = this.#other;
@@ -138,6 +159,7 @@ export class EventCollector {
     this.#results = [];
     this.#other = [];
     const out: DashboardRecord[] = [];
+    const resultLines: string[] = [];
     for (const record of other) if (record.type !== 'slots' && record.type !== 'server') out.push(record);
     // Server starts before the tasks and slot changes, so the panels know their capacity first.
     for (const record of other) if (record.type === 'server' && record.event === 'started') out.push(record);
@@ -156,6 +178,7 @@ export class EventCollector {
       } else if (result !== undefined) {
         const t = Number.isFinite(receivedAt) ? receivedAt : nowSeconds();
         out.push(resultRecord(result, t));
+        if (lines) resultLines.push(resultLine(result, t).slice(0, -1));
         const failure = result.failureInfo;
         if (result.success !== true && failure !== null && failure.stack) {
           out.push({ type: 'stack', t, taskId: result.taskId, stack: failure.stack.slice(0, MAX_STACK_CHARS) });
@@ -171,6 +194,11 @@ export class EventCollector {
         watched.lastInFlight = inFlight;
         out.push({ type: 'load', t: now, server: watched.name, inFlight });
       }
+    }
+    if (lines) {
+      // Results already have their line; the rest are few.
+      let next = 0;
+      for (const record of out) lines.push(record.type === 'result' ? resultLines[next++]! : JSON.stringify(record));
     }
     return out;
   }
@@ -198,6 +226,12 @@ export class EventCollector {
       if (change.to !== undefined) record.change.to = change.to;
       out.push(record);
     }
+  }
+
+  #signalBacklog(): void {
+    if (this.#backlogSignalled || this.onBacklog === null) return;
+    this.#backlogSignalled = true;
+    this.onBacklog();
   }
 
   #uniqueServerName(name: string): string {

@@ -217,6 +217,8 @@ export class Dashboard {
     this.#port = typeof address === 'object' && address !== null ? address.port : this.#requestedPort;
     this.#timer = setInterval(() => this.#tick(true), this.#intervalMs);
     this.#timer.unref();
+    // A busy campaign is taken in between, in small batches, so that what it sends dies young.
+    this.#collector.onBacklog = () => void setImmediate(() => this.#lifecycle === 'listening' && this.#tick(false));
     this.#logger.info({ url: this.url }, 'dashboard listening');
     return this;
   }

@@ -73,6 +73,8 @@ export class DashboardState {
   readonly #latency = new Map<string, MethodLatency>();
   /** Results waiting for the next task sent, to measure the thinker's reaction: [method, received]. */
   #awaitingReaction: [string, number][] = [];
+  /** Entries of {@link #awaitingReaction} before this one are measured. */
+  #awaitingHead = 0;
   readonly #servers = new Map<string, ServerState>();
   readonly #pools = new Map<string | null, PoolPanel>();
   #currentPools: SlotsRecord['pools'] = [];
@@ -208,7 +210,7 @@ export class DashboardState {
     for (const part of LATENCY_PARTS) if (part !== 'reaction') latency.parts[part].add(parts[part]);
     if (Number.isFinite(r.timestamp.resultReceived)) {
       this.#awaitingReaction.push([r.method, r.timestamp.resultReceived]);
-      if (this.#awaitingReaction.length > MAX_AWAITING_REACTION) this.#awaitingReaction.splice(0, MAX_AWAITING_REACTION / 10);
+      if (this.#awaitingReaction.length - this.#awaitingHead > MAX_AWAITING_REACTION) this.#awaitingHead += MAX_AWAITING_REACTION / 10;
     }
 
     for (const attempt of r.failedAttempts ?? []) this.#span(r.method, attempt.worker, attempt.computeStarted, attempt.computeEnded, 2);
@@ -235,13 +237,15 @@ export class DashboardState {
   /** A task sent at `created` ends the wait of every result taken before it. */
   #measureReactions(created: number): void {
     const awaiting = this.#awaitingReaction;
-    let taken = 0;
-    while (taken < awaiting.length && awaiting[taken]![1] < created) {
-      const [method, received] = awaiting[taken]!;
+    while (this.#awaitingHead < awaiting.length && awaiting[this.#awaitingHead]![1] < created) {
+      const [method, received] = awaiting[this.#awaitingHead++]!;
       this.#latency.get(method)?.parts.reaction.add(created - received);
-      taken++;
     }
-    if (taken > 0) this.#awaitingReaction = awaiting.slice(taken);
+    // Drop the measured ones now and then, not on every task.
+    if (this.#awaitingHead > 1024 || (this.#awaitingHead > 0 && this.#awaitingHead === awaiting.length)) {
+      this.#awaitingReaction = awaiting.slice(this.#awaitingHead);
+      this.#awaitingHead = 0;
+    }
   }
 
   #span(method: string, worker: ResultRecord['worker'], started: number, ended: number, outcome: 0 | 1 | 2): void {
@@ -310,7 +314,7 @@ export class DashboardState {
         count: l.count,
         parts: Object.fromEntries(LATENCY_PARTS.map((part) => [part, l.parts[part].toJSON()])) as DashboardCheckpoint['latency'][number]['parts'],
       })),
-      awaitingReaction: this.#awaitingReaction,
+      awaitingReaction: this.#awaitingReaction.slice(this.#awaitingHead),
       servers: [...this.#servers],
       pools: [...this.#pools].map(([pool, p]) => ({ pool, allocated: p.allocated.toJSON(), busy: p.busy.toJSON(), everAllocated: p.everAllocated })),
       currentPools: this.#currentPools,
