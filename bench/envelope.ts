@@ -17,8 +17,10 @@
  * target, else `cpu` when the CPUs were ≥ 85 % busy, else `latency` (the per-task gap).
  *
  * Options: --workers N (16), --durations 0.01,0.1,1, --sizes 0.1,1,10 (MiB), --cells 0.1x0.01,1x1
- * (size × duration pairs, instead of the full sweep), --tasks-per-worker N (8; quick 4),
- * --in-flight N (tasks kept in flight; default = workers), --quick (three cells, under two
+ * (size × duration pairs, instead of the full sweep), --tasks-per-worker N (at least 8, and
+ * enough for 2 s of work; quick: 4 and 0.5 s),
+ * --in-flight N (tasks kept in flight; default = workers), --threshold-kb N (values from this size
+ * go through the store; 64), --quick (three cells, under two
  * minutes). Starts its own redis-server unless REDIS_URL is set.
  */
 import { randomUUID } from 'node:crypto';
@@ -111,6 +113,7 @@ export async function main(argv: string[]): Promise<void> {
   const workers = option(argv, 'workers', 16);
   const perWorker = option(argv, 'tasks-per-worker', quick ? 4 : 8);
   const inFlight = option(argv, 'in-flight', workers);
+  const thresholdBytes = option(argv, 'threshold-kb', 64) * 1024;
   const cells = cellsFrom(argv, quick);
   const cpus = availableParallelism();
   const ownServer = process.env.REDIS_URL ? null : await startRedisServer();
@@ -122,8 +125,11 @@ export async function main(argv: string[]): Promise<void> {
     for (const { mb } of cells) if (!bare.has(mb)) bare.set(mb, await bareStoreMibPerS(url, mb, 4, quick ? 0.5 : 1));
     for (const { mb, seconds } of cells) {
       const { load1 } = await machineLoad();
-      const outcome = await runTaskLimits({ workers, seconds, mb, tasks: workers * perWorker, inFlight, redisUrl: url });
+      // Enough tasks for the run to last a while at full speed: short tasks need many.
+      const tasks = workers * Math.max(perWorker, Math.ceil((quick ? 0.5 : 2) / seconds));
+      const outcome = await runTaskLimits({ workers, seconds, mb, tasks, inFlight, thresholdBytes, redisUrl: url });
       const cpu = outcome.cpuSeconds;
+      const cpuMsPerTask = ((cpu.thinker + cpu.server + cpu.redis) * 1000) / outcome.tasks;
       const cpuBusy = (cpu.thinker + cpu.server + cpu.redis) / (outcome.wallSeconds * cpus);
       const neededMibPerS = (workers / seconds) * 2 * mb;
       const bareMibPerS = bare.get(mb)!;
@@ -142,6 +148,8 @@ export async function main(argv: string[]): Promise<void> {
         succeeded: outcome.succeeded,
         gap_ms: round(outcome.medianGapMs, 1),
         cpu_busy: round(cpuBusy, 2),
+        cpu_ms_per_task: round(cpuMsPerTask, 2),
+        tasks_per_s: round(outcome.tasks / outcome.wallSeconds, 1),
         needed_mib_per_s: round(neededMibPerS, 1),
         bare_mib_per_s: round(bareMibPerS, 1),
         anchor,
@@ -162,6 +170,8 @@ export async function main(argv: string[]): Promise<void> {
         gap_ms: round(outcome.medianGapMs, 1),
         'legs_ms(out/start/back/return)': [legs.toServer, legs.toWorker, legs.fromWorker, legs.toThinker].map((v) => v.toFixed(1)).join('/'),
         cpu: `${Math.round(cpuBusy * 100)} %`,
+        'cpu_ms/task(thinker/server/redis)': [cpu.thinker, cpu.server, cpu.redis].map((v) => ((v * 1000) / outcome.tasks).toFixed(2)).join('/'),
+        'tasks/s(need)': `${Math.round(outcome.tasks / outcome.wallSeconds)}(${Math.round(workers / seconds)})`,
         'need/bare_MiB/s': `${Math.round(neededMibPerS)}/${Math.round(bareMibPerS)}`,
         ok: `${outcome.succeeded}/${outcome.tasks}`,
         load: load1,

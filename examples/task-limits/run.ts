@@ -254,9 +254,13 @@ export async function runTaskLimits(options: TaskLimitsOptions = {}): Promise<Ta
   const server = options.serverProcess === false ? serveHere(url, prefix, workers) : await serveInProcess(url, prefix, workers);
   const monitor = new Redis(url);
   try {
-    // Warm up every thread (module load, store connection) outside the measurement.
-    for (let i = 0; i < workers; i++) await client.sendInputs('target', [new Uint8Array(proxy.thresholdBytes), 1, 0.02]);
-    for (let i = 0; i < workers; i++) await client.getResult();
+    // Warm up every thread (start-up, module load, store connection) outside the measurement:
+    // rounds of one task per worker, each long enough to keep its thread busy, until all have run one.
+    const warm = new Set<string>();
+    for (let round = 0; round < 10 && warm.size < workers; round++) {
+      for (let i = 0; i < workers; i++) await client.sendInputs('target', [new Uint8Array(proxy.thresholdBytes), proxy.thresholdBytes, 0.25]);
+      for (let i = 0; i < workers; i++) warm.add(String((await client.getResult()).workerInfo?.workerId));
+    }
 
     const thinker = new Thinker(client, inFlight, durations(tasks, seconds, options.spread ?? 0.01, options.seed ?? 1), bytes);
     const redisCpuBefore = await redisCpuSeconds(monitor);
