@@ -100,7 +100,91 @@ export function printTable(rows: readonly Record<string, unknown>[], columns?: s
   const keys = columns ?? [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const text = (value: unknown): string => (value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value));
   const widths = keys.map((key) => Math.max(key.length, ...rows.map((row) => text(row[key]).length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+  // Numbers right-aligned, text left-aligned.
+  const numeric = keys.map((key) => rows.every((row) => row[key] === undefined || row[key] === '' || typeof row[key] === 'number'));
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
   console.log(line(keys));
   for (const row of rows) console.log(line(keys.map((key) => text(row[key]))));
+}
+
+/** One row of the `npm run bench` summary: a benchmark's key figures beside its reference. */
+export interface SummaryRow {
+  benchmark: string;
+  case: string;
+  result: string;
+  'raw limit / anchor': string;
+  target: string;
+}
+
+const pct = (value: unknown): string => (typeof value === 'number' ? `${Math.round(value * 100)} %` : '');
+const verdict = (met: unknown): string => (met === true ? ' ✓' : met === false ? ' ✗' : '');
+
+/** Key figures of the JSON lines one benchmark printed, as summary rows. */
+export function summaryRows(lines: readonly Record<string, unknown>[]): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const payloads = new Map<string, Record<string, unknown>[]>();
+  for (const l of lines) {
+    const bench = String(l.bench);
+    switch (bench) {
+      case 'local':
+      case 'redis':
+      case 'distributed':
+        rows.push({
+          benchmark: bench,
+          case: `${l.tasks} no-op tasks, window ${l.window}`,
+          result: `${l.tasks_per_s} tasks/s, p50 ${l.p50_ms} ms`,
+          'raw limit / anchor': `bare ${l.bare_tasks_per_s} tasks/s, p50 ${l.bare_p50_ms} ms (×${l.throughput_ratio} throughput)`,
+          target: '',
+        });
+        break;
+      case 'thinker':
+        rows.push({ benchmark: bench, case: 'thinker exit after last result', result: `p50 ${l.shutdown_p50_ms} ms, p99 ${l.shutdown_p99_ms} ms`, 'raw limit / anchor': 'Python: 1 s polling tick', target: '' });
+        break;
+      case 'stop': {
+        const each = (what: string) => ['threads', 'processes', 'executable'].map((m) => l[`${m}_${what}_p50_ms`]).join('/');
+        rows.push({ benchmark: bench, case: 'threads/processes/executable', result: `timeout late p50 ${each('timeout_late')} ms; cancel p50 ${each('cancel')} ms`, 'raw limit / anchor': '', target: '< 100 ms' });
+        break;
+      }
+      case 'payload': {
+        const key = `${l.path} ${l.mb} MiB`;
+        payloads.set(key, [...(payloads.get(key) ?? []), l]);
+        break;
+      }
+      case 'scale':
+        rows.push({
+          benchmark: bench,
+          case: `${l.tasks} no-op tasks, window ${l.window}`,
+          result: `${l.seconds} s, ${l.tasks_per_s} tasks/s, peak RSS ${l.peak_rss_mb} MiB`,
+          'raw limit / anchor': `bare loop ${l.bare_tasks_per_s} tasks/s`,
+          target: `1,000,000 in ≤ 60 s, ≤ 1024 MiB${verdict(l.meets_target)}`,
+        });
+        break;
+      case 'scale-queued':
+        rows.push({ benchmark: bench, case: `${l.tasks} tasks sent at once`, result: `${l.bytes_per_queued_task} B per queued task, ${l.bytes_per_queued_result} B per waiting result`, 'raw limit / anchor': '', target: '' });
+        break;
+      case 'envelope':
+        rows.push({
+          benchmark: bench,
+          case: `${l.mb} MiB × ${l.seconds} s, ${l.workers} workers`,
+          result: `${pct(l.utilization)} utilization${l.bound ? ` (bound: ${l.bound}, CPU ${pct(l.cpu_busy)})` : ''}`,
+          'raw limit / anchor': l.anchor === null ? '' : `Python ${pct(l.anchor)}`,
+          target: l.target === null ? '' : `≥ ${pct(l.target)}${verdict(l.meets_target)}`,
+        });
+        break;
+      default:
+        rows.push({ benchmark: bench, case: '', result: JSON.stringify(l), 'raw limit / anchor': '', target: '' });
+    }
+  }
+  for (const [key, group] of payloads) {
+    const first = group[0]!;
+    rows.push({
+      benchmark: 'payload',
+      case: key,
+      result: group.map((l) => `${l.kind} ${l.ms_per_task} ms`).join(', '),
+      'raw limit / anchor': `bare ${first.bare_path_ms} ms${first.bare_socket_ms === undefined ? '' : `, socket ${first.bare_socket_ms} ms`}, copy ${first.bare_copy_ms} ms`,
+      target: group.some((l) => l.target_ms !== undefined) ? group.map((l) => `≤ ${l.target_ms} ms${verdict(l.meets_target)}`).join(', ') : '',
+    });
+  }
+  return rows;
 }
