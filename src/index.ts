@@ -111,3 +111,6 @@ export { summarize, type MethodSummary, type RunSummary } from './monitor/stats.
 export { writeReport, type Report, type ReportOptions } from './monitor/report.js';
 export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/trace.js';
 export type { ResultRecord, RunLogRecord } from './monitor/records.js';
+
+export { Dashboard, type DashboardOptions, type ServeDashboardOptions } from './monitor/dashboard/dashboard.js';
+export { DashboardPublisher, type DashboardPublisherOptions } from './monitor/dashboard/publisher.js';
