@@ -50,7 +50,13 @@ export async function runDashboardCommand(options: DashboardCommandOptions): Pro
     feed = await RedisFeed.start(dashboard, { url: options.redis, prefix: options.prefix, redisOptions });
     await dashboard.listen();
   } catch (error) {
-    process.stderr.write(`colmena dashboard: ${(error as Error).message}\n`);
+    const message = (error as Error).message;
+    const hint = /NOAUTH|WRONGPASS/.test(message)
+      ? ` Redis at ${redactUrl(options.redis)} wants a password: put it in the URL, in a --password-file, or in COLMENA_REDIS_PASSWORD.`
+      : /Connection is closed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/.test(message)
+        ? ` Could not reach Redis at ${redactUrl(options.redis)}: is it running, and is it the campaign's (--redis)?`
+        : '';
+    process.stderr.write(`colmena dashboard: ${message}${hint}\n`);
     process.exitCode = 1;
     // The feed may hold a connection; exit rather than linger.
     process.exit();
