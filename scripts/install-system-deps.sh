@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what npm cannot: the Debian packages the test suite runs for real (redis-server, a C
-# compiler and Open MPI for the executable tests).
+# compiler and Open MPI for the executable tests, chromium for the dashboard's browser test).
 # Skips anything already present; needs root (or sudo) and apt-get when something is missing.
 set -euo pipefail
 

@@ -114,3 +114,5 @@ export type { ResultRecord, RunLogRecord } from './monitor/records.js';
 
 export { Dashboard, type DashboardOptions, type ServeDashboardOptions } from './monitor/dashboard/dashboard.js';
 export { DashboardPublisher, type DashboardPublisherOptions } from './monitor/dashboard/publisher.js';
+export { RedisFeed, type RedisFeedOptions } from './monitor/dashboard/redis-feed.js';
+export type { DashboardView } from './monitor/dashboard/view.js';
