@@ -16,7 +16,6 @@ import { Redis } from 'ioredis';
 import {
   agent,
   BaseThinker,
-  LocalTaskServer,
   type MethodsOf,
   RedisStore,
   ResourceCounter,
@@ -27,7 +26,7 @@ import {
 } from '../../src/index.js';
 import { RedisQueues } from '../../src/queue/redis.js';
 import { startRedisServer } from '../../src/testing/redis-server.js';
-import { methods } from './server.js';
+import { type methods, serve, type WorkerKind } from './server.js';
 
 type Methods = MethodsOf<typeof methods>;
 
@@ -61,10 +60,16 @@ export interface TaskLimitsOptions {
    * event loop, beside the thinker). @default true
    */
   serverProcess?: boolean;
+  /**
+   * What a worker is: a worker thread of the task server (`threads`), or a numbered slot on its
+   * event loop (`slots`, see `SlotsExecutor` in server.ts). @default 'threads'
+   */
+  workerKind?: WorkerKind;
 }
 
 export interface TaskLimitsOutcome {
   workers: number;
+  workerKind: WorkerKind;
   seconds: number;
   mb: number;
   tasks: number;
@@ -198,17 +203,11 @@ interface RunningServer {
   stopped: Promise<void>;
 }
 
-function serveHere(url: string, prefix: string, workers: number): RunningServer {
-  const queues = new RedisQueues({ url, prefix, role: 'server', serializationMethod: 'msgpack' });
-  const server = new LocalTaskServer(queues, { methods, threads: workers }).start();
-  return { cpuSeconds: async () => 0, stopped: server.join().then(() => queues.close()) };
-}
-
 /** Start server.ts in a child process; its CPU time is read from /proc while it runs. */
-async function serveInProcess(url: string, prefix: string, workers: number): Promise<RunningServer> {
+async function serveInProcess(url: string, prefix: string, workers: number, kind: WorkerKind): Promise<RunningServer> {
   const file = fileURLToPath(new URL('./server.ts', import.meta.url));
   const execArgv = process.execArgv.length > 0 ? process.execArgv : ['--import', 'tsx'];
-  const child: ChildProcess = spawn(process.execPath, [...execArgv, file, url, prefix, String(workers)], {
+  const child: ChildProcess = spawn(process.execPath, [...execArgv, file, url, prefix, String(workers), kind], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, COLMENA_LOG_LEVEL: process.env.COLMENA_LOG_LEVEL ?? 'warn' },
   });
@@ -244,6 +243,7 @@ export async function runTaskLimits(options: TaskLimitsOptions = {}): Promise<Ta
   const mb = options.mb ?? 1;
   const tasks = options.tasks ?? workers * 8;
   const inFlight = options.inFlight ?? workers;
+  const workerKind = options.workerKind ?? 'threads';
   const bytes = Math.round(mb * MIB);
   const ownServer = options.redisUrl ? null : await startRedisServer();
   const url = options.redisUrl ?? ownServer!.url;
@@ -251,7 +251,10 @@ export async function runTaskLimits(options: TaskLimitsOptions = {}): Promise<Ta
   const store = new RedisStore({ url, prefix: `${prefix}-store` });
   const proxy = { store, thresholdBytes: options.thresholdBytes ?? 64 * 1024 };
   const client = new RedisQueues<Methods>({ url, prefix, role: 'client', serializationMethod: 'msgpack', proxy });
-  const server = options.serverProcess === false ? serveHere(url, prefix, workers) : await serveInProcess(url, prefix, workers);
+  const server =
+    options.serverProcess === false
+      ? { cpuSeconds: async () => 0, stopped: serve(url, prefix, workers, workerKind, () => {}) }
+      : await serveInProcess(url, prefix, workers, workerKind);
   const monitor = new Redis(url);
   try {
     // Warm up every thread (start-up, module load, store connection) outside the measurement:
@@ -274,6 +277,7 @@ export async function runTaskLimits(options: TaskLimitsOptions = {}): Promise<Ta
     const redisCpu = (await redisCpuSeconds(monitor)) - redisCpuBefore;
     return {
       workers,
+      workerKind,
       seconds,
       mb,
       tasks,
@@ -303,6 +307,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       mb: { type: 'string', default: '1' },
       tasks: { type: 'string' },
       'in-flight': { type: 'string' },
+      'worker-kind': { type: 'string', default: 'threads' },
     },
   });
   const outcome = await runTaskLimits({
@@ -311,6 +316,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     mb: Number(values.mb),
     tasks: values.tasks === undefined ? undefined : Number(values.tasks),
     inFlight: values['in-flight'] === undefined ? undefined : Number(values['in-flight']),
+    workerKind: values['worker-kind'] as WorkerKind,
     redisUrl: process.env.REDIS_URL,
   });
   console.log(

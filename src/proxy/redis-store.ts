@@ -1,4 +1,5 @@
 import { Command, Redis, type RedisOptions } from 'ioredis';
+import { BulkReader } from './bulk-reader.js';
 import type { ObjectStore, StoreDescriptor, TransferStats } from './store.js';
 import { registerStore, unregisterStore } from './store-registry.js';
 
@@ -42,6 +43,8 @@ export class RedisStore implements ObjectStore {
   readonly descriptor: StoreDescriptor;
   readonly label: string;
   readonly #redis: Redis;
+  /** Fast GETs on a socket of their own, for plain `redis://` URLs without extra client options. */
+  readonly #reader: BulkReader | null;
   readonly #prefix: string;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -52,6 +55,7 @@ export class RedisStore implements ObjectStore {
     // Fail fast when the server is gone: a task must fail with a clear message, not wait forever.
     this.#redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, ...options.redisOptions });
     this.#redis.on('error', () => {});
+    this.#reader = url.startsWith('redis://') && options.redisOptions === undefined ? new BulkReader(url, { connectTimeoutMs: 5000 }) : null;
     registerStore(this);
   }
 
@@ -68,7 +72,7 @@ export class RedisStore implements ObjectStore {
 
   async get(key: string): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
     const started = performance.now();
-    const data = await this.#redis.getBuffer(this.#key(key));
+    const data = this.#reader ? await this.#reader.get(this.#key(key)) : await this.#redis.getBuffer(this.#key(key));
     if (data === null) return null;
     return { data, stats: { bytes: data.byteLength, seconds: (performance.now() - started) / 1000 } };
   }
@@ -95,6 +99,7 @@ export class RedisStore implements ObjectStore {
 
   async close(): Promise<void> {
     unregisterStore(this);
+    this.#reader?.close();
     // quit() waits for a reply that a dead server never sends: only use it on a live connection.
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
     else this.#redis.disconnect();
