@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The captured Python Colmena messages: one Redis list element per file, byte for byte. */
-export const VECTOR_DIR = new URL('../../../shared/colmena-wire/', import.meta.url);
+export const VECTOR_DIR = new URL('../fixtures/colmena-wire/', import.meta.url);
 
 export function vectorNames(): string[] {
   return readdirSync(fileURLToPath(VECTOR_DIR))

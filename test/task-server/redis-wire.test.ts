@@ -13,7 +13,7 @@ import { RedisQueues } from '../../src/queue/redis.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import { redisFixture } from '../helpers/redis.js';
 
-const VECTORS = new URL('../../../shared/colmena-wire/', import.meta.url);
+const VECTORS = new URL('../fixtures/colmena-wire/', import.meta.url);
 const redis = redisFixture();
 
 const methods = {
