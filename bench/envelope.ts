@@ -25,10 +25,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Redis } from 'ioredis';
 import { startRedisServer } from '../src/testing/redis-server.js';
 import { runTaskLimits, type TaskLimitsOutcome } from '../examples/task-limits/run.js';
-import { flag, listOption, machineLoad, numberListOption, option, printTable, report, round } from './lib.js';
+import type { WorkerKind } from '../examples/task-limits/server.js';
+import { flag, listOption, machineLoad, numberListOption, option, printTable, RespSocket, report, round } from './lib.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
@@ -49,30 +49,31 @@ function targetOf(mb: number, seconds: number): number | null {
 }
 
 /**
- * MiB per second of payload this machine moves through redis-server with bare SET and GET: each
- * "task" SETs s MiB, GETs it, SETs s MiB, GETs it, as a store-backed task does; `clients` at once.
+ * MiB per second of payload this machine moves through redis-server with bare SET and GET over
+ * plain sockets (no client library): each "task" SETs s MiB, GETs it, SETs s MiB, GETs it, as a
+ * store-backed task does; `clients` at once.
  */
 async function bareStoreMibPerS(url: string, mb: number, clients: number, seconds: number): Promise<number> {
   const payload = Buffer.alloc(Math.round(mb * MIB), 7);
   const prefix = `bench-bare-${randomUUID()}`;
-  const connections = Array.from({ length: clients }, () => new Redis(url));
+  const sockets = await Promise.all(Array.from({ length: clients }, () => RespSocket.open(url)));
   let tasks = 0;
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
-    connections.map(async (redis, i) => {
+    sockets.map(async (socket, i) => {
       while (performance.now() < deadline) {
-        await redis.set(`${prefix}-${i}-in`, payload);
-        const input = await redis.getBuffer(`${prefix}-${i}-in`);
-        await redis.set(`${prefix}-${i}-out`, input!);
-        await redis.getBuffer(`${prefix}-${i}-out`);
+        await socket.set(`${prefix}-${i}-in`, payload);
+        const input = await socket.get(`${prefix}-${i}-in`);
+        await socket.set(`${prefix}-${i}-out`, input);
+        await socket.get(`${prefix}-${i}-out`);
         tasks++;
       }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  await connections[0]!.del(...connections.flatMap((_, i) => [`${prefix}-${i}-in`, `${prefix}-${i}-out`]));
-  for (const redis of connections) redis.disconnect();
+  await sockets[0]!.del(...sockets.flatMap((_, i) => [`${prefix}-${i}-in`, `${prefix}-${i}-out`]));
+  for (const socket of sockets) socket.close();
   return (tasks * 2 * mb) / elapsed;
 }
 
@@ -114,6 +115,8 @@ export async function main(argv: string[]): Promise<void> {
   const perWorker = option(argv, 'tasks-per-worker', quick ? 4 : 8);
   const inFlight = option(argv, 'in-flight', workers);
   const thresholdBytes = option(argv, 'threshold-kb', 64) * 1024;
+  const workerKind = listOption(argv, 'worker-kind', ['threads'])[0] as WorkerKind;
+  if (workerKind !== 'threads' && workerKind !== 'slots') throw new Error(`--worker-kind must be threads or slots, got '${workerKind}'`);
   const cells = cellsFrom(argv, quick);
   const cpus = availableParallelism();
   const ownServer = process.env.REDIS_URL ? null : await startRedisServer();
@@ -127,7 +130,7 @@ export async function main(argv: string[]): Promise<void> {
       const { load1 } = await machineLoad();
       // Enough tasks for the run to last a while at full speed: short tasks need many.
       const tasks = workers * Math.max(perWorker, Math.ceil((quick ? 0.5 : 2) / seconds));
-      const outcome = await runTaskLimits({ workers, seconds, mb, tasks, inFlight, thresholdBytes, redisUrl: url });
+      const outcome = await runTaskLimits({ workers, seconds, mb, tasks, inFlight, thresholdBytes, workerKind, redisUrl: url });
       const cpu = outcome.cpuSeconds;
       const cpuMsPerTask = ((cpu.thinker + cpu.server + cpu.redis) * 1000) / outcome.tasks;
       const cpuBusy = (cpu.thinker + cpu.server + cpu.redis) / (outcome.wallSeconds * cpus);
@@ -143,6 +146,7 @@ export async function main(argv: string[]): Promise<void> {
         seconds,
         utilization: round(outcome.utilization),
         workers,
+        worker_kind: workerKind,
         in_flight: inFlight,
         tasks: outcome.tasks,
         succeeded: outcome.succeeded,
@@ -180,7 +184,8 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     await ownServer?.stop();
   }
-  console.log(`# envelope: ${workers} workers (task server threads in a process of their own), ${inFlight} tasks in flight, ${cpus} CPUs`);
+  const kind = workerKind === 'threads' ? 'worker threads' : "slots on the task server's loop";
+  console.log(`# envelope: ${workers} workers (${kind}, task server in a process of its own), ${inFlight} tasks in flight, ${cpus} CPUs`);
   console.log('# legs: thinker → server / server → method start / method end → server / server → thinker (median ms)');
   printTable(rows);
   for (const line of lines) report(line);

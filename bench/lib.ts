@@ -1,4 +1,6 @@
 /** Small helpers shared by the benchmarks. */
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 
 export function percentile(sortedMs: readonly number[], p: number): number {
   if (sortedMs.length === 0) return NaN;
@@ -187,4 +189,83 @@ export function summaryRows(lines: readonly Record<string, unknown>[]): SummaryR
     });
   }
   return rows;
+}
+
+/**
+ * A bare Redis client for raw limits: RESP over a plain socket, one request at a time, each
+ * value read into one buffer of its exact size. No reconnects, no options; `redis://host:port`.
+ */
+export class RespSocket {
+  readonly #socket: Socket;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #wake: (() => void) | null = null;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      this.#bytes += chunk.length;
+      this.#wake?.();
+    });
+  }
+
+  static async open(url: string): Promise<RespSocket> {
+    const { hostname, port } = new URL(url);
+    const socket = connect({ host: hostname, port: Number(port), noDelay: true });
+    await once(socket, 'connect');
+    return new RespSocket(socket);
+  }
+
+  async #until(ready: () => boolean): Promise<void> {
+    while (!ready()) await new Promise<void>((resolve) => (this.#wake = resolve));
+    this.#wake = null;
+  }
+
+  #take(): Buffer {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    this.#bytes = 0;
+    return all;
+  }
+
+  async set(key: string, value: Buffer): Promise<void> {
+    this.#socket.cork();
+    this.#socket.write(`*3\r\n$3\r\nSET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${value.length}\r\n`);
+    this.#socket.write(value);
+    this.#socket.write('\r\n');
+    this.#socket.uncork();
+    await this.#until(() => this.#bytes >= 5); // +OK\r\n
+    this.#take();
+  }
+
+  async get(key: string): Promise<Buffer> {
+    this.#socket.write(`*2\r\n$3\r\nGET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n`);
+    await this.#until(() => this.#chunks.some((chunk) => chunk.includes(10)));
+    const head = this.#chunks[0]!.length > 32 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const headerEnd = head.indexOf('\r\n');
+    const length = Number(head.subarray(1, headerEnd).toString());
+    if (!(length >= 0)) throw new Error(`GET ${key}: unexpected reply ${head.subarray(0, headerEnd).toString()}`);
+    await this.#until(() => this.#bytes >= headerEnd + 2 + length + 2);
+    const value = Buffer.allocUnsafeSlow(length);
+    let offset = -(headerEnd + 2);
+    for (const chunk of this.#chunks) {
+      const from = Math.max(0, -offset);
+      const to = Math.min(chunk.length, length - offset);
+      if (to > from) chunk.copy(value, offset + from, from, to);
+      offset += chunk.length;
+    }
+    this.#take();
+    return value;
+  }
+
+  async del(...keys: string[]): Promise<void> {
+    this.#socket.write(`*${keys.length + 1}\r\n$3\r\nDEL\r\n${keys.map((k) => `$${Buffer.byteLength(k)}\r\n${k}\r\n`).join('')}`);
+    await this.#until(() => this.#chunks.some((chunk) => chunk.includes(10)));
+    this.#take();
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
 }

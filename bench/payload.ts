@@ -24,8 +24,6 @@
  * --quick (1 and 10 MiB, fewer round trips). Starts its own redis-server unless REDIS_URL is set.
  */
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { moduleMethod } from '../src/methods/spec.js';
@@ -37,7 +35,7 @@ import { LocalQueues } from '../src/queue/local.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
 import { startRedisServer } from '../src/testing/redis-server.js';
-import { flag, listOption, machineLoad, median, medianMs, numberListOption, option, printTable, report, round } from './lib.js';
+import { flag, listOption, machineLoad, median, medianMs, numberListOption, option, printTable, RespSocket, report, round } from './lib.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
@@ -210,61 +208,17 @@ async function bareRedisRoundTripMs(url: string, payload: Payload, reps: number)
 
 /**
  * The same four transfers over a plain socket speaking RESP, with no client library: the floor
- * for moving the bytes through this redis-server from Node (each GET collected into one buffer
- * of the exact size).
+ * for moving the bytes through this redis-server from Node.
  */
 async function bareSocketRoundTripMs(url: string, payload: Payload, reps: number): Promise<number> {
-  const { hostname, port } = new URL(url);
-  const socket: Socket = connect(Number(port), hostname);
-  socket.setNoDelay(true);
-  await once(socket, 'connect');
+  const socket = await RespSocket.open(url);
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let wake: (() => void) | null = null;
-  socket.on('data', (chunk: Buffer) => {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    wake?.();
-  });
-  const until = async (ready: () => boolean): Promise<void> => {
-    while (!ready()) await new Promise<void>((resolve) => (wake = resolve));
-    wake = null;
-  };
-  const set = async (key: string, value: Buffer): Promise<void> => {
-    socket.write(`*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n`);
-    socket.write(value);
-    socket.write('\r\n');
-    await until(() => pendingBytes >= 5); // +OK\r\n
-    pending = [];
-    pendingBytes = 0;
-  };
-  const get = async (key: string): Promise<Buffer> => {
-    socket.write(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`);
-    await until(() => pendingBytes > 0 && Buffer.concat(pending).indexOf('\r\n') > 0);
-    const first = Buffer.concat(pending);
-    const headerEnd = first.indexOf('\r\n');
-    const length = Number(first.subarray(1, headerEnd).toString());
-    const total = headerEnd + 2 + length + 2;
-    await until(() => pendingBytes >= total);
-    const value = Buffer.allocUnsafe(length);
-    let offset = -(headerEnd + 2);
-    for (const chunk of pending) {
-      const from = Math.max(0, -offset);
-      const to = Math.min(chunk.length, length - offset);
-      if (to > from) chunk.copy(value, offset + from, from, to);
-      offset += chunk.length;
-    }
-    pending = [];
-    pendingBytes = 0;
-    return value;
-  };
   const key = `bench-socket-${randomUUID()}`;
   const run = async () => {
-    await set(`${key}-in`, bytes);
-    const input = await get(`${key}-in`);
-    await set(`${key}-out`, input);
-    await get(`${key}-out`);
+    await socket.set(`${key}-in`, bytes);
+    const input = await socket.get(`${key}-in`);
+    await socket.set(`${key}-out`, input);
+    await socket.get(`${key}-out`);
   };
   await run();
   const times: number[] = [];
@@ -273,7 +227,8 @@ async function bareSocketRoundTripMs(url: string, payload: Payload, reps: number
     await run();
     times.push(performance.now() - started);
   }
-  socket.end(`*3\r\n$3\r\nDEL\r\n$${key.length + 3}\r\n${key}-in\r\n$${key.length + 4}\r\n${key}-out\r\n`);
+  await socket.del(`${key}-in`, `${key}-out`);
+  socket.close();
   return median(times);
 }
 
