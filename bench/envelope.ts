@@ -7,14 +7,17 @@
  * (its last task's end − its first task's end), averaged over workers, as Colmena computes it.
  *
  * Each cell also reports what bounds it, measured in the same run:
- * - `cpu_busy`: CPU seconds of thinker, task server and redis-server ÷ (wall × CPUs);
+ * - `cpu_busy`: CPU seconds of thinker, task server and redis-server ÷ (wall × CPUs), and
+ *   `machine_cpu_busy`, the share of all CPUs busy with anything (other users included) over the
+ *   cell's whole run, start-up included;
  * - `needed_mib_per_s`: payload that must cross the store for every worker to stay busy
  *   (N ÷ d tasks per second × s MiB in and s out); `bare_mib_per_s`: what this machine moves
  *   through the same redis-server with plain SET and GET (s MiB in and out per "task", 4
  *   connections at once), the copy-bandwidth ceiling;
  * - `gap_ms`: the median time a worker waits between tasks.
  * A cell under its target is marked `bound`: `copy bandwidth` when the bare ceiling is under the
- * target, else `cpu` when the CPUs were ≥ 85 % busy, else `latency` (the per-task gap).
+ * target, else `cpu` when the CPUs were ≥ 85 % busy (with our work or anyone's), else `latency`
+ * (the per-task gap).
  *
  * Options: --workers N (16), --durations 0.01,0.1,1, --sizes 0.1,1,10 (MiB), --cells 0.1x0.01,1x1
  * (size × duration pairs, instead of the full sweep), --tasks-per-worker N (at least 8, and
@@ -28,7 +31,7 @@ import { availableParallelism } from 'node:os';
 import { startRedisServer } from '../src/testing/redis-server.js';
 import { runTaskLimits, type TaskLimitsOutcome } from '../examples/task-limits/run.js';
 import type { WorkerKind } from '../examples/task-limits/server.js';
-import { flag, listOption, machineLoad, numberListOption, option, printTable, RespSocket, report, round } from './lib.js';
+import { flag, listOption, machineBusy, machineCpuTicks, machineLoad, numberListOption, option, printTable, RespSocket, report, round } from './lib.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
@@ -130,7 +133,10 @@ export async function main(argv: string[]): Promise<void> {
       const { load1 } = await machineLoad();
       // Enough tasks for the run to last a while at full speed: short tasks need many.
       const tasks = workers * Math.max(perWorker, Math.ceil((quick ? 0.5 : 2) / seconds));
+      const ticksBefore = machineCpuTicks();
       const outcome = await runTaskLimits({ workers, seconds, mb, tasks, inFlight, thresholdBytes, workerKind, redisUrl: url });
+      // The whole run, start-up included: a rough share of what other processes took meanwhile.
+      const machine = machineBusy(ticksBefore, machineCpuTicks());
       const cpu = outcome.cpuSeconds;
       const cpuMsPerTask = ((cpu.thinker + cpu.server + cpu.redis) * 1000) / outcome.tasks;
       const cpuBusy = (cpu.thinker + cpu.server + cpu.redis) / (outcome.wallSeconds * cpus);
@@ -138,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
       const bareMibPerS = bare.get(mb)!;
       const ceiling = Math.min(1, bareMibPerS / neededMibPerS);
       const target = targetOf(mb, seconds);
-      const bound = boundOf(outcome, target, cpuBusy, ceiling);
+      const bound = boundOf(outcome, target, Math.max(cpuBusy, machine), ceiling);
       const anchor = ANCHOR[String(mb)]?.[String(seconds)] ?? null;
       const line: Record<string, unknown> = {
         bench: 'envelope',
@@ -152,6 +158,7 @@ export async function main(argv: string[]): Promise<void> {
         succeeded: outcome.succeeded,
         gap_ms: round(outcome.medianGapMs, 1),
         cpu_busy: round(cpuBusy, 2),
+        machine_cpu_busy: round(machine, 2),
         cpu_ms_per_task: round(cpuMsPerTask, 2),
         tasks_per_s: round(outcome.tasks / outcome.wallSeconds, 1),
         needed_mib_per_s: round(neededMibPerS, 1),
@@ -173,7 +180,7 @@ export async function main(argv: string[]): Promise<void> {
         bound: bound ?? '',
         gap_ms: round(outcome.medianGapMs, 1),
         'legs_ms(out/start/back/return)': [legs.toServer, legs.toWorker, legs.fromWorker, legs.toThinker].map((v) => v.toFixed(1)).join('/'),
-        cpu: `${Math.round(cpuBusy * 100)} %`,
+        'cpu(all)': `${Math.round(cpuBusy * 100)} %(${Math.round(machine * 100)} %)`,
         'cpu_ms/task(thinker/server/redis)': [cpu.thinker, cpu.server, cpu.redis].map((v) => ((v * 1000) / outcome.tasks).toFixed(2)).join('/'),
         'tasks/s(need)': `${Math.round(outcome.tasks / outcome.wallSeconds)}(${Math.round(workers / seconds)})`,
         'need/bare_MiB/s': `${Math.round(neededMibPerS)}/${Math.round(bareMibPerS)}`,

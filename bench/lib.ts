@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks. */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 
 export function percentile(sortedMs: readonly number[], p: number): number {
@@ -169,7 +170,7 @@ export function summaryRows(lines: readonly Record<string, unknown>[]): SummaryR
         rows.push({
           benchmark: bench,
           case: `${l.mb} MiB × ${l.seconds} s, ${l.workers} workers`,
-          result: `${pct(l.utilization)} utilization${l.bound ? ` (bound: ${l.bound}, CPU ${pct(l.cpu_busy)})` : ''}`,
+          result: `${pct(l.utilization)} utilization${l.bound ? ` (bound: ${l.bound}; CPU ours ${pct(l.cpu_busy)}, all ${pct(l.machine_cpu_busy)})` : ''}`,
           'raw limit / anchor': l.anchor === null ? '' : `Python ${pct(l.anchor)}`,
           target: l.target === null ? '' : `≥ ${pct(l.target)}${verdict(l.meets_target)}`,
         });
@@ -268,4 +269,21 @@ export class RespSocket {
   close(): void {
     this.#socket.destroy();
   }
+}
+
+/** Cumulative CPU time of the whole machine (all processes), from /proc/stat, in clock ticks. */
+export function machineCpuTicks(): { busy: number; total: number } {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = fields[3]! + (fields[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+/** Fraction of all CPUs busy (any process) between two {@link machineCpuTicks} readings. */
+export function machineBusy(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
+  return (after.busy - before.busy) / (after.total - before.total);
 }
