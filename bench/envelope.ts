@@ -2,9 +2,11 @@
  * `npm run bench -- envelope`: a port of Colmena's "task-limits" study (examples/task-limits).
  * N workers (worker threads of a task server in its own process, one task at a time each) run
  * tasks that sleep about d seconds (1 % spread), read an input of s MiB and return a fresh output
- * of s MiB, through the Redis queues and a Redis object store; the thinker keeps a task in
- * flight for every worker (`--in-flight` for more). Per-worker utilization = time running ÷
- * (its last task's end − its first task's end), averaged over workers, as Colmena computes it.
+ * of s MiB, through the Redis queues and a Redis object store. The thinker keeps two tasks in
+ * flight per worker (one running, one waiting at the task server) so that every worker stays
+ * busy; `--in-flight 16` reproduces the one-per-worker window of Colmena's study. Per-worker
+ * utilization = time running ÷ (its last task's end − its first task's end), averaged over
+ * workers, as Colmena's notebook computes it.
  *
  * Each cell also reports what bounds it, measured in the same run:
  * - `cpu_busy`: CPU seconds of thinker, task server and redis-server ÷ (wall × CPUs), and
@@ -19,12 +21,12 @@
  * target, else `cpu` when the CPUs were ≥ 85 % busy (with our work or anyone's), else `latency`
  * (the per-task gap).
  *
- * Options: --workers N (16), --durations 0.01,0.1,1, --sizes 0.1,1,10 (MiB), --cells 0.1x0.01,1x1
- * (size × duration pairs, instead of the full sweep), --tasks-per-worker N (at least 8, and
- * enough for 2 s of work; quick: 4 and 0.5 s),
- * --in-flight N (tasks kept in flight; default = workers), --threshold-kb N (values from this size
- * go through the store; 64), --quick (three cells, under two
- * minutes). Starts its own redis-server unless REDIS_URL is set.
+ * Options: --workers N (16); --durations 0.01,0.1,1 and --sizes 0.1,1,10 (MiB), or --cells
+ * 0.1x0.01,1x1 (size × duration pairs); --tasks-per-worker N (at least 8, and enough for 2 s of
+ * work; quick: 4 and 0.5 s); --in-flight N (default 2 × workers); --worker-kind threads|slots (what
+ * a worker is, see examples/task-limits/server.ts; threads); --threshold-kb N (values from this
+ * size go through the store; 64); --quick (three cells, under two minutes). Starts its own
+ * redis-server unless REDIS_URL is set.
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -116,7 +118,10 @@ export async function main(argv: string[]): Promise<void> {
   const quick = flag(argv, 'quick');
   const workers = option(argv, 'workers', 16);
   const perWorker = option(argv, 'tasks-per-worker', quick ? 4 : 8);
-  const inFlight = option(argv, 'in-flight', workers);
+  // Two per worker: one running, one waiting at the task server, so no worker idles while its
+  // result travels back and its next task travels out. (Colmena's study kept one per worker:
+  // --in-flight 16.)
+  const inFlight = option(argv, 'in-flight', 2 * workers);
   const thresholdBytes = option(argv, 'threshold-kb', 64) * 1024;
   const workerKind = listOption(argv, 'worker-kind', ['threads'])[0] as WorkerKind;
   if (workerKind !== 'threads' && workerKind !== 'slots') throw new Error(`--worker-kind must be threads or slots, got '${workerKind}'`);
