@@ -23,7 +23,7 @@
  *
  * Options: --workers N (16); --durations 0.01,0.1,1 and --sizes 0.1,1,10 (MiB), or --cells
  * 0.1x0.01,1x1 (size × duration pairs); --tasks-per-worker N (at least 8, and enough for 2 s of
- * work; quick: 4 and 0.5 s); --in-flight N (default 2 × workers); --worker-kind threads|slots (what
+ * work within 100 MiB of input per worker; quick: 4, 0.5 s, 25 MiB); --in-flight N (default 2 × workers); --worker-kind threads|slots (what
  * a worker is, see examples/task-limits/server.ts; threads); --threshold-kb N (values from this
  * size go through the store; 64); --quick (three cells, under two minutes). Starts its own
  * redis-server unless REDIS_URL is set.
@@ -136,8 +136,10 @@ export async function main(argv: string[]): Promise<void> {
     for (const { mb } of cells) if (!bare.has(mb)) bare.set(mb, await bareStoreMibPerS(url, mb, 4, quick ? 0.5 : 1));
     for (const { mb, seconds } of cells) {
       const { load1 } = await machineLoad();
-      // Enough tasks for the run to last a while at full speed: short tasks need many.
-      const tasks = workers * Math.max(perWorker, Math.ceil((quick ? 0.5 : 2) / seconds));
+      // Enough tasks for the run to last a while at full speed (short tasks need many), but no
+      // more payload per worker than a fixed budget (large ones are slow to move anyway).
+      const perWorkerHere = Math.max(perWorker, Math.min(Math.ceil((quick ? 0.5 : 2) / seconds), Math.ceil((quick ? 25 : 100) / mb)));
+      const tasks = workers * perWorkerHere;
       const ticksBefore = machineCpuTicks();
       const outcome = await runTaskLimits({ workers, seconds, mb, tasks, inFlight, thresholdBytes, workerKind, redisUrl: url });
       // The whole run, start-up included: a rough share of what other processes took meanwhile.
