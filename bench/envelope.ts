@@ -16,10 +16,12 @@
  *   (N ÷ d tasks per second × s MiB in and s out); `bare_mib_per_s`: what this machine moves
  *   through the same redis-server with plain SET and GET (s MiB in and out per "task", 4
  *   connections at once), the copy-bandwidth ceiling;
+ * - `cpu_ceiling` and `copy_ceiling`: the utilization each would allow if it were the only limit
+ *   (all CPUs ÷ the CPU time per task measured here; bare bandwidth ÷ needed bandwidth);
  * - `gap_ms`: the median time a worker waits between tasks.
- * A cell under its target is marked `bound`: `copy bandwidth` when the bare ceiling is under the
- * target, else `cpu` when the CPUs were ≥ 85 % busy (with our work or anyone's), else `latency`
- * (the per-task gap).
+ * A cell under its target is marked `bound`: the resource whose ceiling is under the target, else
+ * `cpu` when the CPUs were ≥ 85 % busy anyway (contention, ours or anyone's), else `latency` (the
+ * per-task gap).
  *
  * Options: --workers N (16); --durations 0.01,0.1,1 and --sizes 0.1,1,10 (MiB), or --cells
  * 0.1x0.01,1x1 (size × duration pairs); --tasks-per-worker N (at least 8, and enough for 2 s of
@@ -87,6 +89,8 @@ interface Cell {
   seconds: number;
 }
 
+const pct = (value: number): string => (value >= 10 ? '>999 %' : `${Math.round(value * 100)} %`);
+
 function cellsFrom(argv: readonly string[], quick: boolean): Cell[] {
   if (argv.includes('--cells')) {
     return listOption(argv, 'cells', []).map((pair) => {
@@ -107,10 +111,15 @@ function cellsFrom(argv: readonly string[], quick: boolean): Cell[] {
   return sizes.flatMap((mb) => durations.map((seconds) => ({ mb, seconds })));
 }
 
-function boundOf(outcome: TaskLimitsOutcome, target: number | null, cpuBusy: number, ceiling: number): string | null {
+/**
+ * What held a cell under its target: the resource whose ceiling is under the target (the lower
+ * one if both are), else CPUs that were nearly all busy anyway (contention), else the per-task
+ * latency.
+ */
+function boundOf(outcome: TaskLimitsOutcome, target: number | null, ceilings: { cpu: number; copy: number }, machineBusy: number): string | null {
   if (target === null || outcome.utilization >= target) return null;
-  if (ceiling < target) return 'copy bandwidth';
-  if (cpuBusy >= 0.85) return 'cpu';
+  if (Math.min(ceilings.cpu, ceilings.copy) < target) return ceilings.copy < ceilings.cpu ? 'copy bandwidth' : 'cpu';
+  if (machineBusy >= 0.85) return 'cpu';
   return 'latency';
 }
 
@@ -149,9 +158,13 @@ export async function main(argv: string[]): Promise<void> {
       const cpuBusy = (cpu.thinker + cpu.server + cpu.redis) / (outcome.wallSeconds * cpus);
       const neededMibPerS = (workers / seconds) * 2 * mb;
       const bareMibPerS = bare.get(mb)!;
-      const ceiling = Math.min(1, bareMibPerS / neededMibPerS);
+      // Utilization each resource would allow if it were the only limit: the bare store bandwidth
+      // over what full utilization needs; all CPUs over what full utilization needs at the CPU
+      // cost per task measured here.
+      const copyCeiling = bareMibPerS / neededMibPerS;
+      const cpuCeiling = (cpus * 1000) / cpuMsPerTask / (workers / seconds);
       const target = targetOf(mb, seconds);
-      const bound = boundOf(outcome, target, Math.max(cpuBusy, machine), ceiling);
+      const bound = boundOf(outcome, target, { cpu: cpuCeiling, copy: copyCeiling }, Math.max(cpuBusy, machine));
       const anchor = ANCHOR[String(mb)]?.[String(seconds)] ?? null;
       const line: Record<string, unknown> = {
         bench: 'envelope',
@@ -170,6 +183,8 @@ export async function main(argv: string[]): Promise<void> {
         tasks_per_s: round(outcome.tasks / outcome.wallSeconds, 1),
         needed_mib_per_s: round(neededMibPerS, 1),
         bare_mib_per_s: round(bareMibPerS, 1),
+        cpu_ceiling: round(cpuCeiling, 2),
+        copy_ceiling: round(copyCeiling, 2),
         anchor,
         target,
         meets_target: target === null ? null : outcome.utilization >= target,
@@ -191,6 +206,7 @@ export async function main(argv: string[]): Promise<void> {
         'cpu_ms/task(thinker/server/redis)': [cpu.thinker, cpu.server, cpu.redis].map((v) => ((v * 1000) / outcome.tasks).toFixed(2)).join('/'),
         'tasks/s(need)': `${Math.round(outcome.tasks / outcome.wallSeconds)}(${Math.round(workers / seconds)})`,
         'need/bare_MiB/s': `${Math.round(neededMibPerS)}/${Math.round(bareMibPerS)}`,
+        'ceiling(cpu/copy)': `${pct(cpuCeiling)}/${pct(copyCeiling)}`,
         ok: `${outcome.succeeded}/${outcome.tasks}`,
         load: load1,
       });
