@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- envelope`: a port of Colmena's "task-limits" study (examples/task-limits).
- * N workers (worker threads of a task server in its own process, one task at a time each) run
- * tasks that sleep about d seconds (1 % spread), read an input of s MiB and return a fresh output
- * of s MiB, through the Redis queues and a Redis object store. The thinker keeps two tasks in
+ * N workers run tasks that sleep about d seconds (1 % spread), read an input of s MiB and return a
+ * fresh output of s MiB, through the Redis queues and a Redis object store. The task server runs
+ * in a process of its own; a worker is one of N numbered slots on its event loop, each running one
+ * task at a time (the task only waits, so one thread keeps all N going), or with `--worker-kind
+ * threads` one of N worker threads. The thinker keeps two tasks in
  * flight per worker (one running, one waiting at the task server) so that every worker stays
  * busy; `--in-flight 16` reproduces the one-per-worker window of Colmena's study. Per-worker
  * utilization = time running ÷ (its last task's end − its first task's end), averaged over
@@ -25,8 +27,8 @@
  *
  * Options: --workers N (16); --durations 0.01,0.1,1 and --sizes 0.1,1,10 (MiB), or --cells
  * 0.1x0.01,1x1 (size × duration pairs); --tasks-per-worker N (at least 8, and enough for 2 s of
- * work within 100 MiB of input per worker; quick: 4, 0.5 s, 25 MiB); --in-flight N (default 2 × workers); --worker-kind threads|slots (what
- * a worker is, see examples/task-limits/server.ts; threads); --threshold-kb N (values from this
+ * work within 100 MiB of input per worker; quick: 4, 0.5 s, 25 MiB); --in-flight N (default 2 × workers); --worker-kind slots|threads (what
+ * a worker is, see examples/task-limits/server.ts; slots); --threshold-kb N (values from this
  * size go through the store; 64); --quick (three cells, under two minutes). Starts its own
  * redis-server unless REDIS_URL is set.
  */
@@ -132,7 +134,7 @@ export async function main(argv: string[]): Promise<void> {
   // --in-flight 16.)
   const inFlight = option(argv, 'in-flight', 2 * workers);
   const thresholdBytes = option(argv, 'threshold-kb', 64) * 1024;
-  const workerKind = listOption(argv, 'worker-kind', ['threads'])[0] as WorkerKind;
+  const workerKind = listOption(argv, 'worker-kind', ['slots'])[0] as WorkerKind;
   if (workerKind !== 'threads' && workerKind !== 'slots') throw new Error(`--worker-kind must be threads or slots, got '${workerKind}'`);
   const cells = cellsFrom(argv, quick);
   const cpus = availableParallelism();

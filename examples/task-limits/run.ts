@@ -3,6 +3,7 @@
  * seconds and takes s MiB in and gives s MiB back, through the Redis queues and the object store?
  *
  *   npx tsx examples/task-limits/run.ts [--workers 16] [--seconds 0.1] [--mb 1] [--tasks 128]
+ *     [--in-flight 16] [--worker-kind slots|threads]
  *
  * Starts its own redis-server unless REDIS_URL is set. `npm run bench -- envelope` sweeps it over
  * d ∈ {0.01, 0.1, 1} s and s ∈ {0.1, 1, 10} MiB.
@@ -33,7 +34,7 @@ type Methods = MethodsOf<typeof methods>;
 const MIB = 1024 * 1024;
 
 export interface TaskLimitsOptions {
-  /** Workers: worker threads of the task server, each running one task at a time. @default 16 */
+  /** Workers of the task server, each running one task at a time (see {@link workerKind}). @default 16 */
   workers?: number;
   /** Mean task duration in seconds. @default 0.1 */
   seconds?: number;
@@ -61,8 +62,8 @@ export interface TaskLimitsOptions {
    */
   serverProcess?: boolean;
   /**
-   * What a worker is: a worker thread of the task server (`threads`), or a numbered slot on its
-   * event loop (`slots`, see `SlotsExecutor` in server.ts). @default 'threads'
+   * What a worker is: a numbered slot on the task server's event loop (`slots`, see
+   * `SlotsExecutor` in server.ts), or a worker thread of its own (`threads`). @default 'slots'
    */
   workerKind?: WorkerKind;
 }
@@ -243,7 +244,7 @@ export async function runTaskLimits(options: TaskLimitsOptions = {}): Promise<Ta
   const mb = options.mb ?? 1;
   const tasks = options.tasks ?? workers * 8;
   const inFlight = options.inFlight ?? workers;
-  const workerKind = options.workerKind ?? 'threads';
+  const workerKind = options.workerKind ?? 'slots';
   const bytes = Math.round(mb * MIB);
   const ownServer = options.redisUrl ? null : await startRedisServer();
   const url = options.redisUrl ?? ownServer!.url;
@@ -307,7 +308,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       mb: { type: 'string', default: '1' },
       tasks: { type: 'string' },
       'in-flight': { type: 'string' },
-      'worker-kind': { type: 'string', default: 'threads' },
+      'worker-kind': { type: 'string', default: 'slots' },
     },
   });
   const outcome = await runTaskLimits({
