@@ -94,7 +94,7 @@ export interface TaskLimitsOutcome {
 export interface TripLegs {
   /** Created by the thinker (inputs encoded and stored) → taken off the request list by the task server. */
   toServer: number;
-  /** Taken by the task server → its method starts on a worker thread (inputs fetched and decoded). */
+  /** Taken by the task server → its method starts on a worker (inputs fetched and decoded). */
   toWorker: number;
   running: number;
   /** Method returns → the task server has the reply (value encoded and stored). */
@@ -174,7 +174,9 @@ export function workerUtilization(results: readonly Result[]): { utilization: nu
   const byWorker = new Map<string, Result[]>();
   for (const result of results) {
     const id = result.workerInfo?.workerId ?? `${result.workerInfo?.hostname}-${result.workerInfo?.pid}`;
-    byWorker.set(id, [...(byWorker.get(id) ?? []), result]);
+    const tasks = byWorker.get(id);
+    if (tasks) tasks.push(result);
+    else byWorker.set(id, [result]);
   }
   const utilizations: Record<string, number> = {};
   const gaps: number[] = [];
