@@ -30,6 +30,16 @@ class BulkSetCommand extends Command {
   }
 }
 
+/** `redis://[user:password@]host[:port][/db]` with nothing else (no TLS, query options or socket path): what BulkReader speaks. */
+function isPlainUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'redis:' && parsed.hostname !== '' && parsed.search === '' && /^(\/\d*)?$/.test(parsed.pathname);
+  } catch {
+    return false;
+  }
+}
+
 export interface RedisStoreOptions {
   /** @default 'redis://127.0.0.1:6379' */
   url?: string;
@@ -55,7 +65,7 @@ export class RedisStore implements ObjectStore {
     // Fail fast when the server is gone: a task must fail with a clear message, not wait forever.
     this.#redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, ...options.redisOptions });
     this.#redis.on('error', () => {});
-    this.#reader = url.startsWith('redis://') && options.redisOptions === undefined ? new BulkReader(url, { connectTimeoutMs: 5000 }) : null;
+    this.#reader = options.redisOptions === undefined && isPlainUrl(url) ? new BulkReader(url, { connectTimeoutMs: 5000 }) : null;
     registerStore(this);
   }
 
