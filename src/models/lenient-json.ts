@@ -12,24 +12,27 @@ interface TokenScan {
   infinityAt: number[];
 }
 
-function nextCandidate(text: string, from: number): number {
-  const nan = text.indexOf('NaN', from);
-  const inf = text.indexOf('Infinity', from);
-  if (nan < 0) return inf;
-  if (inf < 0) return nan;
-  return Math.min(nan, inf);
-}
-
-/** Jump from string literal to string literal with indexOf, collecting tokens found between them. */
+/**
+ * Jump from string literal to string literal with indexOf, collecting tokens found between them.
+ * The next `NaN`, `Infinity` and quote positions are remembered and searched again only once the
+ * scan has passed them: searching from scratch after every string made a message with a large
+ * value cost a full pass per field before it.
+ */
 function scanTokens(text: string): TokenScan {
   const scan: TokenScan = { nanAt: [], infinityAt: [] };
+  let nextNaN = text.indexOf('NaN');
+  let nextInf = text.indexOf('Infinity');
+  let nextQuote = text.indexOf('"');
   let i = 0;
   for (;;) {
-    const token = nextCandidate(text, i);
+    if (nextNaN >= 0 && nextNaN < i) nextNaN = text.indexOf('NaN', i);
+    if (nextInf >= 0 && nextInf < i) nextInf = text.indexOf('Infinity', i);
+    if (nextQuote >= 0 && nextQuote < i) nextQuote = text.indexOf('"', i);
+    const token = nextNaN < 0 ? nextInf : nextInf < 0 ? nextNaN : Math.min(nextNaN, nextInf);
     if (token < 0) return scan;
-    const quote = text.indexOf('"', i);
+    const quote = nextQuote;
     if (quote < 0 || token < quote) {
-      if (text.startsWith('NaN', token)) {
+      if (token === nextNaN) {
         scan.nanAt.push(token);
         i = token + 3;
       } else {

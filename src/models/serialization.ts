@@ -30,7 +30,10 @@ export function encodeValue(method: SerializationMethod, value: unknown, what = 
       throw new SerializationError(`Cannot encode ${what} with msgpack: a ${typeof value} has no serialized form. Pass plain data.`);
     }
     try {
-      return packr.pack(value);
+      const packed = packr.pack(value);
+      // msgpackr returns a view into its shared, growing buffer; a copy of exactly the packed
+      // bytes keeps a hand-over to a worker from cloning the whole shared buffer.
+      return packed.byteLength === packed.buffer.byteLength ? packed : Buffer.from(packed);
     } catch (error) {
       throw new SerializationError(`Cannot encode ${what} with msgpack: ${(error as Error).message}`, { cause: error });
     }
