@@ -9,6 +9,7 @@
 import { agent, BaseThinker, LocalQueues, LocalTaskServer, type MethodsOf, moduleMethod, type Result, resultProcessor } from '../../src/index.js';
 import { numericArgs } from '../shared/args.js';
 import type * as taskMethods from './methods.js';
+import { normal, seededRandom } from '../../src/util/random.js';
 
 const url = new URL('./methods.ts', import.meta.url);
 const methods = { logDensity: moduleMethod<typeof taskMethods.logDensity>(url, 'logDensity') };
@@ -47,21 +48,6 @@ interface Chain {
   steps: number;
   accepted: number;
   samples: number[][];
-}
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
 class Sampler extends BaseThinker<Methods> {

@@ -1,12 +1,16 @@
 /**
  * The problem the three optimizer demos (batch, streaming, interleaved) share, and the task
  * methods they run on worker threads: a simulation with a varying cost, a task generator, and a
- * task reprioritizer. Worker threads import this module by URL, so it imports nothing.
+ * task reprioritizer. Worker threads import this module by URL, so it imports only the
+ * dependency-free seeded generator.
  *
  * The objective is a tilted bowl with faint ripples on the unit cube in four dimensions; its
  * minimum, 0, is at {@link OPTIMUM}. The generator's model is deliberately small: a quadratic
  * response surface fitted by least squares, with a bonus for points far from any result.
  */
+import { seededRandom } from '../../src/util/random.js';
+
+export { seededRandom };
 
 export const DIMENSIONS = 4;
 export const OPTIMUM = [0.3, 0.7, 0.45, 0.6];
@@ -37,18 +41,6 @@ export function simulate(x: number[], workMs: number): number {
   let sink = 0;
   while (performance.now() < until) for (let i = 0; i < 500; i++) sink += Math.sqrt(i + sink);
   return objective(x) + sink * 0;
-}
-
-/** A seeded generator (mulberry32) of numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function randomPoint(random: () => number): number[] {

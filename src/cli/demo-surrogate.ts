@@ -4,7 +4,7 @@
  * apart, as the next simulations to run.
  */
 import { expectedImprovement, GaussianProcess, type GpHyperparameters } from './demo-gp.js';
-import { normal, seededRandom, uniformPoint } from './demo-random.js';
+import { normal, seededRandom, uniformPoint } from '../util/random.js';
 
 export interface RetrainOptions {
   /** Candidates to return. */

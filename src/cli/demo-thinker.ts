@@ -14,7 +14,7 @@ import type { ColmenaQueues } from '../queue/base.js';
 import { AsyncEvent, BaseThinker, ResourceCounter, WorkQueue, agent, eventResponder, resultProcessor, taskSubmitter } from '../thinker/index.js';
 import type { GpHyperparameters } from './demo-gp.js';
 import type * as objective from './demo-objective.js';
-import { seededRandom, uniformPoint } from './demo-random.js';
+import { seededRandom, uniformPoint } from '../util/random.js';
 import type * as surrogate from './demo-surrogate.js';
 
 /** The methods the demo's task server runs, by name. */

@@ -16,21 +16,10 @@ import {
 } from '../../src/thinker/index.js';
 import { withinDeadline } from './helpers.js';
 import { type Methods, rig } from './rig.js';
+import { seededRandom as random } from '../../src/util/random.js';
 
 const CAMPAIGNS = 500;
 const PARALLEL = 4;
-
-/** A small deterministic generator (mulberry32), so a failing campaign can be reproduced. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Plan {
   tasks: number;

@@ -1,4 +1,4 @@
-/** Seeded randomness for the demo, so the same seed gives the same campaign. */
+/** Seeded randomness, so the same seed gives the same campaign (demo, examples, tests). */
 
 /** A small seeded generator (mulberry32) of numbers in [0, 1). */
 export function seededRandom(seed: number): () => number {
