@@ -17,9 +17,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { remoteMethod } from '../src/methods/spec.js';
 import { LocalQueues } from '../src/queue/local.js';
-import { BullmqExecutor } from '../src/task-server/bullmq-executor.js';
+import { BullmqExecutor } from '../src/task-server/bullmq/executor.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
-import { startRedisServer } from '../src/testing/redis-server.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
 import { closedLoopThroughput, flag, option, percentile, report, round, sequentialLatencies } from './lib.js';
 
 const ROOT = new URL('../', import.meta.url);

@@ -34,7 +34,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { startRedisServer } from '../src/testing/redis-server.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
 import { runTaskLimits, type TaskLimitsOutcome } from '../examples/task-limits/run.js';
 import type { WorkerKind } from '../examples/task-limits/server.js';
 import { flag, listOption, machineBusy, machineCpuTicks, machineLoad, numberListOption, option, printTable, RespSocket, report, round } from './lib.js';

@@ -34,7 +34,7 @@ import type { ColmenaQueues, ProxyOptions } from '../src/queue/base.js';
 import { LocalQueues } from '../src/queue/local.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
-import { startRedisServer } from '../src/testing/redis-server.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
 import { flag, listOption, machineLoad, median, medianMs, numberListOption, option, printTable, RespSocket, report, round } from './lib.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
-import { startRedisServer } from '../src/testing/redis-server.js';
+import { startRedisServer } from '../test/helpers/redis-server.js';
 import { closedLoopThroughput, flag, option, percentile, report, round, sequentialLatencies } from './lib.js';
 
 /** Client pushes on A; an echo side pops A and pushes on B; the client pops B. Two hops, like a task. */

@@ -23,7 +23,7 @@ import { runInNewContext } from 'node:vm';
 import { inlineMethod, moduleMethod } from '../src/methods/spec.js';
 import { LocalQueues } from '../src/queue/local.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
-import { AsyncQueue } from '../src/util/async-queue.js';
+import { AsyncQueue } from '../src/common/async-queue.js';
 import { flag, option, printTable, report, round } from './lib.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);

@@ -15,8 +15,8 @@ export {
   TaskTimeoutError,
   UnknownTopicError,
   type ColmenaErrorCode,
-} from './errors.js';
-export { childLogger, rootLogger, type Logger } from './logging.js';
+} from './common/errors.js';
+export { childLogger, rootLogger, type Logger } from './common/logging.js';
 
 export { Result, type TaskInit } from './models/result.js';
 export { ResourceRequirements, type ResourceRequirementsInit } from './models/resources.js';
@@ -56,12 +56,12 @@ export {
 export { BaseTaskServer, type TaskServerEvents, type TaskServerOptions } from './task-server/base.js';
 export { LocalTaskServer, type LocalTaskServerOptions } from './task-server/local.js';
 export type { Executor } from './task-server/executor.js';
-export { InlineExecutor } from './task-server/inline-executor.js';
-export { ThreadsExecutor, type ThreadsExecutorOptions } from './task-server/threads-executor.js';
-export { ProcessesExecutor, type ProcessesExecutorOptions } from './task-server/processes-executor.js';
+export { InlineExecutor } from './task-server/executors/inline.js';
+export { ThreadsExecutor, type ThreadsExecutorOptions } from './task-server/executors/threads.js';
+export { ProcessesExecutor, type ProcessesExecutorOptions } from './task-server/executors/processes.js';
 
-export type { WaitOptions } from './util/abort.js';
-export { AsyncQueue } from './util/async-queue.js';
+export type { WaitOptions } from './common/abort.js';
+export { AsyncQueue } from './common/async-queue.js';
 
 export {
   AsyncEvent,
@@ -105,12 +105,12 @@ export type { ObjectStore, StoreDescriptor, TransferStats } from './proxy/store.
 export { ProxyResolutionError, type ProxyTiming } from './proxy/proxy.js';
 export type { ProxyOptions } from './queue/base.js';
 
-export { RunLog, defaultRunLogPath, type AttachTaskServerOptions, type RunLogOptions } from './monitor/run-log.js';
-export { readRunLog, parseRunLogLine, type ParsedRunLog, type RunLogProblem } from './monitor/reader.js';
-export { summarize, type MethodSummary, type RunSummary } from './monitor/stats.js';
-export { writeReport, type Report, type ReportOptions } from './monitor/report.js';
-export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/trace.js';
-export type { ResultRecord, RunLogRecord } from './monitor/records.js';
+export { RunLog, defaultRunLogPath, type AttachTaskServerOptions, type RunLogOptions } from './monitor/run-log/run-log.js';
+export { readRunLog, parseRunLogLine, type ParsedRunLog, type RunLogProblem } from './monitor/run-log/reader.js';
+export { summarize, type MethodSummary, type RunSummary } from './monitor/report/stats.js';
+export { writeReport, type Report, type ReportOptions } from './monitor/report/report.js';
+export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/report/trace.js';
+export type { ResultRecord, RunLogRecord } from './monitor/run-log/records.js';
 
 export { Dashboard, type DashboardOptions, type ServeDashboardOptions } from './monitor/dashboard/dashboard.js';
 export { DashboardPublisher, type DashboardPublisherOptions } from './monitor/dashboard/publisher.js';

@@ -9,7 +9,7 @@
 import { agent, BaseThinker, LocalQueues, LocalTaskServer, type MethodsOf, moduleMethod, type Result, resultProcessor } from '../../src/index.js';
 import { numericArgs } from '../shared/args.js';
 import type * as taskMethods from './methods.js';
-import { normal, seededRandom } from '../../src/util/random.js';
+import { normal, seededRandom } from '../../src/common/random.js';
 
 const url = new URL('./methods.ts', import.meta.url);
 const methods = { logDensity: moduleMethod<typeof taskMethods.logDensity>(url, 'logDensity') };

@@ -8,7 +8,7 @@
  * minimum, 0, is at {@link OPTIMUM}. The generator's model is deliberately small: a quadratic
  * response surface fitted by least squares, with a bonus for points far from any result.
  */
-import { seededRandom } from '../../src/util/random.js';
+import { seededRandom } from '../../src/common/random.js';
 
 export { seededRandom };
 

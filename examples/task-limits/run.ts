@@ -26,7 +26,7 @@ import {
   WorkQueue,
 } from '../../src/index.js';
 import { RedisQueues } from '../../src/queue/redis.js';
-import { startRedisServer } from '../../src/testing/redis-server.js';
+import { startRedisServer } from '../../test/helpers/redis-server.js';
 import { type methods, serve, type WorkerKind } from './server.js';
 
 type Methods = MethodsOf<typeof methods>;

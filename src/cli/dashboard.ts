@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { RedisOptions } from 'ioredis';
 import { Dashboard } from '../monitor/dashboard/dashboard.js';
 import { RedisFeed } from '../monitor/dashboard/redis-feed.js';
-import { redactUrl } from '../task-server/bullmq-connection.js';
+import { redactUrl } from '../task-server/bullmq/connection.js';
 
 export interface DashboardCommandOptions {
   redis: string;

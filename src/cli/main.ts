@@ -2,7 +2,7 @@
 /** The `colmena` command. */
 import { Command, InvalidArgumentError } from 'commander';
 import { registerDashboardCommand } from './dashboard.js';
-import { describeDemo, runDemo } from './demo.js';
+import { describeDemo, runDemo } from '../demo/campaign.js';
 import { registerReport } from './report.js';
 import { registerWorkerCommand } from './worker.js';
 

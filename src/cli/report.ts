@@ -1,9 +1,9 @@
 /** `colmena report <run-log>`: what a campaign did, as a table, charts and a trace. */
 import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { ColmenaError } from '../errors.js';
-import { writeReport } from '../monitor/report.js';
-import { formatSummary } from '../monitor/table.js';
+import { ColmenaError } from '../common/errors.js';
+import { writeReport } from '../monitor/report/report.js';
+import { formatSummary } from '../monitor/report/table.js';
 
 /** Add the `report` command. */
 export function registerReport(program: Command): void {

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { RedisOptions } from 'ioredis';
-import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq-connection.js';
-import { BullmqWorker } from '../task-server/bullmq-worker.js';
+import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq/connection.js';
+import { BullmqWorker } from '../task-server/bullmq/worker.js';
 
 export interface WorkerCommandOptions {
   redis: string;

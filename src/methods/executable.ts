@@ -4,10 +4,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ColmenaError } from '../errors.js';
+import { ColmenaError } from '../common/errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
-import type { StopSignal } from '../util/stop-signal.js';
+import type { StopSignal } from '../common/stop-signal.js';
 
 /** Marks executable methods so a worker recognises them even when loaded as another module copy. */
 export const EXECUTABLE_BRAND = Symbol.for('colmena.ExecutableMethod');

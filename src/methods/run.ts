@@ -7,7 +7,7 @@ import { decodeInputs, type Encoded, type EncodedInputs, encodeValue, type Seria
 import type { ValueProxySettings } from '../models/value-proxy.js';
 import { connectStore } from '../proxy/connect.js';
 import { hasReferences, type ProxyTimings, proxyIfLarge, resolveInputs } from '../proxy/proxy.js';
-import type { StopSignal } from '../util/stop-signal.js';
+import type { StopSignal } from '../common/stop-signal.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { SerializationError } from '../errors.js';
+import { SerializationError } from '../common/errors.js';
 import { parseLenientJson } from './lenient-json.js';
 
 /**

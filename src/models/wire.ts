@@ -1,4 +1,4 @@
-import { InvalidMessageError } from '../errors.js';
+import { InvalidMessageError } from '../common/errors.js';
 import type { FailedAttempt, FailureInformation, WorkerInformation } from './failure.js';
 import { parseLenientJson } from './lenient-json.js';
 import { ResourceRequirements } from './resources.js';

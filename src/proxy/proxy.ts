@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ColmenaError } from '../errors.js';
+import { ColmenaError } from '../common/errors.js';
 import type { Encoded, EncodedInputs } from '../models/serialization.js';
 import { connectStore } from './connect.js';
 import { decodeReference, encodeReference, isReference, type ProxyReference } from './reference.js';

@@ -1,4 +1,4 @@
-import { type WaitOptions, throwIfAborted, watchWait } from '../util/abort.js';
+import { type WaitOptions, throwIfAborted, watchWait } from '../common/abort.js';
 
 interface DoneWaiter {
   topic: string | null;

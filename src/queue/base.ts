@@ -1,5 +1,5 @@
-import { InvalidArgumentError, InvalidStateError, UnknownTopicError } from '../errors.js';
-import { childLogger } from '../logging.js';
+import { InvalidArgumentError, InvalidStateError, UnknownTopicError } from '../common/errors.js';
+import { childLogger } from '../common/logging.js';
 import { nowSeconds } from '../models/clock.js';
 import { failureFromError } from '../models/failure.js';
 import type { AnyResult, MethodArgs, MethodMap } from '../models/method-types.js';
@@ -7,14 +7,14 @@ import type { ResourceRequirementsInit } from '../models/resources.js';
 import { Result } from '../models/result.js';
 import { inputsSize, type SerializationMethod } from '../models/serialization.js';
 import type { MessageIdentity } from '../models/wire.js';
-import type { InvalidMessageError } from '../errors.js';
+import type { InvalidMessageError } from '../common/errors.js';
 import { evictReferences, type ProxyTimings, proxyInputs, referencesIn, resolveEncoded } from '../proxy/proxy.js';
 import { isReference, type ProxyReference } from '../proxy/reference.js';
 import type { ObjectStore } from '../proxy/store.js';
-import { throwIfAborted, type WaitOptions } from '../util/abort.js';
-import { AsyncQueue } from '../util/async-queue.js';
+import { throwIfAborted, type WaitOptions } from '../common/abort.js';
+import { AsyncQueue } from '../common/async-queue.js';
 import { ActiveTasks } from './active-tasks.js';
-import { Emitter } from '../util/emitter.js';
+import { Emitter } from '../common/emitter.js';
 
 /** Which side of the queues this object plays; misuse from the other side is an error. */
 export type QueueRole = 'client' | 'server' | 'any';

@@ -1,7 +1,7 @@
 import type { MethodMap } from '../models/method-types.js';
 import type { Result } from '../models/result.js';
-import type { WaitOptions } from '../util/abort.js';
-import { AsyncQueue } from '../util/async-queue.js';
+import type { WaitOptions } from '../common/abort.js';
+import { AsyncQueue } from '../common/async-queue.js';
 import { ColmenaQueues, type QueuesOptions, type ServerMessage } from './base.js';
 
 const KILL: ServerMessage = { kind: 'kill' };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ColmenaTimeoutError, InvalidMessageError, InvalidStateError, MessageTooLargeError } from '../errors.js';
-import { childLogger, type Logger } from '../logging.js';
+import { ColmenaTimeoutError, InvalidMessageError, InvalidStateError, MessageTooLargeError } from '../common/errors.js';
+import { childLogger, type Logger } from '../common/logging.js';
 import type { MethodMap } from '../models/method-types.js';
 import { Result } from '../models/result.js';
 import {
@@ -13,7 +13,7 @@ import {
   readIdentity,
   splitRequestElement,
 } from '../models/wire.js';
-import { throwIfAborted, type WaitOptions } from '../util/abort.js';
+import { throwIfAborted, type WaitOptions } from '../common/abort.js';
 import { ColmenaQueues, type QueuesOptions, type ServerMessage } from './base.js';
 
 export interface RedisQueuesOptions extends QueuesOptions {

@@ -1,6 +1,6 @@
 import { abortReason, failedReply, type TaskReply } from '../methods/run.js';
 import type { WorkerInformation } from '../models/failure.js';
-import type { StopSignal } from '../util/stop-signal.js';
+import type { StopSignal } from '../common/stop-signal.js';
 
 /** Resolves with a timed-out or cancelled reply when `signal` aborts; `dispose` detaches it. */
 export function replyOnAbort(signal: StopSignal | undefined, worker: WorkerInformation): { reply: Promise<TaskReply>; dispose(): void } {

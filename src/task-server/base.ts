@@ -1,12 +1,12 @@
-import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../errors.js';
-import { type Logger, childLogger } from '../logging.js';
+import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
+import { type Logger, childLogger } from '../common/logging.js';
 import { failedReply, type IntermediateReply, type RunContext, type TaskReply, workerInfo } from '../methods/run.js';
 import { nowSeconds } from '../models/clock.js';
 import { Result } from '../models/result.js';
 import { encodedSize } from '../models/serialization.js';
 import type { ColmenaQueues, ServerMessage } from '../queue/base.js';
-import { Emitter } from '../util/emitter.js';
-import { TaskStop } from '../util/stop-signal.js';
+import { Emitter } from '../common/emitter.js';
+import { TaskStop } from '../common/stop-signal.js';
 
 /** What observers of a task server can subscribe to. */
 export interface TaskServerEvents {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../common/errors.js';
 import { runWithProxiesResolvedHere } from '../methods/proxies-here.js';
 import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
@@ -6,9 +6,9 @@ import type { Result } from '../models/result.js';
 import type { ColmenaQueues } from '../queue/base.js';
 import { BaseTaskServer, type TaskServerOptions } from './base.js';
 import type { Executor } from './executor.js';
-import { InlineExecutor } from './inline-executor.js';
-import { ProcessesExecutor } from './processes-executor.js';
-import { ThreadsExecutor } from './threads-executor.js';
+import { InlineExecutor } from './executors/inline.js';
+import { ProcessesExecutor } from './executors/processes.js';
+import { ThreadsExecutor } from './executors/threads.js';
 
 export interface LocalTaskServerOptions<S extends Record<string, MethodSpec>> extends TaskServerOptions {
   /** The methods served, by name. */

@@ -2,8 +2,8 @@
  * The loops behind the special-purpose agents. Each wakes on events (a result, free slots, an
  * event being set, `done`), never on a timer.
  */
-import { ThinkerDefinitionError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { ThinkerDefinitionError } from '../common/errors.js';
+import type { Logger } from '../common/logging.js';
 import type { Result } from '../models/result.js';
 import type { ColmenaQueues } from '../queue/base.js';
 import { AsyncEvent } from './async-event.js';

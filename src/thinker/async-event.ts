@@ -1,5 +1,5 @@
-import { childLogger } from '../logging.js';
-import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
+import { childLogger } from '../common/logging.js';
+import { throwIfAborted, type WaitOptions, watchWait } from '../common/abort.js';
 
 /**
  * A flag that agents can set, clear, and await: the promise-based counterpart of Python's

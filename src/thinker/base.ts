@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { AgentFailedError, InvalidArgumentError, InvalidStateError, ThinkerDefinitionError } from '../errors.js';
-import { type Logger, childLogger, rootLogger } from '../logging.js';
+import { AgentFailedError, InvalidArgumentError, InvalidStateError, ThinkerDefinitionError } from '../common/errors.js';
+import { type Logger, childLogger, rootLogger } from '../common/logging.js';
 import type { MethodMap } from '../models/method-types.js';
 import { ColmenaQueues } from '../queue/base.js';
-import { Emitter } from '../util/emitter.js';
+import { Emitter } from '../common/emitter.js';
 import { type AgentHost, countProperty, EventBarrier, eventProperty, runAgentBody, workQueueProperty } from './agent-loops.js';
 import { AsyncEvent } from './async-event.js';
 import { type AgentInfo, type AgentRecord, agentsOf } from './metadata.js';

@@ -1,4 +1,4 @@
-import { ThinkerDefinitionError } from '../errors.js';
+import { ThinkerDefinitionError } from '../common/errors.js';
 import type { MethodMap, AnyResult } from '../models/method-types.js';
 import type { Result } from '../models/result.js';
 import type { AsyncEvent } from './async-event.js';

@@ -25,4 +25,4 @@ export {
 } from './resource-counter.js';
 export { Reallocator, type ReallocatorOptions } from './reallocator.js';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.js';
-export { AgentFailedError, ThinkerDefinitionError, UnknownPoolError } from '../errors.js';
+export { AgentFailedError, ThinkerDefinitionError, UnknownPoolError } from '../common/errors.js';

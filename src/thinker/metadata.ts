@@ -1,4 +1,4 @@
-import { ThinkerDefinitionError } from '../errors.js';
+import { ThinkerDefinitionError } from '../common/errors.js';
 
 // Node 20 has no Symbol.metadata yet. TypeScript's decorator helpers attach `context.metadata`
 // only when it exists; esbuild (tsx) falls back to Symbol.for('Symbol.metadata'). Using that same

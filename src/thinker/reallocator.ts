@@ -1,5 +1,5 @@
-import { InvalidArgumentError, InvalidStateError } from '../errors.js';
-import { type Logger, childLogger } from '../logging.js';
+import { InvalidArgumentError, InvalidStateError } from '../common/errors.js';
+import { type Logger, childLogger } from '../common/logging.js';
 import { AsyncEvent } from './async-event.js';
 import type { ResourceCounter } from './resource-counter.js';
 

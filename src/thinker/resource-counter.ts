@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError, InvalidStateError, UnknownPoolError } from '../errors.js';
-import { childLogger } from '../logging.js';
+import { InvalidArgumentError, InvalidStateError, UnknownPoolError } from '../common/errors.js';
+import { childLogger } from '../common/logging.js';
 import { nowSeconds } from '../models/clock.js';
-import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
+import { throwIfAborted, type WaitOptions, watchWait } from '../common/abort.js';
 
 /** A resource pool: a task type's name, or `null` for the slots not allocated to any task type. */
 export type PoolName = string | null;

@@ -1,5 +1,5 @@
-import { InvalidStateError } from '../errors.js';
-import { throwIfAborted, type WaitOptions, watchWait } from '../util/abort.js';
+import { InvalidStateError } from '../common/errors.js';
+import { throwIfAborted, type WaitOptions, watchWait } from '../common/abort.js';
 
 export interface WorkQueueOptions<T> {
   /**

@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { runDemo } from '../../src/cli/demo.js';
-import { cholesky, expectedImprovement, GaussianProcess, normalCdf } from '../../src/cli/demo-gp.js';
-import { hartmann6, HARTMANN6_MINIMUM } from '../../src/cli/demo-objective.js';
+import { runDemo } from '../../src/demo/campaign.js';
+import { cholesky, expectedImprovement, GaussianProcess, normalCdf } from '../../src/demo/gp.js';
+import { hartmann6, HARTMANN6_MINIMUM } from '../../src/demo/objective.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 

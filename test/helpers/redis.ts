@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startRedisServer, type RedisServerHandle } from '../../src/testing/redis-server.js';
+import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 /** One redis-server per test file, started on demand and stopped at the end. */
 export function redisFixture() {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ColmenaError } from '../../src/errors.js';
+import { ColmenaError } from '../../src/common/errors.js';
 import { ExecutableFailedError, ExecutableMethod, fillLaunchTemplate } from '../../src/methods/executable.js';
 import { inlineMethod, type MethodsOf } from '../../src/methods/spec.js';
 import { ResourceRequirements } from '../../src/models/resources.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SerializationError } from '../../src/errors.js';
+import { SerializationError } from '../../src/common/errors.js';
 import { Result } from '../../src/models/result.js';
 import {
   decodeInputs,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidMessageError } from '../../src/errors.js';
+import { InvalidMessageError } from '../../src/common/errors.js';
 import { Result } from '../../src/models/result.js';
 import {
   decodeWireMessage,

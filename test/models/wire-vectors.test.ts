@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SerializationError } from '../../src/errors.js';
+import { SerializationError } from '../../src/common/errors.js';
 import { parseLenientJson } from '../../src/models/lenient-json.js';
 import type { Result } from '../../src/models/result.js';
 import { DURATION_FIELDS, TIMESTAMP_FIELDS } from '../../src/models/timing.js';

@@ -4,7 +4,7 @@ import { request, get, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { ColmenaError } from '../../src/errors.js';
+import { ColmenaError } from '../../src/common/errors.js';
 import { inlineMethod } from '../../src/methods/spec.js';
 import { Dashboard } from '../../src/monitor/dashboard/dashboard.js';
 import type { DashboardView } from '../../src/monitor/dashboard/view.js';

@@ -9,7 +9,7 @@ import { LogHistogram } from '../../src/monitor/dashboard/histogram.js';
 import { parseLine } from '../../src/monitor/dashboard/redis-feed.js';
 import type { DashboardRecord } from '../../src/monitor/dashboard/records.js';
 import { DashboardState } from '../../src/monitor/dashboard/state.js';
-import type { ResultRecord } from '../../src/monitor/records.js';
+import type { ResultRecord } from '../../src/monitor/run-log/records.js';
 import { ResourceCounter } from '../../src/thinker/resource-counter.js';
 
 const T0 = 1_700_000_000;

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { describeDemo, runDemo } from '../../src/cli/demo.js';
-import { writeReport } from '../../src/monitor/report.js';
-import { defaultRunLogPath } from '../../src/monitor/run-log.js';
+import { describeDemo, runDemo } from '../../src/demo/campaign.js';
+import { writeReport } from '../../src/monitor/report/report.js';
+import { defaultRunLogPath } from '../../src/monitor/run-log/run-log.js';
 import { tempFolder } from './helpers.js';
 
 const SMALL = { budget: 30, workers: 2, workMs: 1, seed: 3, progress: false };

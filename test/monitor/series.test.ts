@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Result } from '../../src/models/result.js';
-import { resultLine, resultRecord } from '../../src/monitor/records.js';
-import { alignSteps, binAverages, distribution, integrate, quantile, stepFromDeltas } from '../../src/monitor/series.js';
-import { placeSpans, type TaskSpan, workerKey, workerLabels } from '../../src/monitor/workers.js';
+import { resultLine, resultRecord } from '../../src/monitor/run-log/records.js';
+import { alignSteps, binAverages, distribution, integrate, quantile, stepFromDeltas } from '../../src/monitor/report/series.js';
+import { placeSpans, type TaskSpan, workerKey, workerLabels } from '../../src/monitor/report/workers.js';
 
 describe('series', () => {
   test('quantiles interpolate between ranks; distributions skip NaN', () => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ColmenaTimeoutError, UnknownTopicError } from '../../src/errors.js';
+import { ColmenaTimeoutError, UnknownTopicError } from '../../src/common/errors.js';
 import type { MethodsOf } from '../../src/methods/spec.js';
 import type { MethodMap } from '../../src/models/method-types.js';
 import type { ColmenaQueues, QueuesOptions } from '../../src/queue/base.js';

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { remoteMethod } from '../../src/methods/spec.js';
 import { LocalQueues } from '../../src/queue/local.js';
-import { BullmqExecutor, type BullmqExecutorOptions } from '../../src/task-server/bullmq-executor.js';
+import { BullmqExecutor, type BullmqExecutorOptions } from '../../src/task-server/bullmq/executor.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import type * as fixtures from '../fixtures/bullmq-methods.js';
 import { type Certificates, type CustomRedis, makeCertificates, startCustomRedis } from '../fixtures/bullmq-redis.js';

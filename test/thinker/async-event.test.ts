@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ColmenaTimeoutError } from '../../src/errors.js';
+import { ColmenaTimeoutError } from '../../src/common/errors.js';
 import { AsyncEvent } from '../../src/thinker/index.js';
 import { settled } from './helpers.js';
 

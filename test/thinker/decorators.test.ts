@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidStateError } from '../../src/errors.js';
+import { InvalidStateError } from '../../src/common/errors.js';
 import type { Result } from '../../src/models/result.js';
 import { LocalQueues } from '../../src/queue/local.js';
 import {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidArgumentError } from '../../src/errors.js';
+import { InvalidArgumentError } from '../../src/common/errors.js';
 import { Reallocator, ResourceCounter, UnknownPoolError } from '../../src/thinker/index.js';
 import { settled, until } from './helpers.js';
 

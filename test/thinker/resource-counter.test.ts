@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ColmenaTimeoutError, InvalidArgumentError, InvalidStateError } from '../../src/errors.js';
+import { ColmenaTimeoutError, InvalidArgumentError, InvalidStateError } from '../../src/common/errors.js';
 import { type ResourceChange, ResourceCounter, UnknownPoolError } from '../../src/thinker/index.js';
 import { settled, until } from './helpers.js';
 

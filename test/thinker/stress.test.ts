@@ -16,7 +16,7 @@ import {
 } from '../../src/thinker/index.js';
 import { withinDeadline } from './helpers.js';
 import { type Methods, rig } from './rig.js';
-import { seededRandom as random } from '../../src/util/random.js';
+import { seededRandom as random } from '../../src/common/random.js';
 
 const CAMPAIGNS = 500;
 const PARALLEL = 4;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { AgentFailedError, InvalidArgumentError, InvalidStateError } from '../../src/errors.js';
+import { AgentFailedError, InvalidArgumentError, InvalidStateError } from '../../src/common/errors.js';
 import { LocalQueues } from '../../src/queue/local.js';
 import { AsyncEvent, BaseThinker, agent } from '../../src/thinker/index.js';
 import { settled, withinDeadline } from './helpers.js';

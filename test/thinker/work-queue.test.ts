@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ColmenaTimeoutError, InvalidStateError } from '../../src/errors.js';
+import { ColmenaTimeoutError, InvalidStateError } from '../../src/common/errors.js';
 import { WorkQueue } from '../../src/thinker/index.js';
 import { settled } from './helpers.js';
 

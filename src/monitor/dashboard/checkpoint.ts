@@ -3,8 +3,8 @@
  * seconds, so that `colmena dashboard` started late shows the whole campaign, not only the part
  * still in the (capped) event stream.
  */
-import type { PoolSlots } from '../records.js';
-import type { LatencyPart } from '../stats.js';
+import type { PoolSlots } from '../run-log/records.js';
+import type { LatencyPart } from '../report/stats.js';
 import type { Bins, StepBins } from './bins.js';
 import type { LogHistogram } from './histogram.js';
 import type { AgentView, FailureView, ServerView, SpanTuple } from './view.js';

@@ -6,11 +6,11 @@
  * array; everything else (building records, ordering, sampling server load) happens in
  * {@link EventCollector.drain}, which the dashboard or the publisher calls on a timer.
  */
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 import { nowSeconds } from '../../models/clock.js';
 import type { Result } from '../../models/result.js';
-import type { ObservedQueues, ObservedTaskServer, ObservedThinker, SlotChange, SlotCounter } from '../observed.js';
-import { resultLine, resultRecord, RUN_LOG_VERSION, type PoolSlots, type RunLogRecord, type SlotsRecord } from '../records.js';
+import type { ObservedQueues, ObservedTaskServer, ObservedThinker, SlotChange, SlotCounter } from '../run-log/observed.js';
+import { resultLine, resultRecord, RUN_LOG_VERSION, type PoolSlots, type RunLogRecord, type SlotsRecord } from '../run-log/records.js';
 import { type DashboardRecord, MAX_STACK_CHARS } from './records.js';
 
 /** A task server as the dashboard sees it: its events, and (when it has one) its count of tasks in hand. */

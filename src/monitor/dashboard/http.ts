@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
-import type { Logger } from '../../logging.js';
+import type { Logger } from '../../common/logging.js';
 import type { DashboardView, SpanTuple } from './view.js';
 
 /** The page's files, served from memory. */

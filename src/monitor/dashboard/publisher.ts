@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError, InvalidStateError } from '../../errors.js';
-import { childLogger, type Logger } from '../../logging.js';
+import { InvalidArgumentError, InvalidStateError } from '../../common/errors.js';
+import { childLogger, type Logger } from '../../common/logging.js';
 import { nowSeconds } from '../../models/clock.js';
-import type { ObservedQueues, ObservedThinker, SlotCounter } from '../observed.js';
+import type { ObservedQueues, ObservedThinker, SlotCounter } from '../run-log/observed.js';
 import { type CollectTaskServerOptions, type DashboardTaskServer, EventCollector } from './collector.js';
 import type { DashboardRecord } from './records.js';
 import { DashboardState } from './state.js';

@@ -2,7 +2,7 @@
  * What the dashboard is fed: the run log's records (same shape, same meaning), plus two that only a
  * live view needs. A campaign elsewhere publishes these through Redis as JSON lines.
  */
-import type { RunLogRecord } from '../records.js';
+import type { RunLogRecord } from '../run-log/records.js';
 
 /**
  * The stack of a failed final result. The run log leaves stacks out (they are long and it keeps

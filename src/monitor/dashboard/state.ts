@@ -4,9 +4,9 @@
  * failures) except the set of tasks in flight, so a dashboard can watch a campaign of millions of
  * tasks. Each record costs O(1); a view costs O(what it shows).
  */
-import type { ResultRecord, SlotsRecord } from '../records.js';
-import { LATENCY_PARTS, LATENCY_PARTS_HELP, latencyParts, type LatencyPart } from '../stats.js';
-import { workerKey, workerLabels } from '../workers.js';
+import type { ResultRecord, SlotsRecord } from '../run-log/records.js';
+import { LATENCY_PARTS, LATENCY_PARTS_HELP, latencyParts, type LatencyPart } from '../report/stats.js';
+import { workerKey, workerLabels } from '../report/workers.js';
 import { BinClock, Bins, StepBins } from './bins.js';
 import type { DashboardCheckpoint } from './checkpoint.js';
 import { LogHistogram } from './histogram.js';

@@ -2,7 +2,7 @@
  * What the page receives: one JSON document per update, bounded in size whatever the length of the
  * campaign. Times are seconds since `campaign.origin` (epoch seconds).
  */
-import type { LatencyPart } from '../stats.js';
+import type { LatencyPart } from '../report/stats.js';
 import type { HistogramSummary } from './histogram.js';
 
 export const VIEW_VERSION = 1;

@@ -3,7 +3,7 @@
  * minimum about -3.32237), computed for real, after a burst of honest work so tasks take a
  * varying time. Loaded by the worker threads.
  */
-import { seededRandom, uniformPoint } from '../util/random.js';
+import { seededRandom, uniformPoint } from '../common/random.js';
 
 const ALPHA = [1.0, 1.2, 3.0, 3.2];
 const A = [

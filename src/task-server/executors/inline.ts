@@ -1,8 +1,8 @@
-import { loadModuleMethod } from '../methods/load.js';
-import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
-import type { MethodSpec } from '../methods/spec.js';
-import { replyOnAbort } from './abort-reply.js';
-import type { Executor } from './executor.js';
+import { loadModuleMethod } from '../../methods/load.js';
+import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { MethodSpec } from '../../methods/spec.js';
+import { replyOnAbort } from '../abort-reply.js';
+import type { Executor } from '../executor.js';
 
 /**
  * Runs methods on the task server's own event loop: no copy, no thread hop; for async I/O work

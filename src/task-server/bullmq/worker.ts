@@ -3,13 +3,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../errors.js';
-import { childLogger, type Logger } from '../logging.js';
-import { isExecutableMethod } from '../methods/executable.js';
-import { loadModuleMethod } from '../methods/load.js';
-import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
-import { moduleMethod } from '../methods/spec.js';
-import { decodeJobData, encodeJobProgress, encodeJobReturn, type TaskJobReturn } from './bullmq-codec.js';
+import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../../common/errors.js';
+import { childLogger, type Logger } from '../../common/logging.js';
+import { isExecutableMethod } from '../../methods/executable.js';
+import { loadModuleMethod } from '../../methods/load.js';
+import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import { moduleMethod } from '../../methods/spec.js';
+import { decodeJobData, encodeJobProgress, encodeJobReturn, type TaskJobReturn } from './codec.js';
 import {
   type BullmqConnectionOptions,
   bullmqConnection,
@@ -18,8 +18,8 @@ import {
   checkQueueName,
   type ResolvedConnection,
   resolveConnection,
-} from './bullmq-connection.js';
-import { ThreadsExecutor } from './threads-executor.js';
+} from './connection.js';
+import { ThreadsExecutor } from '../executors/threads.js';
 
 export interface BullmqWorkerOptions extends BullmqConnectionOptions {
   /** The executor (BullMQ queue) to serve, e.g. `cpu`; the task server names the same one. */

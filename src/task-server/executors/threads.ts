@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { abortReason, failedReply, type IntermediateReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
-import type { MethodSpec } from '../methods/spec.js';
-import { siblingModule } from '../util/sibling.js';
-import type { StopSignal } from '../util/stop-signal.js';
-import type { Executor } from './executor.js';
+import { abortReason, failedReply, type IntermediateReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { MethodSpec } from '../../methods/spec.js';
+import { siblingModule } from '../../common/sibling.js';
+import type { StopSignal } from '../../common/stop-signal.js';
+import type { Executor } from '../executor.js';
 import type { ThreadReply, ThreadTask } from './thread-worker.js';
 
 export interface ThreadsExecutorOptions {

@@ -3,8 +3,8 @@
  * far, then rank fresh candidate designs by expected improvement and return the best few, spread
  * apart, as the next simulations to run.
  */
-import { expectedImprovement, GaussianProcess, type GpHyperparameters } from './demo-gp.js';
-import { normal, seededRandom, uniformPoint } from '../util/random.js';
+import { expectedImprovement, GaussianProcess, type GpHyperparameters } from './gp.js';
+import { normal, seededRandom, uniformPoint } from '../common/random.js';
 
 export interface RetrainOptions {
   /** Candidates to return. */

@@ -1,9 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 import { latencySpec, taskStreamSpec, utilizationSpec, valuesSpec } from './charts.js';
-import { type ParsedRunLog, readRunLog } from './reader.js';
+import { type ParsedRunLog, readRunLog } from '../run-log/reader.js';
 import { renderSvg, svgToPng } from './render.js';
 import { type RunSummary, summarize } from './stats.js';
 import { chromeTrace } from './trace.js';

@@ -11,18 +11,18 @@
 import { relative } from 'node:path';
 import { moduleMethod } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
-import { defaultRunLogPath, RunLog } from '../monitor/run-log.js';
+import { defaultRunLogPath, RunLog } from '../monitor/run-log/run-log.js';
 import { LocalQueues } from '../queue/local.js';
 import { LocalTaskServer } from '../task-server/local.js';
 import type { ResourceChange } from '../thinker/index.js';
-import { siblingModule } from '../util/sibling.js';
-import type * as objective from './demo-objective.js';
-import { randomSearch } from './demo-objective.js';
-import { DemoProgress } from './demo-progress.js';
-import type * as surrogate from './demo-surrogate.js';
-import { type DemoMethods, SteeringThinker } from './demo-thinker.js';
+import { siblingModule } from '../common/sibling.js';
+import type * as objective from './objective.js';
+import { randomSearch } from './objective.js';
+import { DemoProgress } from './progress.js';
+import type * as surrogate from './surrogate.js';
+import { type DemoMethods, SteeringThinker } from './thinker.js';
 
-export { describeDemo } from './demo-progress.js';
+export { describeDemo } from './progress.js';
 
 export interface DemoOptions {
   /** Simulations to run. @default 200 */
@@ -104,8 +104,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const settings = resolveOptions(options);
   const { budget, workers, seed } = settings;
   const methods = {
-    simulate: moduleMethod<typeof objective.simulate>(siblingModule(import.meta.url, 'demo-objective'), 'simulate'),
-    retrain: moduleMethod<typeof surrogate.retrain>(siblingModule(import.meta.url, 'demo-surrogate'), 'retrain'),
+    simulate: moduleMethod<typeof objective.simulate>(siblingModule(import.meta.url, 'objective'), 'simulate'),
+    retrain: moduleMethod<typeof surrogate.retrain>(siblingModule(import.meta.url, 'surrogate'), 'retrain'),
   };
   const queues = new LocalQueues<DemoMethods>({ topics: ['simulation', 'training'] });
   const server = new LocalTaskServer(queues, { methods, threads: workers });

@@ -3,8 +3,8 @@
  * runs tasks with it. Streamed values go back on the task's own MessagePort.
  */
 import { type MessagePort, threadId } from 'node:worker_threads';
-import { loadModuleMethod } from '../methods/load.js';
-import { failedReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
+import { loadModuleMethod } from '../../methods/load.js';
+import { failedReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
 
 export interface ThreadTask {
   module: string;

@@ -9,6 +9,6 @@
  *   executors: { cpu: new BullmqExecutor('cpu', { url: 'redis://head-node:6379', prefix: 'campaign-7' }) },
  * });
  */
-export { BullmqExecutor, type BullmqExecutorOptions } from './bullmq-executor.js';
-export { BullmqWorker, type BullmqWorkerOptions } from './bullmq-worker.js';
-export { type BullmqConnectionOptions, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from './bullmq-connection.js';
+export { BullmqExecutor, type BullmqExecutorOptions } from './task-server/bullmq/executor.js';
+export { BullmqWorker, type BullmqWorkerOptions } from './task-server/bullmq/worker.js';
+export { type BullmqConnectionOptions, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from './task-server/bullmq/connection.js';

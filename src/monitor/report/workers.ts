@@ -1,5 +1,5 @@
 /** Rows of the task stream: a readable label per worker, and lanes for tasks that overlap on one. */
-import type { WorkerRef } from './records.js';
+import type { WorkerRef } from '../run-log/records.js';
 
 /** One run of a task on a worker, in seconds since the start of the log. */
 export interface TaskSpan {

@@ -3,10 +3,10 @@
  * bytes travel as base64 and NaN timings come back as null. Both sides check what they read: a
  * job written by another program (or another release) fails clearly instead of being misread.
  */
-import { InvalidMessageError } from '../errors.js';
-import type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from '../methods/run.js';
-import type { FailureInformation, WorkerInformation } from '../models/failure.js';
-import type { Encoded } from '../models/serialization.js';
+import { InvalidMessageError } from '../../common/errors.js';
+import type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from '../../methods/run.js';
+import type { FailureInformation, WorkerInformation } from '../../models/failure.js';
+import type { Encoded } from '../../models/serialization.js';
 
 /** Bumped when either layout changes incompatibly. */
 export const JOB_FORMAT = 1;

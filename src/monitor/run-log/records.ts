@@ -3,8 +3,8 @@
  * recorded, epoch seconds). Unset times are written as `null` (JSON has no NaN) and read back as
  * `NaN`, the library's "unset".
  */
-import type { Result } from '../models/result.js';
-import type { Timestamps } from '../models/timing.js';
+import type { Result } from '../../models/result.js';
+import type { Timestamps } from '../../models/timing.js';
 
 /** Bumped when a change would make an older reader misread a log. */
 export const RUN_LOG_VERSION = 1;

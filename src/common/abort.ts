@@ -1,4 +1,4 @@
-import { ColmenaTimeoutError } from '../errors.js';
+import { ColmenaTimeoutError } from './errors.js';
 import type { StopSignal } from './stop-signal.js';
 
 /** Options every wait in the library accepts. */

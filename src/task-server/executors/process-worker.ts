@@ -2,8 +2,8 @@
  * The entry module of each child process of the `processes` executor: runs one task at a time
  * sent over IPC, streaming intermediate values back, and stops a task when told to.
  */
-import { loadModuleMethod } from '../methods/load.js';
-import { failedReply, type IntermediateReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
+import { loadModuleMethod } from '../../methods/load.js';
+import { failedReply, type IntermediateReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
 
 export type ToChild =
   | { type: 'run'; id: number; module: string; exportName: string; payload: TaskPayload }

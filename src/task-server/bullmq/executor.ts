@@ -1,13 +1,13 @@
-import type { StopSignal } from '../util/stop-signal.js';
+import type { StopSignal } from '../../common/stop-signal.js';
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { InvalidStateError } from '../errors.js';
-import { childLogger, type Logger } from '../logging.js';
-import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
-import type { MethodSpec } from '../methods/spec.js';
-import type { FailureInformation } from '../models/failure.js';
-import { decodeJobProgress, decodeJobReturn, encodeJobData } from './bullmq-codec.js';
+import { InvalidStateError } from '../../common/errors.js';
+import { childLogger, type Logger } from '../../common/logging.js';
+import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { MethodSpec } from '../../methods/spec.js';
+import type { FailureInformation } from '../../models/failure.js';
+import { decodeJobProgress, decodeJobReturn, encodeJobData } from './codec.js';
 import {
   type BullmqConnectionOptions,
   bullmqConnection,
@@ -17,8 +17,8 @@ import {
   redactUrl,
   type ResolvedConnection,
   resolveConnection,
-} from './bullmq-connection.js';
-import type { Executor } from './executor.js';
+} from './connection.js';
+import type { Executor } from '../executor.js';
 
 export interface BullmqExecutorOptions extends BullmqConnectionOptions {
   /**

@@ -1,6 +1,6 @@
 /** What a campaign did, computed from its run log: counts, latency parts, utilization, values. */
-import type { ParsedRunLog } from './reader.js';
-import type { ResultRecord, RunLogRecord, SlotsRecord } from './records.js';
+import type { ParsedRunLog } from '../run-log/reader.js';
+import type { ResultRecord, RunLogRecord, SlotsRecord } from '../run-log/records.js';
 import { type Distribution, distribution, integrate, maxOf, minOf, type StepPoint, stepFromDeltas } from './series.js';
 import { type PlacedSpan, placeSpans, type TaskSpan, workerKey } from './workers.js';
 

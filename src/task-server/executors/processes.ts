@@ -1,10 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../methods/run.js';
-import type { MethodSpec } from '../methods/spec.js';
-import { siblingModule } from '../util/sibling.js';
-import type { Executor } from './executor.js';
+import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { MethodSpec } from '../../methods/spec.js';
+import { siblingModule } from '../../common/sibling.js';
+import type { Executor } from '../executor.js';
 import type { FromChild, ToChild } from './process-worker.js';
 
 export interface ProcessesExecutorOptions {

@@ -2,10 +2,10 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { InvalidArgumentError, InvalidStateError } from '../errors.js';
-import { childLogger } from '../logging.js';
-import { nowSeconds } from '../models/clock.js';
-import type { Result } from '../models/result.js';
+import { InvalidArgumentError, InvalidStateError } from '../../common/errors.js';
+import { childLogger } from '../../common/logging.js';
+import { nowSeconds } from '../../models/clock.js';
+import type { Result } from '../../models/result.js';
 import type { ObservedQueues, ObservedTaskServer, ObservedThinker, SlotChange, SlotCounter } from './observed.js';
 import { resultLine, RUN_LOG_VERSION, type RunLogRecord, type SlotsRecord } from './records.js';
 

@@ -2,7 +2,7 @@
  * What the run log observes, described by shape so that `monitor/` depends on no task server or
  * thinker class: anything with these events can be attached.
  */
-import type { Result } from '../models/result.js';
+import type { Result } from '../../models/result.js';
 
 /** A typed `on(event, listener)` returning the function that unsubscribes, like the library's `Emitter`. */
 export interface Observable<Events> {

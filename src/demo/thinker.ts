@@ -12,10 +12,10 @@
 import type { Result } from '../models/result.js';
 import type { ColmenaQueues } from '../queue/base.js';
 import { AsyncEvent, BaseThinker, ResourceCounter, WorkQueue, agent, eventResponder, resultProcessor, taskSubmitter } from '../thinker/index.js';
-import type { GpHyperparameters } from './demo-gp.js';
-import type * as objective from './demo-objective.js';
-import { seededRandom, uniformPoint } from '../util/random.js';
-import type * as surrogate from './demo-surrogate.js';
+import type { GpHyperparameters } from './gp.js';
+import type * as objective from './objective.js';
+import { seededRandom, uniformPoint } from '../common/random.js';
+import type * as surrogate from './surrogate.js';
 
 /** The methods the demo's task server runs, by name. */
 export type DemoMethods = {

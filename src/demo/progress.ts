@@ -1,8 +1,8 @@
 /** What `colmena demo` shows: a progress bar while it runs (on a terminal), and the final report. */
 import { SingleBar } from 'cli-progress';
-import { HARTMANN6_MINIMUM } from './demo-objective.js';
-import type { DemoSummary } from './demo.js';
-import type { SteeringThinker } from './demo-thinker.js';
+import { HARTMANN6_MINIMUM } from './objective.js';
+import type { DemoSummary } from './campaign.js';
+import type { SteeringThinker } from './thinker.js';
 
 /** A progress bar on stderr: simulations done, best value so far, utilization, and where the slots are. */
 export class DemoProgress {

@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError } from './errors.js';
 import { throwIfAborted, type WaitOptions, watchWait } from './abort.js';
 
 interface Waiter<T> {
