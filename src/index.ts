@@ -1,7 +1,9 @@
 /**
  * colmena: steer large campaigns of simulations with AI.
  *
- * The core import has no optional heavy dependencies; the Redis transport lives at `colmena/redis`.
+ * The core: models, in-process queues, methods, local executors, thinker, run log and reports.
+ * It loads neither ioredis, hono nor zod; those live behind `colmena/redis`, `colmena/bullmq` and
+ * `colmena/dashboard`, so a worker thread or a small script starts fast.
  */
 export {
   ColmenaError,
@@ -30,7 +32,6 @@ export {
   type EncodedInputs,
   type SerializationMethod,
 } from './models/serialization.js';
-export { decodeWireMessage, encodeWireMessage } from './models/wire.js';
 
 export {
   ColmenaQueues,
@@ -100,19 +101,14 @@ export {
 
 export { FileStore } from './proxy/file-store.js';
 export { MemoryStore } from './proxy/memory-store.js';
-export { RedisStore, type RedisStoreOptions } from './proxy/redis-store.js';
 export type { ObjectStore, StoreDescriptor, TransferStats } from './proxy/store.js';
 export { ProxyResolutionError, type ProxyTiming } from './proxy/proxy.js';
 export type { ProxyOptions } from './queue/base.js';
 
 export { RunLog, defaultRunLogPath, type AttachTaskServerOptions, type RunLogOptions } from './monitor/run-log/run-log.js';
-export { readRunLog, parseRunLogLine, type ParsedRunLog, type RunLogProblem } from './monitor/run-log/reader.js';
+export { readRunLog, type ParsedRunLog, type RunLogProblem } from './monitor/run-log/reader.js';
 export { summarize, type MethodSummary, type RunSummary } from './monitor/report/stats.js';
 export { writeReport, type Report, type ReportOptions } from './monitor/report/report.js';
 export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/report/trace.js';
 export type { ResultRecord, RunLogRecord } from './monitor/run-log/records.js';
 
-export { Dashboard, type DashboardOptions, type ServeDashboardOptions } from './monitor/dashboard/dashboard.js';
-export { DashboardPublisher, type DashboardPublisherOptions } from './monitor/dashboard/publisher.js';
-export { RedisFeed, type RedisFeedOptions } from './monitor/dashboard/redis-feed.js';
-export type { DashboardView } from './monitor/dashboard/view.js';

@@ -18,14 +18,13 @@ import {
   agent,
   BaseThinker,
   type MethodsOf,
-  RedisStore,
   ResourceCounter,
   type Result,
   resultProcessor,
   taskSubmitter,
   WorkQueue,
 } from '../../src/index.js';
-import { RedisQueues } from '../../src/queue/redis.js';
+import { RedisQueues, RedisStore } from '../../src/redis.js';
 import { startRedisServer } from '../../test/helpers/redis-server.js';
 import { type methods, serve, type WorkerKind } from './server.js';
 

@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
-import { parseRunLogLine } from '../run-log/reader.js';
+import { parseRunLogLine } from '../run-log/line-parser.js';
 import type { DashboardCheckpoint } from './checkpoint.js';
 import type { Dashboard } from './dashboard.js';
 import { checkpointKey, eventsKey } from './publisher.js';

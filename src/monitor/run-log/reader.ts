@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { z } from 'zod';
-import type { RunLogRecord, RunLogRecordType } from './records.js';
+import type { RunLogRecord } from './records.js';
 
 /** A line of a run log that could not be used, and why. Lines are numbered from 1. */
 export interface RunLogProblem {
@@ -17,119 +16,13 @@ export interface ParsedRunLog {
   closed: boolean;
 }
 
-// JSON has no NaN: the writer turns unset times into null; read them back as NaN.
-const time = z.number().nullable().transform((v) => v ?? NaN);
-const count = z.number().int().nonnegative();
-const pool = z.string().nullable();
-const worker = z.object({ hostname: z.string(), pid: z.number().nullable(), workerId: z.string().nullable() }).nullable();
-
-const timestamps = z.object({
-  created: time,
-  inputReceived: time,
-  computeStarted: time,
-  computeEnded: time,
-  resultSent: time,
-  resultReceived: time,
-  startTaskSubmission: time,
-  taskReceived: time,
-});
-
-const durations = z.object({
-  running: time,
-  serializeInputs: time,
-  deserializeInputs: time,
-  serializeResults: time,
-  deserializeResults: time,
-  asyncResolveProxies: time,
-  additional: z.record(z.string(), time),
-});
-
-const schemas = {
-  start: z.object({
-    type: z.literal('start'),
-    t: z.number(),
-    version: z.number().int(),
-    hostname: z.string(),
-    pid: z.number(),
-    meta: z.record(z.string(), z.unknown()),
-  }),
-  sent: z.object({ type: z.literal('sent'), t: z.number(), taskId: z.string(), method: z.string(), topic: z.string(), created: time }),
-  result: z.object({
-    type: z.literal('result'),
-    t: z.number(),
-    taskId: z.string(),
-    method: z.string(),
-    topic: z.string(),
-    success: z.boolean().nullable(),
-    complete: z.boolean().nullable(),
-    retries: count,
-    worker,
-    timestamp: timestamps,
-    time: durations,
-    sizes: z.object({ inputs: z.number().optional(), value: z.number().optional() }),
-    failure: z.object({ name: z.string(), message: z.string(), reason: z.string().nullable() }).nullable(),
-    failedAttempts: z.array(z.object({ computeStarted: time, computeEnded: time, worker })).optional(),
-  }),
-  server: z.discriminatedUnion('event', [
-    z.object({
-      type: z.literal('server'),
-      t: z.number(),
-      event: z.literal('started'),
-      server: z.string(),
-      methods: z.array(z.string()),
-      workers: z.number().int().positive().nullable(),
-    }),
-    z.object({ type: z.literal('server'), t: z.number(), event: z.literal('stopped'), server: z.string(), reason: z.string() }),
-  ]),
-  agent: z.object({
-    type: z.literal('agent'),
-    t: z.number(),
-    event: z.enum(['started', 'stopped']),
-    agent: z.string(),
-    failed: z.boolean().optional(),
-  }),
-  event: z.object({ type: z.literal('event'), t: z.number(), name: z.string() }),
-  slots: z.object({
-    type: z.literal('slots'),
-    t: z.number(),
-    change: z.object({ kind: z.string(), pool: pool.optional(), from: pool.optional(), to: pool.optional(), slots: count }),
-    pools: z.array(z.object({ pool, allocated: count, busy: z.number().int() })),
-  }),
-  value: z.object({ type: z.literal('value'), t: z.number(), name: z.string(), value: time }),
-  end: z.object({ type: z.literal('end'), t: z.number() }),
-} satisfies Record<RunLogRecordType, z.ZodType>;
-
-const TYPES = Object.keys(schemas) as RunLogRecordType[];
-
-/**
- * Parse one line of a run log.
- * @returns the record, or a message saying what is wrong with the line.
- */
-export function parseRunLogLine(text: string): { record: RunLogRecord } | { problem: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return { problem: `not JSON (${(error as Error).message}): ${preview(text)}` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { problem: `expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}` };
-  }
-  const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string' || !(TYPES as string[]).includes(type)) {
-    return { problem: `unknown record type ${JSON.stringify(type)}; known types: ${TYPES.join(', ')}` };
-  }
-  const parsed = schemas[type as RunLogRecordType].safeParse(value);
-  if (!parsed.success) return { problem: `invalid '${type}' record: ${describeIssues(parsed.error)}` };
-  return { record: parsed.data as RunLogRecord };
-}
-
 /**
  * Read a run log. Lines that cannot be used (not JSON, an unknown or malformed record, a
  * half-written last line) are listed in `problems` with their line numbers; the rest is used.
  * @throws the file system's error if the file cannot be read.
  */
 export async function readRunLog(path: string): Promise<ParsedRunLog> {
+  const { parseRunLogLine } = await import('./line-parser.js');
   const records: RunLogRecord[] = [];
   const problems: RunLogProblem[] = [];
   let line = 0;
@@ -156,15 +49,4 @@ export async function readRunLog(path: string): Promise<ParsedRunLog> {
     problems.push({ line: 1, message: "the log does not begin with a 'start' record; is this a run log written by colmena?" });
   }
   return { path, records, problems, closed: records.at(-1)?.type === 'end' };
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.length > 0 ? `'${issue.path.join('.')}'` : 'record'}: ${issue.message}`)
-    .join('; ');
-}
-
-function preview(text: string): string {
-  return text.length <= 80 ? JSON.stringify(text) : `${JSON.stringify(text.slice(0, 80))}…`;
 }
