@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   payload: () => import('./payload.js'),
   scale: () => import('./scale.js'),
   envelope: () => import('./envelope.js'),
+  imports: () => import('./imports.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
