@@ -2,60 +2,15 @@ import { hostname } from 'node:os';
 import { nowSeconds } from '../models/clock.js';
 import { type FailureInformation, failureFromError, type WorkerInformation } from '../models/failure.js';
 import type { AnyMethod } from '../models/method-types.js';
-import type { ResourceRequirementsInit } from '../models/resources.js';
-import { decodeInputs, type Encoded, type EncodedInputs, encodeValue, type SerializationMethod } from '../models/serialization.js';
-import type { ValueProxySettings } from '../models/value-proxy.js';
+import { decodeInputs, type Encoded, encodeValue } from '../models/serialization.js';
 import { connectStore } from '../proxy/connect.js';
-import { hasReferences, type ProxyTimings, proxyIfLarge, resolveInputs } from '../proxy/proxy.js';
+import { hasReferences, proxyIfLarge, resolveInputs } from '../proxy/proxy.js';
 import type { StopSignal } from '../common/stop-signal.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
+import type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from './envelope.js';
 
-/**
- * How a generator method's yields become results:
- * - `collect`: the value is the array of yields;
- * - `collect-with-return`: the value is `{ yields, returned }`;
- * - `stream`: each yield is sent at once as an intermediate result (`complete: false`); the final
- *   result carries the last item of the stream (the return value if there is one, else the last
- *   yield), so a generator of n yields gives n − 1 intermediate results and one final result.
- */
-export type GeneratorMode = 'collect' | 'collect-with-return' | 'stream';
-
-/** What an executor hands to a worker: just enough to run one task. */
-export interface TaskPayload {
-  method: string;
-  serializationMethod: SerializationMethod;
-  inputs: EncodedInputs;
-  resources?: Required<ResourceRequirementsInit>;
-  generator?: GeneratorMode;
-  /** Put a value at least this large in this store and send a reference instead. */
-  valueProxy?: ValueProxySettings;
-}
-
-/** What a worker hands back; the task server copies it onto the Result. */
-export interface TaskReply {
-  success: boolean;
-  encodedValue: Encoded | null;
-  failure: FailureInformation | null;
-  workerInfo: WorkerInformation;
-  computeStarted: number;
-  computeEnded: number;
-  running: number;
-  deserializeInputs: number;
-  serializeResults: number;
-  additional?: Record<string, number>;
-  /** Seconds spent fetching the inputs passed by reference, all at once. */
-  asyncResolveProxies?: number;
-  /** Per-reference timings of what was fetched and stored. */
-  proxy?: ProxyTimings;
-}
-
-/** One streamed value of a running generator task. */
-export interface IntermediateReply {
-  encodedValue: Encoded;
-  /** Seconds since the method started. */
-  running: number;
-  serializeResults: number;
-}
+// The envelope is declared once in envelope.ts; re-exported here for the modules that run tasks.
+export type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from './envelope.js';
 
 export interface RunContext {
   /** Aborts the task: generators stop between yields, executables are killed. */
