@@ -1,7 +1,7 @@
 import type { Result } from './result.js';
 
 /** Any function that can serve as a task method. */
-// biome-ignore lint: `any` is the only way to accept every parameter list here.
+// `any` is the only way to accept every parameter list here.
 export type AnyMethod = (...args: any[]) => unknown;
 
 /** Method names mapped to their signatures; queues and results are typed by it. */

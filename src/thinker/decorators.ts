@@ -58,9 +58,9 @@ export interface EventResponderOptions {
  * Any thinker, whatever its methods. (`ColmenaQueues<M>` is invariant in `M`, so a subclass of
  * `BaseThinker<MyMethods>` is not a `BaseThinker<MethodMap>`.)
  */
-// biome-ignore lint: `any` is the only way to accept thinkers typed by every method map.
+// `any` is the only way to accept thinkers typed by every method map.
 export type AnyThinker = BaseThinker<any>;
-// biome-ignore lint: a queue of any items (WorkQueue<T> is invariant in T).
+// a queue of any items (WorkQueue<T> is invariant in T).
 type AnyWorkQueue = WorkQueue<any>;
 
 /** The thinker must have a property `K` of type `V` (only when `K` is a property name). */
