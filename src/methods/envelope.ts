@@ -117,8 +117,8 @@ export function checkPayload(value: unknown, what = 'task payload'): TaskPayload
   if (payload.resources !== undefined) asRecord(payload.resources, `${what} resources`);
   if (payload.valueProxy !== undefined) {
     const proxy = asRecord(payload.valueProxy, `${what} valueProxy`);
+    // Which store is the resolver's to check, against the stores this process was configured with.
     if (typeof proxy.thresholdBytes !== 'number' || !(proxy.thresholdBytes >= 0)) throw malformed(what, 'valueProxy.thresholdBytes', 'a non-negative number');
-    asRecord(proxy.store, `${what} valueProxy.store`);
   }
   return payload as unknown as TaskPayload;
 }

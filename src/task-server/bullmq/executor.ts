@@ -251,7 +251,7 @@ export class BullmqExecutor implements Executor {
     if (!pending) return;
     let reply: TaskReply;
     try {
-      reply = decodeJobReturn(value, pending.serializationMethod);
+      reply = decodeJobReturn(value);
     } catch (error) {
       reply = this.#failed(error, 'invalid-message');
     }
@@ -262,7 +262,7 @@ export class BullmqExecutor implements Executor {
     const pending = this.#pending.get(jobId);
     if (!pending?.onIntermediate) return;
     try {
-      pending.onIntermediate(decodeJobProgress(data, pending.serializationMethod));
+      pending.onIntermediate(decodeJobProgress(data));
     } catch (error) {
       this.#logger.warn({ err: error, jobId, method: pending.method }, 'dropped a malformed streamed value');
     }

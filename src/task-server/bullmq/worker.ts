@@ -7,7 +7,8 @@ import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../../c
 import { childLogger, type Logger } from '../../common/logging.js';
 import { isExecutableMethod } from '../../methods/executable.js';
 import { loadModuleMethod } from '../../methods/load.js';
-import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
+import { failedReply, type RunContext, runMethod, workerInfo } from '../../methods/run.js';
 import { moduleMethod } from '../../methods/spec.js';
 import { decodeJobData, encodeJobProgress, encodeJobReturn, type TaskJobReturn } from './codec.js';
 import {
@@ -229,18 +230,19 @@ export class BullmqWorker {
   }
 
   async #reply(data: unknown, context: RunContext): Promise<TaskReply> {
-    let payload: TaskPayload;
+    let job: ReturnType<typeof decodeJobData>;
     try {
-      payload = decodeJobData(data);
+      job = decodeJobData(data);
     } catch (error) {
       return failedReply(workerInfo(this.executor), error, 'invalid-message');
     }
-    const run = this.#runners.get(payload.method);
+    const { exportName, payload } = job;
+    const run = this.#runners.get(exportName);
     if (!run) {
       const error = new Error(
-        `Method '${payload.method}' is not served by the colmena worker on ${HOST} (pid ${process.pid}) for '${this.executor}'. ` +
+        `Method '${exportName}' is not served by the colmena worker on ${HOST} (pid ${process.pid}) for '${this.executor}'. ` +
           `It serves: ${this.methodNames.join(', ')} from ${this.moduleUrl}. ` +
-          `Export '${payload.method}' from that module, or start the workers of '${this.executor}' with a --methods module that does.`,
+          `Export '${exportName}' from that module, or start the workers of '${this.executor}' with a --methods module that does.`,
       );
       error.name = 'UnknownMethodError';
       return failedReply(workerInfo(this.executor), error, 'unknown-method');
