@@ -1,4 +1,4 @@
-import { ColmenaTimeoutError } from './errors.js';
+import { ColmenaTimeoutError, InvalidArgumentError } from './errors.js';
 import type { StopSignal } from './stop-signal.js';
 
 /** Options every wait in the library accepts. */
@@ -27,7 +27,7 @@ export function watchWait(what: string, options: WaitOptions, cancel: (reason: u
     signal?.removeEventListener('abort', onAbort);
   };
   if (timeoutMs !== undefined) {
-    if (!(timeoutMs >= 0)) throw new RangeError(`timeoutMs must be a non-negative number, got ${timeoutMs}`);
+    if (!(timeoutMs >= 0)) throw new InvalidArgumentError(`timeoutMs must be a non-negative number, got ${timeoutMs}`);
     timer = setTimeout(() => {
       detach();
       cancel(new ColmenaTimeoutError(what, timeoutMs));

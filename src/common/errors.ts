@@ -5,11 +5,11 @@
  */
 export type ColmenaErrorCode =
   | 'UNKNOWN_TOPIC'
-  | 'UNKNOWN_METHOD'
   | 'SERIALIZATION'
   | 'INVALID_MESSAGE'
   | 'MESSAGE_TOO_LARGE'
-  | 'TIMEOUT'
+  | 'WAIT_TIMEOUT'
+  | 'TASK_TIMEOUT'
   | 'INVALID_STATE'
   | 'INVALID_ARGUMENT'
   | 'CONNECTION'
@@ -66,7 +66,7 @@ export class MessageTooLargeError extends ColmenaError {
 /** A wait that ran out of time. */
 export class ColmenaTimeoutError extends ColmenaError {
   constructor(what: string, timeoutMs: number) {
-    super('TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${what}`);
+    super('WAIT_TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${what}`);
   }
 }
 
@@ -77,11 +77,33 @@ export class InvalidStateError extends ColmenaError {
   }
 }
 
-/** An argument outside what an API accepts. */
+/**
+ * An argument or option outside what an API accepts: the one error for bad input to the library,
+ * thrown before anything starts. Build it with {@link invalidArgument} so every message names the
+ * option, what it must be, and what was given.
+ */
 export class InvalidArgumentError extends ColmenaError {
-  constructor(message: string) {
-    super('INVALID_ARGUMENT', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_ARGUMENT', message, options);
   }
+}
+
+/**
+ * The error for one bad option: `invalidArgument('ThreadsExecutor', 'threads', 'a positive integer', 0)`
+ * says "ThreadsExecutor: threads must be a positive integer, got 0".
+ */
+export function invalidArgument(owner: string, option: string, expected: string, given: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`${owner}: ${option} must be ${expected}, got ${describeGiven(given)}`);
+}
+
+/** A short, printable form of a value someone passed, for error messages (never the whole of a big value). */
+export function describeGiven(value: unknown): string {
+  if (value === undefined || value === null || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return value.length <= 60 ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, 60))}… (${value.length} characters)`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
 }
 
 /** A resource pool that a ResourceCounter was not created with. */
@@ -121,7 +143,7 @@ export class AgentFailedError extends ColmenaError {
 /** The abort reason of a task that ran past its `timeoutMs`. */
 export class TaskTimeoutError extends ColmenaError {
   constructor(taskId: string, timeoutMs: number) {
-    super('TIMEOUT', `Task ${taskId} ran past its timeout of ${timeoutMs} ms and was stopped`);
+    super('TASK_TIMEOUT', `Task ${taskId} ran past its timeout of ${timeoutMs} ms and was stopped`);
   }
 }
 

@@ -21,6 +21,7 @@ import { randomSearch } from './objective.js';
 import { DemoProgress } from './progress.js';
 import type * as surrogate from './surrogate.js';
 import { type DemoMethods, SteeringThinker } from './thinker.js';
+import { InvalidArgumentError } from '../common/errors.js';
 
 export { describeDemo } from './progress.js';
 
@@ -81,7 +82,7 @@ interface Resolved {
 function resolveOptions(options: DemoOptions): Resolved {
   const positive = (name: keyof DemoOptions, value: number, allowZero = false): number => {
     if (!Number.isFinite(value) || value < (allowZero ? 0 : 1) || (name !== 'workMs' && !Number.isInteger(value))) {
-      throw new RangeError(`demo option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} ${name === 'workMs' ? 'number' : 'integer'}, got ${String(value)}`);
+      throw new InvalidArgumentError(`demo option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} ${name === 'workMs' ? 'number' : 'integer'}, got ${String(value)}`);
     }
     return value;
   };

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ColmenaError } from '../common/errors.js';
+import { ColmenaError, InvalidArgumentError } from '../common/errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
 import type { StopSignal } from '../common/stop-signal.js';
@@ -105,7 +105,7 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
 
   constructor(options: ExecutableMethodOptions<Args, Value>) {
     if (!Array.isArray(options.command) || options.command.length === 0 || options.command.some((p) => typeof p !== 'string')) {
-      throw new TypeError('ExecutableMethod needs `command`: a non-empty array of strings, e.g. ["./simulate"]');
+      throw new InvalidArgumentError('ExecutableMethod needs `command`: a non-empty array of strings, e.g. ["./simulate"]');
     }
     if (Array.isArray(options.mpi)) fillLaunchTemplate(options.mpi, new ResourceRequirements());
     this.options = options;

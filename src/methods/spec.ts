@@ -1,6 +1,7 @@
 import type { AnyMethod } from '../models/method-types.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
 import type { GeneratorMode } from './run.js';
+import { InvalidArgumentError } from '../common/errors.js';
 
 /** A method run on the task server's own event loop: for async, I/O-bound work. */
 export interface InlineMethodSpec<F extends AnyMethod = AnyMethod> {
@@ -61,7 +62,7 @@ export function inlineMethod<F extends AnyMethod>(fn: F, options?: MethodOptions
 export function inlineMethod<E extends ExecutableMethod<never, unknown>>(executable: E, options?: MethodOptions): InlineMethodSpec<ExecutableSignature<E>>;
 export function inlineMethod(fn: AnyMethod | ExecutableMethod<never, unknown>, options: MethodOptions = {}): InlineMethodSpec {
   if (typeof fn !== 'function' && !isExecutableMethod(fn)) {
-    throw new TypeError(`inlineMethod expects a function or an ExecutableMethod, got ${typeof fn}`);
+    throw new InvalidArgumentError(`inlineMethod expects a function or an ExecutableMethod, got ${typeof fn}`);
   }
   return withGenerator({ kind: 'inline', fn, executor: options.executor ?? 'inline' }, options);
 }
@@ -70,7 +71,7 @@ function withGenerator<S extends MethodSpec>(spec: S, options: MethodOptions): S
   const mode = options.generator;
   if (mode === undefined) return spec;
   if (mode !== 'collect' && mode !== 'collect-with-return' && mode !== 'stream') {
-    throw new TypeError(`generator must be 'collect', 'collect-with-return' or 'stream', got ${JSON.stringify(mode)}`);
+    throw new InvalidArgumentError(`generator must be 'collect', 'collect-with-return' or 'stream', got ${JSON.stringify(mode)}`);
   }
   return { ...spec, generator: mode };
 }
@@ -88,9 +89,9 @@ export function moduleMethod<F extends AnyMethod = AnyMethod>(
 ): ModuleMethodSpec<F> {
   const href = module instanceof URL ? module.href : module.startsWith('/') ? `file://${module}` : module;
   if (!/^(file|data|node):/.test(href)) {
-    throw new TypeError(`moduleMethod needs a file: URL or an absolute path for '${exportName}', got '${href}'. Use new URL('./x.js', import.meta.url).`);
+    throw new InvalidArgumentError(`moduleMethod needs a file: URL or an absolute path for '${exportName}', got '${href}'. Use new URL('./x.js', import.meta.url).`);
   }
-  if (typeof exportName !== 'string' || exportName.length === 0) throw new TypeError('moduleMethod needs the name of an export');
+  if (typeof exportName !== 'string' || exportName.length === 0) throw new InvalidArgumentError('moduleMethod needs the name of an export');
   return withGenerator({ kind: 'module', module: href, exportName, executor: options.executor ?? 'threads' }, options);
 }
 
@@ -100,7 +101,7 @@ export function moduleMethod<F extends AnyMethod = AnyMethod>(
  */
 export function remoteMethod<F extends AnyMethod = AnyMethod>(options: MethodOptions & { executor: string }): RemoteMethodSpec<F> {
   if (typeof options?.executor !== 'string' || options.executor.length === 0) {
-    throw new TypeError("remoteMethod needs the name of the executor that serves it, e.g. remoteMethod({ executor: 'cpu' })");
+    throw new InvalidArgumentError("remoteMethod needs the name of the executor that serves it, e.g. remoteMethod({ executor: 'cpu' })");
   }
   return withGenerator({ kind: 'remote', executor: options.executor }, options);
 }

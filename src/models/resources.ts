@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../common/errors.js';
 /** The compute a task asks for; an MPI launch is sized from it. */
 export interface ResourceRequirementsInit {
   /** Nodes to spread the task over. @default 1 */
@@ -31,7 +32,7 @@ export class ResourceRequirements {
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(`ResourceRequirements.${name} must be a positive integer, got ${String(value)}`);
+    throw new InvalidArgumentError(`ResourceRequirements.${name} must be a positive integer, got ${String(value)}`);
   }
   return value;
 }

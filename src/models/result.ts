@@ -12,6 +12,7 @@ import {
 } from './serialization.js';
 import { emptyDurations, emptyTimestamps, type Durations, type Timestamps } from './timing.js';
 import type { ValueProxySettings } from './value-proxy.js';
+import { InvalidArgumentError } from '../common/errors.js';
 
 /** What a thinker sets when it creates a task. */
 export interface TaskInit {
@@ -90,11 +91,11 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     this.resources = init.resources instanceof ResourceRequirements ? init.resources : new ResourceRequirements(init.resources);
     this.maxRetries = init.maxRetries ?? 0;
     if (!Number.isInteger(this.maxRetries) || this.maxRetries < 0) {
-      throw new RangeError(`maxRetries must be a non-negative integer, got ${String(init.maxRetries)}`);
+      throw new InvalidArgumentError(`maxRetries must be a non-negative integer, got ${String(init.maxRetries)}`);
     }
     this.timeoutMs = init.timeoutMs ?? null;
     if (this.timeoutMs !== null && !(this.timeoutMs > 0 && Number.isFinite(this.timeoutMs))) {
-      throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${String(init.timeoutMs)}`);
+      throw new InvalidArgumentError(`timeoutMs must be a positive number of milliseconds, got ${String(init.timeoutMs)}`);
     }
   }
 

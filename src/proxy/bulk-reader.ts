@@ -1,13 +1,21 @@
 import { connect, type Socket } from 'node:net';
+import { InvalidArgumentError } from '../common/errors.js';
 
 /** The connection went away (or never came) before the reply: the GET may be retried. */
 class ConnectionLostError extends Error {
   override name = 'ConnectionLostError';
 }
 
+/** A value larger than its reader allows: its connection is dropped instead of reading it. */
+class OversizeReplyError extends Error {
+  override name = 'OversizeReplyError';
+}
+
 interface Pending {
   resolve(value: Buffer | string | number | null): void;
   reject(error: Error): void;
+  /** Largest bulk reply this command may allocate. */
+  maxBytes?: number;
 }
 
 const READ_BUFFER_BYTES = 1 << 20;
@@ -40,7 +48,7 @@ export class BulkReader {
 
   constructor(url: string, options: { connectTimeoutMs?: number } = {}) {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'redis:') throw new TypeError(`BulkReader speaks plain redis:// only, got ${parsed.protocol}`);
+    if (parsed.protocol !== 'redis:') throw new InvalidArgumentError(`BulkReader speaks plain redis:// only, got ${parsed.protocol}`);
     this.#host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
     this.#port = Number(parsed.port || 6379);
     this.#setup = [];
@@ -52,13 +60,16 @@ export class BulkReader {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   }
 
-  /** The value under `key`, or `null`. Rejects with the server's error for a key of another type. */
-  async get(key: string): Promise<Buffer | null> {
+  /**
+   * The value under `key`, or `null`. Rejects with the server's error for a key of another type,
+   * and without allocating it for a value over `maxBytes`.
+   */
+  async get(key: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer | null> {
     try {
-      return (await this.#command(['GET', key])) as Buffer | null;
+      return (await this.#command(['GET', key], maxBytes)) as Buffer | null;
     } catch (error) {
       if (!(error instanceof ConnectionLostError) || this.#closed) throw error;
-      return (await this.#command(['GET', key])) as Buffer | null;
+      return (await this.#command(['GET', key], maxBytes)) as Buffer | null;
     }
   }
 
@@ -67,11 +78,11 @@ export class BulkReader {
     this.#fail(new Error('The Redis store is closed'));
   }
 
-  #command(args: string[]): Promise<Buffer | string | number | null> {
+  #command(args: string[], maxBytes?: number): Promise<Buffer | string | number | null> {
     if (this.#closed) return Promise.reject(new Error('The Redis store is closed'));
     const socket = this.#socket ?? this.#open();
     return new Promise((resolve, reject) => {
-      this.#pending.push({ resolve, reject });
+      this.#pending.push({ resolve, reject, maxBytes });
       socket.write(encode(args));
     });
   }
@@ -165,7 +176,12 @@ export class BulkReader {
     if (kind === '$') {
       const size = Number(rest);
       if (size < 0) this.#pending.shift()?.resolve(null);
-      else if (size === 0) {
+      else if (size > (this.#pending[0]?.maxBytes ?? Number.MAX_SAFE_INTEGER)) {
+        // Skipping the value would still mean receiving it: drop the connection instead.
+        const waiter = this.#pending.shift();
+        this.#fail(new ConnectionLostError('the connection was dropped to refuse an oversize value'));
+        waiter?.reject(new OversizeReplyError(`the value is ${size} bytes, over the ${waiter.maxBytes} allowed`));
+      } else if (size === 0) {
         this.#skip = 2;
         this.#pending.shift()?.resolve(Buffer.alloc(0));
       } else {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ColmenaTimeoutError, InvalidMessageError, InvalidStateError, MessageTooLargeError } from '../common/errors.js';
+import { ColmenaTimeoutError, InvalidMessageError, InvalidStateError, MessageTooLargeError, InvalidArgumentError } from '../common/errors.js';
 import { childLogger, type Logger } from '../common/logging.js';
 import type { MethodMap } from '../models/method-types.js';
 import { Result } from '../models/result.js';
@@ -59,7 +59,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#url = options.url ?? 'redis://127.0.0.1:6379';
     if (!/^rediss?:\/\//.test(this.#url)) {
-      throw new TypeError(`Redis url must start with redis:// or rediss://, got '${this.#url}'`);
+      throw new InvalidArgumentError(`Redis url must start with redis:// or rediss://, got '${this.#url}'`);
     }
     this.#redisOptions = options.redisOptions ?? {};
     this.#logger = options.logger ?? childLogger('queues.redis');

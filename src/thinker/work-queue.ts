@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../common/errors.js';
+import { InvalidStateError, InvalidArgumentError } from '../common/errors.js';
 import { throwIfAborted, type WaitOptions, watchWait } from '../common/abort.js';
 
 export interface WorkQueueOptions<T> {
@@ -41,7 +41,7 @@ export class WorkQueue<T> implements AsyncIterable<T> {
   constructor(items: Iterable<T> = [], options: WorkQueueOptions<T> = {}) {
     this.#compare = options.compare ?? null;
     if (this.#compare !== null && typeof this.#compare !== 'function') {
-      throw new TypeError(`WorkQueue: compare must be a function, got ${typeof this.#compare}`);
+      throw new InvalidArgumentError(`WorkQueue: compare must be a function, got ${typeof this.#compare}`);
     }
     this.push(...items);
   }

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { failureFromError } from '../../src/models/failure.js';
 import { ResourceRequirements, type ResourceRequirementsInit } from '../../src/models/resources.js';
 import { Result } from '../../src/models/result.js';
+import { InvalidArgumentError } from '../../src/common/errors.js';
 import { encodeValue } from '../../src/models/serialization.js';
 
 describe('ResourceRequirements', () => {
@@ -43,7 +44,7 @@ describe('ResourceRequirements', () => {
       assert.throws(
         () => new ResourceRequirements({ [field]: value as number }),
         (error: unknown) =>
-          error instanceof RangeError &&
+          error instanceof InvalidArgumentError &&
           error.message.includes(`ResourceRequirements.${field}`) &&
           error.message.includes(String(value)),
         `${field} = ${String(value)}`,
@@ -53,8 +54,8 @@ describe('ResourceRequirements', () => {
 
   test('a Result validates its resources and maxRetries', () => {
     assert.throws(() => new Result({ method: 'm', resources: { nodeCount: 0 } }), /nodeCount/);
-    assert.throws(() => new Result({ method: 'm', maxRetries: -1 }), (e: unknown) => e instanceof RangeError && /maxRetries/.test(e.message));
-    assert.throws(() => new Result({ method: 'm', maxRetries: 0.5 }), RangeError);
+    assert.throws(() => new Result({ method: 'm', maxRetries: -1 }), (e: unknown) => e instanceof InvalidArgumentError && /maxRetries/.test(e.message));
+    assert.throws(() => new Result({ method: 'm', maxRetries: 0.5 }), InvalidArgumentError);
     const shared = new ResourceRequirements({ nodeCount: 2, cpuProcesses: 3 });
     const result = new Result({ method: 'm', resources: shared });
     assert.equal(result.resources, shared, 'an instance is used as is');

@@ -4,6 +4,7 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
+import { InvalidArgumentError } from '../../common/errors.js';
 
 /** @default for every `url` option and for `colmena worker --redis` */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -37,11 +38,11 @@ export interface ResolvedConnection {
 export function resolveConnection(options: BullmqConnectionOptions, owner: string): ResolvedConnection {
   const url = options.url ?? DEFAULT_REDIS_URL;
   if (typeof url !== 'string' || !/^rediss?:\/\/[^/]/.test(url)) {
-    throw new TypeError(`${owner}: url must look like redis://host:port or rediss://host:port (TLS), got '${String(url)}'`);
+    throw new InvalidArgumentError(`${owner}: url must look like redis://host:port or rediss://host:port (TLS), got '${String(url)}'`);
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw new TypeError(`${owner}: prefix must be a non-empty string, got '${String(prefix)}'`);
+    throw new InvalidArgumentError(`${owner}: prefix must be a non-empty string, got '${String(prefix)}'`);
   }
   return { url, prefix, redisOptions: options.redisOptions ?? {} };
 }
@@ -49,7 +50,7 @@ export function resolveConnection(options: BullmqConnectionOptions, owner: strin
 /** BullMQ keys are `<prefix>:<queue>:...`, so a queue name cannot hold a colon. */
 export function checkQueueName(name: string, owner: string): string {
   if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(name)) {
-    throw new TypeError(
+    throw new InvalidArgumentError(
       `${owner}: the executor name '${String(name)}' is also the BullMQ queue name, so it may only use letters, digits, '_', '.' and '-'`,
     );
   }

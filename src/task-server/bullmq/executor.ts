@@ -2,7 +2,7 @@ import type { StopSignal } from '../../common/stop-signal.js';
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { InvalidStateError } from '../../common/errors.js';
+import { InvalidStateError, InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
 import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
@@ -365,6 +365,6 @@ function errorMessage(reason: unknown): string {
 }
 
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`BullmqExecutor: ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`BullmqExecutor: ${name} must be a positive integer, got ${String(value)}`);
   return value;
 }

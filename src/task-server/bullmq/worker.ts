@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../../common/errors.js';
+import { InvalidStateError, TaskCancelledError, TaskTimeoutError, InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
 import { isExecutableMethod } from '../../methods/executable.js';
 import { loadModuleMethod } from '../../methods/load.js';
@@ -85,7 +85,7 @@ export class BullmqWorker {
       if (options[name] !== undefined) positiveInteger(options[name], name);
     }
     if (options.maxStalledCount !== undefined && !(Number.isInteger(options.maxStalledCount) && options.maxStalledCount >= 0)) {
-      throw new RangeError(`BullmqWorker: maxStalledCount must be a non-negative integer, got ${String(options.maxStalledCount)}`);
+      throw new InvalidArgumentError(`BullmqWorker: maxStalledCount must be a non-negative integer, got ${String(options.maxStalledCount)}`);
     }
     this.inline = options.inline ?? false;
     this.moduleUrl = moduleUrl(options.methods);
@@ -253,7 +253,7 @@ export class BullmqWorker {
 
 function moduleUrl(methods: string | URL): string {
   if (methods instanceof URL) return methods.href;
-  if (typeof methods !== 'string' || methods.length === 0) throw new TypeError('BullmqWorker: methods must name a module (a path or a file: URL)');
+  if (typeof methods !== 'string' || methods.length === 0) throw new InvalidArgumentError('BullmqWorker: methods must name a module (a path or a file: URL)');
   if (/^(file|data):/.test(methods)) return methods;
   return pathToFileURL(isAbsolute(methods) ? methods : resolve(methods)).href;
 }
@@ -263,6 +263,6 @@ function defined<T extends Record<string, unknown>>(values: T): Partial<T> {
 }
 
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`BullmqWorker: ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`BullmqWorker: ${name} must be a positive integer, got ${String(value)}`);
   return value;
 }

@@ -6,6 +6,7 @@ import type { MethodSpec } from '../../methods/spec.js';
 import { siblingModule } from '../../common/sibling.js';
 import type { Executor } from '../executor.js';
 import type { FromChild, ToChild } from './process-worker.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 
 export interface ProcessesExecutorOptions {
   /** Child processes to keep. @default the machine's available parallelism */
@@ -53,7 +54,7 @@ export class ProcessesExecutor implements Executor {
     this.name = name;
     this.#size = options.processes ?? availableParallelism();
     if (!Number.isInteger(this.#size) || this.#size < 1) {
-      throw new RangeError(`processes must be a positive integer, got ${String(options.processes)}`);
+      throw new InvalidArgumentError(`processes must be a positive integer, got ${String(options.processes)}`);
     }
     this.#graceMs = options.abortGraceMs ?? 50;
   }

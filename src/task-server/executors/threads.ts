@@ -7,6 +7,7 @@ import { siblingModule } from '../../common/sibling.js';
 import type { StopSignal } from '../../common/stop-signal.js';
 import type { Executor } from '../executor.js';
 import type { ThreadReply, ThreadTask } from './thread-worker.js';
+import { InvalidArgumentError } from '../../common/errors.js';
 
 export interface ThreadsExecutorOptions {
   /** Worker threads to keep. @default the machine's available parallelism */
@@ -28,7 +29,7 @@ export class ThreadsExecutor implements Executor {
     this.name = name;
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) {
-      throw new RangeError(`threads must be a positive integer, got ${String(options.threads)}`);
+      throw new InvalidArgumentError(`threads must be a positive integer, got ${String(options.threads)}`);
     }
     this.#pool = new Piscina<ThreadTask, ThreadReply>({
       filename: WORKER_FILE.href,
