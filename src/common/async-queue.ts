@@ -1,10 +1,6 @@
 import { InvalidStateError } from './errors.js';
-import { throwIfAborted, type WaitOptions, watchWait } from './abort.js';
-
-interface Waiter<T> {
-  resolve(item: T): void;
-  reject(reason: unknown): void;
-}
+import type { WaitOptions } from './abort.js';
+import { Waiters } from './waiters.js';
 
 /**
  * An unbounded FIFO whose consumers `await` the next item. Waiters are served in arrival order;
@@ -13,7 +9,7 @@ interface Waiter<T> {
 export class AsyncQueue<T> {
   #items: T[] = [];
   #head = 0;
-  #waiters: Waiter<T>[] = [];
+  readonly #waiters = new Waiters<T>();
   #closed: Error | null = null;
 
   get size(): number {
@@ -21,43 +17,19 @@ export class AsyncQueue<T> {
   }
 
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#waiters.size;
   }
 
   push(item: T): void {
     if (this.#closed) throw this.#closed;
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve(item);
-    else this.#items.push(item);
+    if (!this.#waiters.serve(item)) this.#items.push(item);
   }
 
   /** Take the next item, waiting for one if the queue is empty. */
   shift(what: string, options: WaitOptions = {}): Promise<T> {
     if (this.size > 0) return Promise.resolve(this.#take());
     if (this.#closed) return Promise.reject(this.#closed);
-    try {
-      throwIfAborted(options.signal);
-    } catch (reason) {
-      return Promise.reject(reason);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter<T> = {
-        resolve: (item) => {
-          detach();
-          resolve(item);
-        },
-        reject: (reason) => {
-          detach();
-          reject(reason);
-        },
-      };
-      const detach = watchWait(what, options, (reason) => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index >= 0) this.#waiters.splice(index, 1);
-        reject(reason);
-      });
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(what, options);
   }
 
   /** Take an item if one is ready. */
@@ -76,7 +48,7 @@ export class AsyncQueue<T> {
   /** Reject every current and future waiter. */
   close(reason: Error = new InvalidStateError('The queue is closed')): void {
     this.#closed = reason;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+    this.#waiters.settleAll({ reason });
   }
 
   #take(): T {

@@ -1,5 +1,6 @@
 import { InvalidStateError, InvalidArgumentError } from '../common/errors.js';
-import { throwIfAborted, type WaitOptions, watchWait } from '../common/abort.js';
+import type { WaitOptions } from '../common/abort.js';
+import { Waiters } from '../common/waiters.js';
 
 export interface WorkQueueOptions<T> {
   /**
@@ -7,10 +8,6 @@ export interface WorkQueueOptions<T> {
    * keep their arrival order. @default arrival order
    */
   compare?: (a: T, b: T) => number;
-}
-
-interface Taker<T> {
-  give(result: IteratorResult<T, undefined>): void;
 }
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
@@ -35,7 +32,7 @@ export class WorkQueue<T> implements AsyncIterable<T> {
   readonly #compare: ((a: T, b: T) => number) | null;
   #items: T[] = [];
   #head = 0;
-  #takers: Taker<T>[] = [];
+  readonly #takers = new Waiters<IteratorResult<T, undefined>>();
   #closed = false;
 
   constructor(items: Iterable<T> = [], options: WorkQueueOptions<T> = {}) {
@@ -63,7 +60,7 @@ export class WorkQueue<T> implements AsyncIterable<T> {
 
   /** Calls to {@link take} waiting for an item. */
   get waiting(): number {
-    return this.#takers.length;
+    return this.#takers.size;
   }
 
   /**
@@ -73,9 +70,7 @@ export class WorkQueue<T> implements AsyncIterable<T> {
   push(...items: T[]): void {
     if (this.#closed) throw new InvalidStateError('This WorkQueue is closed: no work can be added after close()');
     for (const item of items) {
-      const taker = this.#takers.shift();
-      if (taker) taker.give({ done: false, value: item });
-      else this.#insert(item);
+      if (!this.#takers.serve({ done: false, value: item })) this.#insert(item);
     }
   }
 
@@ -84,7 +79,7 @@ export class WorkQueue<T> implements AsyncIterable<T> {
     if (this.#closed) return;
     this.#closed = true;
     // Takers only wait when the queue is empty.
-    for (const taker of this.#takers.splice(0)) taker.give(END);
+    this.#takers.settleAll({ value: END });
   }
 
   /**
@@ -94,28 +89,9 @@ export class WorkQueue<T> implements AsyncIterable<T> {
   take(options: WaitOptions = {}): Promise<IteratorResult<T, undefined>> {
     const ready = this.tryTake();
     if (ready !== null) return Promise.resolve(ready);
-    try {
-      throwIfAborted(options.signal);
-    } catch (reason) {
-      return Promise.reject(reason);
-    }
-    return new Promise((resolve, reject) => {
-      const taker: Taker<T> = {
-        give: (result) => {
-          detach();
-          resolve(result);
-        },
-      };
-      const detach = watchWait('an item of a work queue', options, (reason) => {
-        const index = this.#takers.indexOf(taker);
-        if (index >= 0) this.#takers.splice(index, 1);
-        reject(reason);
-      });
-      this.#takers.push(taker);
-    });
+    return this.#takers.wait('an item of a work queue', options);
   }
 
-  /** Take an item if one is waiting; `{ done: true }` if exhausted; `null` if it would have to wait. */
   tryTake(): IteratorResult<T, undefined> | null {
     if (this.size > 0) return { done: false, value: this.#shift() };
     return this.#closed ? END : null;
