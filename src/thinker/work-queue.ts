@@ -92,6 +92,7 @@ export class WorkQueue<T> implements AsyncIterable<T> {
     return this.#takers.wait('an item of a work queue', options);
   }
 
+  /** Take an item if one is waiting; `{ done: true }` if exhausted; `null` if it would have to wait. */
   tryTake(): IteratorResult<T, undefined> | null {
     if (this.size > 0) return { done: false, value: this.#shift() };
     return this.#closed ? END : null;
