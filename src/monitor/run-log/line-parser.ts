@@ -84,6 +84,21 @@ const schemas = {
     pools: z.array(z.object({ pool, allocated: count, busy: z.number().int() })),
   }),
   value: z.object({ type: z.literal('value'), t: z.number(), name: z.string(), value: time }),
+  task: z.object({
+    type: z.literal('task'),
+    t: z.number(),
+    stage: z.enum(['sent', 'result']),
+    taskId: z.string(),
+    colmena: z.record(z.string(), z.unknown()),
+  }),
+  resume: z.object({
+    type: z.literal('resume'),
+    t: z.number(),
+    replayed: count,
+    adopted: z.array(z.string()),
+    resent: z.array(z.object({ taskId: z.string(), as: z.string() })),
+    abandoned: z.array(z.string()),
+  }),
   end: z.object({ type: z.literal('end'), t: z.number() }),
 } satisfies Record<RunLogRecordType, z.ZodType>;
 

@@ -35,6 +35,20 @@ export interface ObservedThinkerEvents {
   eventSet: { event: string };
 }
 
+/** What a thinker that resumed a campaign reports (see `thinker/resume.ts`). */
+export interface ResumeSummary {
+  replayed: number;
+  adopted: readonly string[];
+  resent: readonly { taskId: string; as: string }[];
+  abandoned: readonly string[];
+}
+
+/** The event a resumable thinker adds to {@link ObservedThinkerEvents}. */
+export interface ObservedResumeEvents {
+  /** The thinker replayed a record and dealt with its in-flight tasks, before sending anything new. */
+  resumed: ResumeSummary;
+}
+
 /** One change to a resource counter, as its `change` event carries it. Times are epoch seconds. */
 export interface SlotChange {
   kind: string;

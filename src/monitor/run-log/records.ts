@@ -5,9 +5,18 @@
  */
 import type { Result } from '../../models/result.js';
 import type { Timestamps } from '../../models/timing.js';
+import { encodeWireMessage } from '../../models/wire.js';
 
 /** Bumped when a change would make an older reader misread a log. */
 export const RUN_LOG_VERSION = 1;
+
+/**
+ * The `task` line of a task or result: its Colmena message goes in as the wire codec wrote it
+ * (no second encoding), so the line costs one `encodeWireMessage`.
+ */
+export function taskLine(stage: TaskRecord['stage'], result: Result, t: number): string {
+  return `{"type":"task","t":${num(t)},"stage":"${stage}","taskId":${JSON.stringify(result.taskId)},"colmena":${encodeWireMessage(result)}}\n`;
+}
 
 /** Where a task ran, as the run log keeps it. */
 export interface WorkerRef {
@@ -132,6 +141,38 @@ export interface ValueRecord {
   value: number;
 }
 
+/**
+ * A task's whole Colmena message, written only when the run log was opened with `tasks: true`:
+ * at `stage: 'sent'` the request (inputs, options), at `stage: 'result'` the final result (value,
+ * and inputs if the task kept them). `colmena` is exactly Python Colmena's JSON result form (see
+ * `models/wire.ts`); msgpack inputs and values appear there as base64, as on the wire. Values
+ * that travelled by reference appear as their reference when the queues did not resolve them.
+ */
+export interface TaskRecord {
+  type: 'task';
+  t: number;
+  stage: 'sent' | 'result';
+  taskId: string;
+  colmena: Record<string, unknown>;
+}
+
+/**
+ * A campaign was resumed from this record (see `docs/resume.md`). Task ids listed in `resent` and
+ * `abandoned` are closed: a later resume does not take them as in flight again.
+ */
+export interface ResumeRecord {
+  type: 'resume';
+  t: number;
+  /** Completed results handed back to the thinker. */
+  replayed: number;
+  /** In-flight tasks whose results the new thinker claimed by id. */
+  adopted: string[];
+  /** In-flight tasks sent again, with the id each was sent again as. */
+  resent: { taskId: string; as: string }[];
+  /** In-flight tasks the thinker chose to neither adopt nor re-send (e.g. it queued their work again itself). */
+  abandoned: string[];
+}
+
 /** Last line of a log that was closed properly. */
 export interface EndRecord {
   type: 'end';
@@ -147,6 +188,8 @@ export type RunLogRecord =
   | EventRecord
   | SlotsRecord
   | ValueRecord
+  | TaskRecord
+  | ResumeRecord
   | EndRecord;
 
 export type RunLogRecordType = RunLogRecord['type'];

@@ -6,8 +6,18 @@ import { InvalidArgumentError, InvalidStateError } from '../../common/errors.js'
 import { childLogger } from '../../common/logging.js';
 import { nowSeconds } from '../../models/clock.js';
 import type { Result } from '../../models/result.js';
-import type { ObservedQueues, ObservedTaskServer, ObservedThinker, SlotChange, SlotCounter } from './observed.js';
-import { resultLine, RUN_LOG_VERSION, type RunLogRecord, type SlotsRecord } from './records.js';
+import type {
+  Observable,
+  ObservedQueues,
+  ObservedResumeEvents,
+  ObservedTaskServer,
+  ObservedThinker,
+  ObservedThinkerEvents,
+  ResumeSummary,
+  SlotChange,
+  SlotCounter,
+} from './observed.js';
+import { resultLine, RUN_LOG_VERSION, type RunLogRecord, type SlotsRecord, taskLine } from './records.js';
 
 export interface RunLogOptions {
   /** Write buffered lines at least this often, in milliseconds. @default 250 */
@@ -16,6 +26,13 @@ export interface RunLogOptions {
   flushChars?: number;
   /** Free-form description of the campaign, kept in the first line. @default {} */
   meta?: Record<string, unknown>;
+  /**
+   * Also record each task's whole Colmena message: its inputs when sent, its value with its final
+   * result (one `task` line each). A record written this way can resume the campaign
+   * (`readCampaignRecord`, `thinker.resume`). Costs one wire encoding per task and per result.
+   * @default false
+   */
+  tasks?: boolean;
 }
 
 export interface AttachTaskServerOptions {
@@ -31,6 +48,7 @@ export interface AttachTaskServerOptions {
 }
 
 interface ResolvedOptions {
+  tasks: boolean;
   flushIntervalMs: number;
   flushChars: number;
   meta: Record<string, unknown>;
@@ -105,11 +123,19 @@ export class RunLog {
   /** Record every task sent and every result taken through these queues. */
   attachQueues(queues: ObservedQueues): this {
     this.#assertOpen('attachQueues');
+    const tasks = this.#options.tasks;
     this.#detach.push(
-      queues.events.on('sent', (task: Result) =>
-        this.#push({ type: 'sent', t: nowSeconds(), taskId: task.taskId, method: task.method, topic: task.topic, created: task.timestamp.created }),
-      ),
-      queues.events.on('result', (result: Result) => this.#pushLine(resultLine(result, nowSeconds()))),
+      queues.events.on('sent', (task: Result) => {
+        const t = nowSeconds();
+        this.#push({ type: 'sent', t, taskId: task.taskId, method: task.method, topic: task.topic, created: task.timestamp.created });
+        if (tasks) this.#pushLine(taskLine('sent', task, t));
+      }),
+      queues.events.on('result', (result: Result) => {
+        const t = nowSeconds();
+        this.#pushLine(resultLine(result, t));
+        // Intermediate (streamed) results are not what a resumed campaign needs back.
+        if (tasks && result.complete !== false) this.#pushLine(taskLine('result', result, t));
+      }),
     );
     return this;
   }
@@ -146,8 +172,26 @@ export class RunLog {
         events.on('agentStopped', ({ agent, failed }) => this.#push({ type: 'agent', t: nowSeconds(), event: 'stopped', agent, failed })),
         events.on('eventSet', ({ event }) => this.#push({ type: 'event', t: nowSeconds(), name: event })),
       );
+      // A thinker that never resumes simply never emits 'resumed'.
+      const resumable = events as Observable<ObservedThinkerEvents & ObservedResumeEvents>;
+      this.#detach.push(resumable.on('resumed', (summary) => this.recordResume(summary)));
     }
     return this;
+  }
+
+  /**
+   * Record that the campaign resumed from this record: ids re-sent or abandoned are closed, so a
+   * later resume does not take them as in flight again. `attachThinker` does this by itself.
+   */
+  recordResume(summary: ResumeSummary): void {
+    this.#assertOpen('recordResume');
+    const { replayed, adopted, resent, abandoned } = summary;
+    this.#push({ type: 'resume', t: nowSeconds(), replayed, adopted: [...adopted], resent: resent.map((r) => ({ ...r })), abandoned: [...abandoned] });
+  }
+
+  /** Whether `task` lines (inputs and values) are recorded: the option `tasks`. */
+  get recordsTasks(): boolean {
+    return this.#options.tasks;
   }
 
   /** Record the slots of every pool of a resource counter now and after each change. */
@@ -292,7 +336,7 @@ function resolveOptions(options: RunLogOptions): ResolvedOptions {
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
     throw new InvalidArgumentError(`meta must be a plain object, got ${Array.isArray(meta) ? 'an array' : String(meta)}`);
   }
-  return { flushIntervalMs, flushChars, meta };
+  return { flushIntervalMs, flushChars, meta, tasks: options.tasks === true };
 }
 
 /** `runs/<UTC time>/run.jsonl`, relative to the working folder: where campaigns log by default. */
