@@ -27,6 +27,11 @@ export function loadModuleMethod(module: string, exportName: string): Promise<Me
   return loaded;
 }
 
+/** The namespace of `module`, imported as workers import it (TypeScript sources too, in development). */
+export function loadModuleNamespace(module: string): Promise<Record<string, unknown>> {
+  return importModule(module);
+}
+
 async function importModule(module: string): Promise<Record<string, unknown>> {
   try {
     return (await import(module)) as Record<string, unknown>;

@@ -63,6 +63,8 @@ export abstract class BaseTaskServer {
   protected abstract execute(task: Result, context: RunContext): Promise<TaskReply>;
   /** Release executors once the last task is done. */
   protected abstract shutdown(): Promise<void>;
+  /** Checks and loading before the first request is taken; a rejection stops the server and rejects {@link join}. */
+  protected async prepare(): Promise<void> {}
 
   get state(): State {
     return this.#state;
@@ -92,6 +94,11 @@ export abstract class BaseTaskServer {
     return this.start().join();
   }
 
+  /** For `await using`: the same as `stop()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
   /**
    * Stop taking requests, finish the tasks in hand, and resolve when all are answered. With
    * `abortAfterMs`, tasks still running after that long are cancelled (each still gets its result).
@@ -112,9 +119,16 @@ export abstract class BaseTaskServer {
   }
 
   async #listen(): Promise<void> {
-    this.logger.info({ methods: this.methodNames }, 'task server started');
-    this.events.emit('started', { methods: this.methodNames });
     try {
+      try {
+        await this.prepare();
+      } catch (error) {
+        this.#stopReason = 'stop';
+        this.logger.error({ err: error }, 'the task server cannot start');
+        throw error;
+      }
+      this.logger.info({ methods: this.methodNames }, 'task server started');
+      this.events.emit('started', { methods: this.methodNames });
       for (;;) {
         let message: ServerMessage;
         try {

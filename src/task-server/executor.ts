@@ -1,5 +1,6 @@
 import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
+import type { MethodKind } from './fit.js';
 
 /**
  * Runs tasks somewhere: on the server's loop, on worker threads, in child processes, on remote
@@ -14,6 +15,11 @@ export interface Executor {
    * @default false
    */
   readonly sharesMemory?: boolean;
+  /**
+   * The kinds of method it can run; the task server refuses, when it is built, a method of another
+   * kind mapped to it. @default every kind (not checked)
+   */
+  readonly runs?: readonly MethodKind[];
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;

@@ -153,16 +153,13 @@ describe('BullMQ executor', () => {
     }
   });
 
-  it('refuses an inline function, which cannot travel to a worker, saying how to declare it', async () => {
-    const inline = rig({ local: inlineMethod(() => 1, { executor: 'cpu' }) }, { prefix });
-    try {
-      await inline.queues.sendInputs('local', []);
-      const result = await inline.queues.getResult('default', { timeoutMs: 20_000 });
-      assert.equal(result.success, false);
-      assert.match(result.failureInfo?.message ?? '', /inline function.*remoteMethod\(\{ executor: 'cpu' \}\)/);
-    } finally {
-      await inline.close();
-    }
+  it('refuses an inline function, which cannot travel to a worker, when the server is built, saying how to declare it', async () => {
+    const executor = new BullmqExecutor('cpu', { url: redis.url, prefix });
+    assert.throws(
+      () => new LocalTaskServer(new LocalQueues(), { methods: { local: inlineMethod(() => 1, { executor: 'cpu' }) }, executors: { cpu: executor } }),
+      /Method 'local' is an inline function.*executor 'cpu'.*remoteMethod\(\{ executor: 'cpu' \}\)/,
+    );
+    await executor.close();
   });
 
   it("streams a generator's yields as intermediate results, or collects them", async () => {

@@ -19,6 +19,7 @@ import {
   resolveConnection,
 } from './connection.js';
 import type { Executor } from '../executor.js';
+import type { MethodKind } from '../fit.js';
 
 export interface BullmqExecutorOptions extends BullmqConnectionOptions {
   /**
@@ -82,6 +83,8 @@ const STALLED_REASON = 'job stalled more than allowable limit';
  */
 export class BullmqExecutor implements Executor {
   readonly name: string;
+  /** Functions cannot travel to a worker; workers load module and remote methods by export name. */
+  readonly runs: readonly MethodKind[] = ['module-function', 'module-executable', 'remote'];
   readonly prefix: string;
   readonly #connection: ResolvedConnection;
   readonly #eventsMaxLen: number;
@@ -170,6 +173,11 @@ export class BullmqExecutor implements Executor {
         this.#settle(jobId, this.#failed(error));
       }
     }
+  }
+
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Stop listening. Tasks still waiting get a failed reply; their jobs stay queued in Redis. */

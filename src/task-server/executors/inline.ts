@@ -3,6 +3,7 @@ import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskRep
 import type { MethodSpec } from '../../methods/spec.js';
 import { replyOnAbort } from '../abort-reply.js';
 import type { Executor } from '../executor.js';
+import type { MethodKind } from '../fit.js';
 
 /**
  * Runs methods on the task server's own event loop: no copy, no thread hop; for async I/O work
@@ -13,6 +14,7 @@ import type { Executor } from '../executor.js';
 export class InlineExecutor implements Executor {
   readonly name: string;
   readonly sharesMemory = true;
+  readonly runs: readonly MethodKind[] = ['function', 'executable', 'module-function', 'module-executable'];
   readonly #worker = workerInfo('inline');
 
   constructor(name = 'inline') {
@@ -33,6 +35,11 @@ export class InlineExecutor implements Executor {
     } finally {
       aborted.dispose();
     }
+  }
+
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {}
