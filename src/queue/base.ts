@@ -303,6 +303,20 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     return this.#active.ids();
   }
 
+  /**
+   * Claim tasks that an earlier client sent on channels that outlived it (Redis): they count as
+   * active, so each one's final result is accepted, once, as if it had been sent from here. Ids
+   * already active are left alone. `thinker.resume` uses it (see docs/resume.md).
+   * @throws UnknownTopicError for a topic these queues lack.
+   */
+  adoptTasks(tasks: readonly { taskId: string; topic: string }[]): void {
+    this.#assertOpen();
+    this.#assertRole('client', 'adoptTasks');
+    for (const { topic } of tasks) if (!this.#topicSet.has(topic)) throw new UnknownTopicError(topic, this.topics);
+    for (const { taskId, topic } of tasks) if (!this.#active.has(taskId)) this.#active.add(taskId, topic);
+    this.listenForResults();
+  }
+
   /** Resolve once no task (of the topic, if given) is active; at once if none is. */
   waitUntilDone(options: WaitOptions & { topic?: string } = {}): Promise<void> {
     if (options.topic !== undefined) this.activeCount(options.topic); // an unknown topic throws
