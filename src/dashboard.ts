@@ -5,7 +5,7 @@
  *
  * @example
  * import { Dashboard } from 'colmena/dashboard';
- * const dashboard = await Dashboard.serve({ thinker, server, port: 8050 });
+ * const dashboard = await Dashboard.open({ thinker, server, port: 8050 });
  */
 export { Dashboard, type DashboardOptions, type ServeDashboardOptions } from './monitor/dashboard/dashboard.js';
 export type { DashboardView } from './monitor/dashboard/view.js';

@@ -47,7 +47,7 @@ export async function runDashboardCommand(options: DashboardCommandOptions): Pro
   let feed: RedisFeed;
   try {
     dashboard = new Dashboard({ port: options.port, host: options.host, ...(options.token ? { token: options.token } : {}) });
-    feed = await RedisFeed.start(dashboard, { url: options.redis, prefix: options.prefix, redisOptions });
+    feed = await RedisFeed.open(dashboard, { url: options.redis, prefix: options.prefix, redisOptions });
     await dashboard.listen();
   } catch (error) {
     const message = (error as Error).message;

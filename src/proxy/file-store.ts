@@ -97,6 +97,11 @@ export class FileStore implements ObjectStore {
     return { kind: 'file', id: this.id, dir: this.dir, maxObjectBytes: this.maxObjectBytes };
   }
 
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {
     processStores.remove(this);
   }

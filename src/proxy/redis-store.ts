@@ -1,7 +1,8 @@
 import { Command, Redis, type RedisOptions } from 'ioredis';
 import { BulkReader } from './bulk-reader.js';
-import type { ObjectStore, StoreDescriptor, TransferStats } from './store.js';
-import { registerStore, unregisterStore } from './store-registry.js';
+import { KEY_PATTERN } from './reference.js';
+import { DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, oversize, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
+import { processStores } from './store-registry.js';
 
 /**
  * `SET key value` that writes the value straight to the connection's socket. ioredis would first
@@ -45,13 +46,33 @@ export interface RedisStoreOptions {
   url?: string;
   /** Prefix of the keys values are stored under. @default 'colmena-store' */
   prefix?: string;
+  /** What references name this store by. @default `redis:host:port/db/prefix` (no credentials) */
+  id?: string;
+  /** Largest object read. @default 1 GiB */
+  maxObjectBytes?: number;
   redisOptions?: RedisOptions;
+}
+
+/** `redis://user:secret@host:6379/2` → `host:6379/2`: where the store is, without credentials. */
+function location(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || '127.0.0.1'}:${parsed.port || 6379}/${parsed.pathname.slice(1) || 0}`;
+  } catch {
+    throw new TypeError(`RedisStore url must be a redis:// or rediss:// URL, got ${JSON.stringify(redact(url))}`);
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
 /** Values in Redis: reachable from every host that reaches the server. */
 export class RedisStore implements ObjectStore {
-  readonly descriptor: StoreDescriptor;
+  readonly id: string;
   readonly label: string;
+  readonly maxObjectBytes: number;
+  readonly #url: string;
   readonly #redis: Redis;
   /** Fast GETs on a socket of their own, for plain `redis://` URLs without extra client options. */
   readonly #reader: BulkReader | null;
@@ -59,17 +80,19 @@ export class RedisStore implements ObjectStore {
 
   constructor(options: RedisStoreOptions = {}) {
     const url = options.url ?? 'redis://127.0.0.1:6379';
+    this.#url = url;
     this.#prefix = options.prefix ?? 'colmena-store';
-    this.descriptor = { kind: 'redis', url, prefix: this.#prefix };
-    this.label = `Redis store ${url.replace(/\/\/[^@]*@/, '//***@')} (prefix ${this.#prefix})`;
+    this.id = options.id ?? `redis:${location(url)}/${this.#prefix}`;
+    this.maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+    this.label = `Redis store ${redact(url)} (prefix ${this.#prefix})`;
     // Fail fast when the server is gone: a task must fail with a clear message, not wait forever.
     this.#redis = new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5000, ...options.redisOptions });
     this.#redis.on('error', () => {});
     this.#reader = options.redisOptions === undefined && isPlainUrl(url) ? new BulkReader(url, { connectTimeoutMs: 5000 }) : null;
-    registerStore(this);
   }
 
   #key(key: string): string {
+    if (!KEY_PATTERN.test(key)) throw new TypeError(`Object store keys may hold letters, digits, '.', '_' and '-' only, got '${key.slice(0, 60)}'`);
     return `${this.#prefix}_${key}`;
   }
 
@@ -80,10 +103,21 @@ export class RedisStore implements ObjectStore {
     return { bytes: data.byteLength, seconds: (performance.now() - started) / 1000 };
   }
 
-  async get(key: string): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
+  async get(key: string, expectedBytes: number): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
     const started = performance.now();
-    const data = this.#reader ? await this.#reader.get(this.#key(key)) : await this.#redis.getBuffer(this.#key(key));
+    const tooLarge = oversize(this, key, expectedBytes);
+    if (tooLarge) throw new RangeError(tooLarge);
+    let data: Buffer | null;
+    if (this.#reader) {
+      data = await this.#reader.get(this.#key(key), expectedBytes);
+    } else {
+      // ioredis would read any size: ask the size first.
+      const size = await this.#redis.strlen(this.#key(key));
+      if (size > expectedBytes) throw sizeMismatch(this, key, expectedBytes, size);
+      data = await this.#redis.getBuffer(this.#key(key));
+    }
     if (data === null) return null;
+    if (data.byteLength !== expectedBytes) throw sizeMismatch(this, key, expectedBytes, data.byteLength);
     return { data, stats: { bytes: data.byteLength, seconds: (performance.now() - started) / 1000 } };
   }
 
@@ -107,8 +141,18 @@ export class RedisStore implements ObjectStore {
     return found;
   }
 
+  /** Includes the URL with its password: for handing to this campaign's own threads and processes only. */
+  config(): StoreConfig {
+    return { kind: 'redis', id: this.id, url: this.#url, prefix: this.#prefix, maxObjectBytes: this.maxObjectBytes };
+  }
+
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   async close(): Promise<void> {
-    unregisterStore(this);
+    processStores.remove(this);
     this.#reader?.close();
     // quit() waits for a reply that a dead server never sends: only use it on a live connection.
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());

@@ -28,7 +28,7 @@ function raw(port: number, path: string, headers: Record<string, string> = {}): 
 
 describe('dashboard server', () => {
   test('on loopback it serves the page, its modules and the view, and refuses other host names', async () => {
-    const dashboard = await Dashboard.serve({ port: 0 });
+    const dashboard = await Dashboard.open({ port: 0 });
     try {
       assert.equal(dashboard.token, null);
       assert.match(dashboard.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -55,7 +55,7 @@ describe('dashboard server', () => {
 
   test('with a token, it answers only with it: as ?token= once (then a cookie), or as a bearer header', async () => {
     const token = 'a-long-enough-token';
-    const dashboard = await Dashboard.serve({ token });
+    const dashboard = await Dashboard.open({ token });
     try {
       assert.equal(dashboard.url, `http://127.0.0.1:${dashboard.port}/?token=${token}`);
       const host = { Host: `127.0.0.1:${dashboard.port}` };
@@ -85,11 +85,11 @@ describe('dashboard server', () => {
     await once(blocker, 'listening');
     const port = (blocker.address() as { port: number }).port;
     try {
-      await assert.rejects(Dashboard.serve({ port }), (error: ColmenaError) => error.code === 'INVALID_STATE' && error.message.includes(`127.0.0.1:${port}: EADDRINUSE`));
+      await assert.rejects(Dashboard.open({ port }), (error: ColmenaError) => error.code === 'INVALID_STATE' && error.message.includes(`127.0.0.1:${port}: EADDRINUSE`));
     } finally {
       blocker.close();
     }
-    const closed = await Dashboard.serve();
+    const closed = await Dashboard.open();
     await closed.close();
     await closed.close();
     assert.throws(() => closed.recordValue('x', 1), /recordValue\(\) on a closed dashboard/);
@@ -99,7 +99,7 @@ describe('dashboard server', () => {
     const TASKS = 3000;
     const queues = new LocalQueues<{ noop: (i: number) => number }>();
     const server = new LocalTaskServer(queues, { methods: { noop: inlineMethod((i: number) => i) } });
-    const dashboard = await Dashboard.serve({ queues, server, intervalMs: 20 });
+    const dashboard = await Dashboard.open({ queues, server, intervalMs: 20 });
     const host = { Host: `127.0.0.1:${dashboard.port}` };
     // A page that connects and then never reads a byte.
     const stalled = get({ host: '127.0.0.1', port: dashboard.port, path: '/api/events', headers: host });

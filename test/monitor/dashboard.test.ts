@@ -90,7 +90,7 @@ describe('the dashboard in chromium', () => {
     queues = new LocalQueues<Methods>({ topics: ['sim'] });
     server = new LocalTaskServer(queues, { methods: { sleep, fail }, threads: THREADS });
     thinker = new Campaign(queues, new ResourceCounter(THREADS + 1, ['sim']));
-    dashboard = await Dashboard.serve({ thinker, server, workers: THREADS, meta: { campaign: 'browser test', tasks: TASKS + FAILS } });
+    dashboard = await Dashboard.open({ thinker, server, workers: THREADS, meta: { campaign: 'browser test', tasks: TASKS + FAILS } });
     const live = dashboard;
     thinker.onBest = (value) => live.recordValue('best', value);
     userDataDir = await mkdtemp(join(tmpdir(), 'colmena-chromium-'));

@@ -37,7 +37,7 @@ export interface DashboardOptions {
   logger?: Logger;
 }
 
-/** {@link DashboardOptions} plus what to watch, for {@link Dashboard.serve}. */
+/** {@link DashboardOptions} plus what to watch, for {@link Dashboard.open}. */
 export interface ServeDashboardOptions extends DashboardOptions {
   /** A thinker: its queues, resource counter and agents. */
   thinker?: ObservedThinker;
@@ -64,7 +64,7 @@ type State = 'created' | 'listening' | 'closed';
  * the previous view.
  *
  * @example
- * const dashboard = await Dashboard.serve({ thinker, server, workers: 4, port: 8787 });
+ * const dashboard = await Dashboard.open({ thinker, server, workers: 4, port: 8787 });
  * console.log(`Dashboard at ${dashboard.url}`);
  * await thinker.run();
  * await dashboard.close();
@@ -89,7 +89,7 @@ export class Dashboard {
   #started = false;
   #closing: Promise<void> | null = null;
 
-  /** Use {@link Dashboard.serve}, or `new Dashboard()` then {@link listen}. Does no I/O. */
+  /** Use {@link Dashboard.open}, or `new Dashboard()` then {@link listen}. Does no I/O. */
   constructor(options: DashboardOptions = {}) {
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
@@ -115,7 +115,7 @@ export class Dashboard {
   }
 
   /** Create a dashboard, attach what it should watch, and start serving. */
-  static async serve(options: ServeDashboardOptions = {}): Promise<Dashboard> {
+  static async open(options: ServeDashboardOptions = {}): Promise<Dashboard> {
     const dashboard = new Dashboard(options);
     if (options.thinker) dashboard.attachThinker(options.thinker);
     if (options.queues) dashboard.attachQueues(options.queues);

@@ -48,7 +48,7 @@ export class RedisFeed {
    * Connect, load the checkpoint and what follows it, and keep following.
    * @throws the connection error if Redis cannot be reached.
    */
-  static async start(dashboard: Dashboard, options: RedisFeedOptions): Promise<RedisFeed> {
+  static async open(dashboard: Dashboard, options: RedisFeedOptions): Promise<RedisFeed> {
     if (typeof options?.prefix !== 'string' || options.prefix.length === 0) {
       throw new InvalidArgumentError("RedisFeed needs the campaign's key prefix, e.g. { prefix: 'my-campaign' }");
     }
@@ -79,6 +79,11 @@ export class RedisFeed {
   /** Lines skipped as invalid. */
   get skipped(): number {
     return this.#skipped;
+  }
+
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Stop following. */

@@ -145,6 +145,11 @@ export class BullmqWorker {
     return this;
   }
 
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /**
    * Stop taking jobs and finish the tasks in hand (or, with `force`, abandon them to other
    * workers' stall recovery), then release threads and connections. Same promise when repeated.

@@ -5,7 +5,9 @@ import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskR
 import type { MethodSpec } from '../../methods/spec.js';
 import { siblingModule } from '../../common/sibling.js';
 import type { Executor } from '../executor.js';
+import type { MethodKind } from '../fit.js';
 import type { FromChild, ToChild } from './process-worker.js';
+import { processStores } from '../../proxy/store-registry.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 
 export interface ProcessesExecutorOptions {
@@ -43,6 +45,7 @@ interface Slot {
  */
 export class ProcessesExecutor implements Executor {
   readonly name: string;
+  readonly runs: readonly MethodKind[] = ['module-function', 'module-executable'];
   readonly #size: number;
   readonly #graceMs: number;
   readonly #slots: Slot[] = [];
@@ -94,6 +97,8 @@ export class ProcessesExecutor implements Executor {
 
   #spawn(): Slot {
     const child = fork(new URL(WORKER_FILE), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The stores this process was configured with, before any task: references name them by id only.
+    child.send({ type: 'stores', configs: processStores.configs() } satisfies ToChild);
     const slot: Slot = { child, job: null, ready: Promise.resolve() };
     slot.ready = new Promise<void>((resolve) => {
       child.on('message', (message: FromChild) => {
@@ -147,6 +152,11 @@ export class ProcessesExecutor implements Executor {
       if (slot.job === job) slot.child.kill('SIGKILL');
     }, this.#graceMs);
     timer.unref();
+  }
+
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {

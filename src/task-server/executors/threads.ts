@@ -6,7 +6,9 @@ import type { MethodSpec } from '../../methods/spec.js';
 import { siblingModule } from '../../common/sibling.js';
 import type { StopSignal } from '../../common/stop-signal.js';
 import type { Executor } from '../executor.js';
-import type { ThreadReply, ThreadTask } from './thread-worker.js';
+import type { MethodKind } from '../fit.js';
+import { processStores } from '../../proxy/store-registry.js';
+import type { ThreadReply, ThreadTask, ThreadWorkerData } from './thread-worker.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 
 export interface ThreadsExecutorOptions {
@@ -23,6 +25,8 @@ const WORKER_FILE = siblingModule(import.meta.url, 'thread-worker');
  */
 export class ThreadsExecutor implements Executor {
   readonly name: string;
+  /** Not executables: a terminated thread cannot kill the program it started. */
+  readonly runs: readonly MethodKind[] = ['module-function'];
   readonly #pool: Piscina<ThreadTask, ThreadReply>;
 
   constructor(name = 'threads', options: ThreadsExecutorOptions = {}) {
@@ -37,6 +41,8 @@ export class ThreadsExecutor implements Executor {
       maxThreads: threads,
       // A worker that hangs up on idle would cost a thread start on the next burst.
       idleTimeout: Number.POSITIVE_INFINITY,
+      // The stores this process was configured with: references name them by id only.
+      workerData: { stores: processStores.configs() } satisfies ThreadWorkerData,
     });
   }
 
@@ -87,6 +93,11 @@ export class ThreadsExecutor implements Executor {
       // piscina replaces it; the task becomes a failed result.
       return failedReply(workerInfo(this.name), error, 'worker-crashed');
     }
+  }
+
+  /** For `await using`: the same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   async close(): Promise<void> {
