@@ -129,7 +129,7 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     return this.failureInfo?.reason === 'cancelled';
   }
 
-  /** Resources asked for, as a plain object with the derived rank count. */
+  /** MPI ranks the task asks for: `cpuProcesses × nodeCount` (see {@link ResourceRequirements.totalRanks}). */
   get totalRanks(): number {
     return this.resources.totalRanks;
   }

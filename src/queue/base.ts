@@ -5,12 +5,11 @@ import { failureFromError } from '../models/failure.js';
 import type { AnyResult, MethodArgs, MethodMap } from '../models/method-types.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { Result } from '../models/result.js';
-import { inputsSize, type SerializationMethod } from '../models/serialization.js';
+import { encodeValue, inputsSize, type SerializationMethod } from '../models/serialization.js';
 import type { MessageIdentity } from '../models/wire.js';
 import type { InvalidMessageError } from '../common/errors.js';
-import { evictReferences, type ProxyTimings, proxyInputs, referencesIn, resolveEncoded } from '../proxy/proxy.js';
-import { isReference, type ProxyReference } from '../proxy/reference.js';
-import type { ObjectStore } from '../proxy/store.js';
+import type { ProxyHandle } from '../models/value-proxy.js';
+import { ProxyLedger, type ProxyOptions } from '../proxy/ledger.js';
 import { throwIfAborted, type WaitOptions } from '../common/abort.js';
 import { AsyncQueue } from '../common/async-queue.js';
 import { ActiveTasks } from './active-tasks.js';
@@ -32,19 +31,7 @@ export interface QueuesOptions {
   proxy?: ProxyOptions;
 }
 
-export interface ProxyOptions {
-  store: ObjectStore;
-  /** Inputs and values whose encoded size reaches this many bytes travel by reference. */
-  thresholdBytes: number;
-  /** Thresholds for particular topics; `null` turns pass-by-reference off for a topic. */
-  topics?: Record<string, number | null>;
-  /**
-   * Fetch (and evict) a value passed by reference as soon as its result is taken. With `false`
-   * the result keeps the reference until {@link ColmenaQueues.resolveValue} is called.
-   * @default true
-   */
-  resolveOnReceipt?: boolean;
-}
+export type { ProxyOptions, TopicProxyOptions } from '../proxy/ledger.js';
 
 export interface SendOptions {
   /** Keyword arguments; a method receives them as a final object argument. */
@@ -85,7 +72,7 @@ export interface QueueEvents {
 
 /**
  * The channel between a thinker (client) and a task server. Tasks go out on one request channel;
- * results come back on one channel per topic. A transport implements the five protected hooks.
+ * results come back on one channel per topic. A transport implements the abstract protected hooks under "transport hooks" below and calls `deliver()` for each result it receives.
  *
  * Active-task tracking: a task is counted active *before* its request is sent, and only a final
  * result (`complete !== false`) taken by {@link getResult} retires it, so `waitUntilDone` can never
@@ -99,9 +86,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   readonly #topicSet: Set<string>;
   readonly #active: ActiveTasks;
-  readonly #proxy: ProxyOptions | null;
-  /** Inputs of active tasks that went by reference: evicted when the task retires. */
-  readonly #proxiedInputs = new Map<string, ProxyReference[]>();
+  /** Pass-by-reference: the stores of each topic, and which objects each task uses. */
+  readonly #proxy: ProxyLedger | null;
   /** Detaches the abort listener of a task sent with a signal, once the task retires. */
   readonly #signalCleanups = new Map<string, () => void>();
   #closing: Promise<void> | null = null;
@@ -130,21 +116,41 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     }
     this.role = options.role ?? 'any';
     this.keepInputs = options.keepInputs ?? true;
-    this.#proxy = options.proxy ?? null;
-    if (this.#proxy) {
-      for (const [topic, threshold] of [['(all topics)', this.#proxy.thresholdBytes] as const, ...Object.entries(this.#proxy.topics ?? {})]) {
-        if (threshold !== null && !(threshold >= 0)) {
-          throw new InvalidArgumentError(`proxy threshold for ${topic} must be a non-negative number of bytes or null, got ${String(threshold)}`);
-        }
-      }
-    }
+    this.#proxy = options.proxy ? new ProxyLedger(options.proxy, this.topics) : null;
   }
 
   /** The pass-by-reference threshold of a topic, or `null` when values there always go inline. */
   proxyThreshold(topic: string): number | null {
-    if (!this.#proxy) return null;
-    const perTopic = this.#proxy.topics?.[topic];
-    return perTopic === undefined ? this.#proxy.thresholdBytes : perTopic;
+    return this.#proxy?.threshold(topic) ?? null;
+  }
+
+  /**
+   * Put a value in the topic's object store once, to send as an argument of any number of tasks
+   * without another upload. It stays until {@link evict} is called and every task using it retired.
+   *
+   * @throws InvalidStateError when these queues were created without a `proxy` store.
+   * @example const weights = await queues.proxy(model); for (const x of xs) await queues.sendInputs('score', [weights, x]);
+   */
+  async proxy(value: unknown, options: { topic?: string } = {}): Promise<ProxyHandle> {
+    this.#assertOpen();
+    const topic = options.topic ?? 'default';
+    if (!this.#topicSet.has(topic)) throw new UnknownTopicError(topic, this.topics);
+    if (!this.#proxy) throw new InvalidStateError('queues.proxy() needs an object store: create the queues with the proxy option ({ store, thresholdBytes })');
+    return this.#proxy.put(encodeValue(this.serializationMethod, value, 'the value given to proxy()'), topic);
+  }
+
+  /**
+   * A handle for a value that came back by reference (with `proxy.resolveOnReceipt: false`), to
+   * pass it on as an argument of other tasks without fetching it. Resolves `null` if the value came inline.
+   */
+  handleOf(result: Result): ProxyHandle | null {
+    return this.#proxy?.handleOf(result) ?? null;
+  }
+
+  /** Evict a handle's object once every task using it has retired (at once if none does). */
+  async evict(handle: ProxyHandle): Promise<void> {
+    if (!this.#proxy) throw new InvalidStateError('These queues have no object store (proxy option), so they hold no handles');
+    await this.#proxy.evict(handle);
   }
 
   // ---- transport hooks ----------------------------------------------------------------------
@@ -196,15 +202,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       maxRetries: options.maxRetries,
       timeoutMs: options.timeoutMs,
     });
-    const threshold = this.proxyThreshold(topic);
-    if (threshold !== null) {
-      const store = this.#proxy!.store;
-      task.inputs = await proxyInputs(task.inputs, store, threshold, task.time.proxy as ProxyTimings);
-      task.valueProxy = { store: store.descriptor, thresholdBytes: threshold };
-      const references = referencesIn(task.inputs);
-      if (references.length > 0) this.#proxiedInputs.set(task.taskId, references);
-    }
-    task.messageSizes.inputs = inputsSize(task.inputs);
+    if (this.#proxy) await this.#proxy.prepare(task);
+    else task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
     this.#active.add(task.taskId, topic);
     try {
@@ -253,8 +252,9 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const result = await buffer.shift(`a result on topic '${topic}'`, options);
     result.timestamp.resultReceived = nowSeconds();
     try {
-      if (this.#proxy?.resolveOnReceipt !== false) await this.#fetchValue(result);
-      if (!isReference(result.encodedValue)) result.decodeValue();
+      if (this.#proxy) await this.#proxy.receive(result, this.#active.has(result.taskId));
+      else this.#refuseReference(result);
+      if (!this.#proxy?.holdsReference(result)) result.decodeValue();
     } catch (error) {
       result.fail(failureFromError(error));
     }
@@ -268,13 +268,14 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
    * `proxy.resolveOnReceipt: false`). Does nothing for a value that came inline.
    */
   async resolveValue(result: Result): Promise<void> {
-    await this.#fetchValue(result);
+    if (this.#proxy) await this.#proxy.resolve(result);
+    else this.#refuseReference(result);
     result.decodeValue();
   }
 
-  async #fetchValue(result: Result): Promise<void> {
-    if (!isReference(result.encodedValue)) return;
-    result.encodedValue = await resolveEncoded(result.encodedValue!, result.time.proxy as ProxyTimings, true);
+  /** Queues without a store cannot follow a reference: say so rather than decode its text. */
+  #refuseReference(result: Result): void {
+    if (ProxyLedger.isReferenceValue(result)) ProxyLedger.refuseWithoutStore();
   }
 
   /** Results of a topic as they arrive, until the signal aborts. */
@@ -384,11 +385,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       this.#signalCleanups.get(taskId)?.();
       this.#signalCleanups.delete(taskId);
     }
-    const references = this.#proxiedInputs.get(taskId);
-    if (references) {
-      this.#proxiedInputs.delete(taskId);
-      void evictReferences(references);
-    }
+    this.#proxy?.retire(taskId);
   }
 
   #assertRole(needed: 'client' | 'server', operation: string): void {
