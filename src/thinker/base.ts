@@ -8,6 +8,8 @@ import { type AgentHost, countProperty, EventBarrier, eventProperty, runAgentBod
 import { AsyncEvent } from './async-event.js';
 import { type AgentInfo, type AgentRecord, agentsOf } from './metadata.js';
 import { ResourceCounter } from './resource-counter.js';
+import type { Result } from '../models/result.js';
+import { resumeCampaign, type ResumeOptions, type ResumeSource, type ResumeSummary } from './resume.js';
 
 export interface ThinkerOptions {
   /** Name of the thinker's logger; each agent logs as `<loggerName>.<agent>`. @default 'thinker' */
@@ -24,6 +26,8 @@ export interface ThinkerEvents {
   agentStopped: { agent: string; failed: boolean };
   /** An AsyncEvent property of the thinker (named by its property, e.g. `done`) was set. */
   eventSet: { event: string };
+  /** {@link BaseThinker.resume} replayed a record and dealt with its in-flight tasks; agents start next. */
+  resumed: ResumeSummary;
 }
 
 /** The lifecycle of a thinker: `created`, then `running` after start(), then `finished`. */
@@ -77,6 +81,7 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
   readonly #sharedLocal: Record<string, unknown> = {};
   #state: ThinkerState = 'created';
   #run: Promise<void> | null = null;
+  #resuming = false;
 
   /**
    * @throws ThinkerDefinitionError when an agent names a topic the queues lack, a pool the
@@ -157,6 +162,7 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
    */
   start(): this {
     if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new thinker; this one is ${this.#state}`);
+    if (this.#resuming) throw new InvalidStateError('start() while resume() is replaying; resume() starts the agents itself');
     const barriers = this.#checkProperties();
     this.#state = 'running';
     const unobserve = this.#observeEvents();
@@ -174,6 +180,59 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
   join(): Promise<void> {
     if (this.#run === null) return Promise.reject(new InvalidStateError('join() before start(): call start() or run() first'));
     return this.#run;
+  }
+
+  /**
+   * Carry on a campaign from its record (`readCampaignRecord(path)`), then start every agent. First
+   * each completed result goes to {@link replayResult}, in the order it was taken, without running
+   * it again; then each in-flight task goes to {@link resumeTask}; only then do agents start, so
+   * nothing new is sent before the thinker knows everything the old one knew. See docs/resume.md.
+   * @throws InvalidStateError unless the thinker is new; whatever a hook throws.
+   * @example
+   * const record = await readCampaignRecord('runs/last/run.jsonl');
+   * await thinker.resume(record, { inFlight: 'adopt' });
+   * await thinker.join();
+   */
+  async resume(record: ResumeSource, options: ResumeOptions = {}): Promise<this> {
+    if (this.#state !== 'created' || this.#resuming) {
+      throw new InvalidStateError(`resume() needs a new thinker; this one is ${this.#resuming ? 'already resuming' : this.#state}`);
+    }
+    this.#resuming = true;
+    let summary: ResumeSummary;
+    try {
+      summary = await resumeCampaign(this.queues as unknown as ColmenaQueues, record, options, {
+        replayResult: (result) => this.replayResult(result),
+        resumeTask: (task, carryOn) => this.resumeTask(task, carryOn),
+      });
+    } finally {
+      this.#resuming = false;
+    }
+    this.events.emit('resumed', summary);
+    this.#logger.info({ replayed: summary.replayed, adopted: summary.adopted.length, resent: summary.resent.length, abandoned: summary.abandoned.length }, 'resumed');
+    return this.start();
+  }
+
+  /**
+   * Take back one completed result of the campaign being resumed: update what the thinker knows
+   * (its database, its best so far) as its result processor would, but do not release slots: this
+   * thinker never acquired any for it. Override to resume; the default throws.
+   */
+  protected replayResult(result: Result): void | Promise<void> {
+    throw new ThinkerDefinitionError(
+      `${this.constructor.name} cannot resume: override replayResult(result) to take back the ${result.method} result ` +
+        `of task ${result.taskId} (update the thinker's state as its result processor does, without releasing slots)`,
+    );
+  }
+
+  /**
+   * Deal with one task the old thinker had in flight. `carryOn()` adopts or re-sends it (per the
+   * `inFlight` option) and resolves with the id its result will carry; its result then reaches the
+   * result processors like any other. Override to take its slots first (the processor will
+   * release them), or to queue its work again yourself (then do not call `carryOn`; the task is
+   * recorded as abandoned). @default carryOn()
+   */
+  protected async resumeTask(_task: Result, carryOn: () => Promise<string>): Promise<void> {
+    await carryOn();
   }
 
   /** Start every agent and resolve once all have finished; rejects with AgentFailedError if any threw. */

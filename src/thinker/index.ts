@@ -25,4 +25,5 @@ export {
 } from './resource-counter.js';
 export { Reallocator, type ReallocatorOptions } from './reallocator.js';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.js';
+export type { InFlightChoice, ResumeOptions, ResumeSource, ResumeSummary } from './resume.js';
 export { AgentFailedError, ThinkerDefinitionError, UnknownPoolError } from '../common/errors.js';
