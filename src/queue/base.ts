@@ -54,6 +54,12 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+/** How a task server asks for its next request. */
+export interface TakeOptions extends WaitOptions {
+  /** Tasks the server could take now (its window less the tasks in hand). @default 1 */
+  room?: number;
+}
+
 /** What a task server gets from the request channel. */
 export type ServerMessage =
   | { kind: 'task'; task: Result }
@@ -161,8 +167,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   protected abstract pushKillSignal(): Promise<void>;
   /** Ask the task server to stop a task. */
   protected abstract pushCancel(taskId: string): Promise<void>;
-  /** Take the next request (server side). */
-  protected abstract popRequest(options: WaitOptions): Promise<ServerMessage>;
+  /** Take the next request (server side); at most `options.room` may be taken ahead. */
+  protected abstract popRequest(options: TakeOptions): Promise<ServerMessage>;
   /** Put a result on its topic's channel (server side). */
   protected abstract pushResult(result: Result): Promise<void>;
   /** Make sure results on the topic channels flow into {@link received}. */
@@ -357,8 +363,12 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   // ---- server side ----------------------------------------------------------------------------
 
-  /** Take the next request off the channel (task server side). */
-  getTask(options: WaitOptions = {}): Promise<ServerMessage> {
+  /**
+   * Take the next request off the channel (task server side). `room` is how many tasks the server
+   * could take now: a transport may take that many in one go (each leased) and hand them out on
+   * the next calls, but never more.
+   */
+  getTask(options: TakeOptions = {}): Promise<ServerMessage> {
     this.#assertRole('server', 'getTask');
     return this.popRequest(options);
   }

@@ -7,6 +7,9 @@ import { encodedSize } from '../models/serialization.js';
 import type { ColmenaQueues, ServerMessage } from '../queue/base.js';
 import { Emitter } from '../common/emitter.js';
 import { TaskStop } from '../common/stop-signal.js';
+import { DEFAULT_WIRE_LIMITS, setLongTimeout, type WireLimits } from '../common/limits.js';
+import { failureFromError } from '../models/failure.js';
+import { isRetryable, type ResolvedRetryPolicy, resolveRetryPolicy, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 /** What observers of a task server can subscribe to. */
 export interface TaskServerEvents {
@@ -19,6 +22,17 @@ export interface TaskServerEvents {
 export interface TaskServerOptions {
   /** @default a child of the library's logger named `task-server` */
   logger?: Logger;
+  /**
+   * Most tasks taken off the request channel and not yet answered. Requests beyond it stay on the
+   * channel (in Redis, for other servers to take), so a crash loses no more than this many leases
+   * and a task's `timeoutMs` is not spent waiting inside this server.
+   * @default what the executors can run at once, times two (so the next task is ready when one ends)
+   */
+  window?: number;
+  /** Backoff and filter for retries. */
+  retry?: RetryPolicy;
+  /** Bounds on what a request may ask for (retries cap, longest timeout, early cancels). */
+  limits?: Partial<WireLimits>;
 }
 
 type State = 'created' | 'running' | 'stopping' | 'stopped';
@@ -27,8 +41,8 @@ type State = 'created' | 'running' | 'stopping' | 'stopped';
 const RETRY_READ_MS = 100;
 /** Tries to send one result before giving up on it (backing off up to 5 s between tries). */
 const SEND_ATTEMPTS = 8;
-/** Cancellations for tasks not seen yet are remembered, up to this many. */
-const MAX_EARLY_CANCELS = 10_000;
+/** Window of a server whose subclass does not say what its executors can run at once. */
+const DEFAULT_WINDOW = 64;
 
 /**
  * The listen loop every task server shares: take requests, answer what cannot run (unknown
@@ -50,10 +64,21 @@ export abstract class BaseTaskServer {
   #stopReason: TaskServerEvents['stopped']['reason'] = 'kill-signal';
   /** Observers: `server.events.on('result', ...)`; listeners must be cheap. */
   readonly events: Emitter<TaskServerEvents>;
+  readonly #windowOption: number | undefined;
+  readonly #retry: ResolvedRetryPolicy;
+  readonly #limits: WireLimits;
+  /** Wakes the intake loop when a task in hand is answered and the window has room again. */
+  #roomWaiter: (() => void) | null = null;
 
   constructor(queues: ColmenaQueues, options: TaskServerOptions = {}) {
     this.queues = queues;
     this.logger = options.logger ?? childLogger('task-server');
+    if (options.window !== undefined && !(Number.isSafeInteger(options.window) && options.window >= 1)) {
+      throw new RangeError(`window must be a whole number of tasks, at least 1, got ${String(options.window)}`);
+    }
+    this.#windowOption = options.window;
+    this.#limits = { ...DEFAULT_WIRE_LIMITS, ...options.limits };
+    this.#retry = resolveRetryPolicy(options.retry, this.#limits.maxRetries);
     this.events = new Emitter<TaskServerEvents>((error, event) => this.logger.error({ err: error, event }, 'a task server observer failed'));
   }
 
@@ -73,6 +98,16 @@ export abstract class BaseTaskServer {
   /** Tasks taken off the queue and not yet answered. */
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** Most tasks taken and not yet answered (see {@link TaskServerOptions.window}). */
+  get window(): number {
+    return this.#windowOption ?? this.defaultWindow();
+  }
+
+  /** What the executors can run at once, times two; subclasses that know their executors say so. */
+  protected defaultWindow(): number {
+    return DEFAULT_WINDOW;
   }
 
   /** Begin serving. */
@@ -132,7 +167,9 @@ export abstract class BaseTaskServer {
       for (;;) {
         let message: ServerMessage;
         try {
-          message = await this.queues.getTask({ signal: this.#intake });
+          if (this.#inFlight.size >= this.window) await this.#roomInWindow();
+          if (this.#intake.aborted) throw this.#intake.reason;
+          message = await this.queues.getTask({ signal: this.#intake, room: this.window - this.#inFlight.size });
         } catch (error) {
           if (this.#intake.aborted || this.queues.closed) {
             this.#stopReason = this.#intake.aborted ? 'stop' : 'queues-closed';
@@ -150,7 +187,10 @@ export abstract class BaseTaskServer {
           this.#cancel(message.taskId);
           continue;
         }
-        const done = this.#handle(message).finally(() => this.#inFlight.delete(done));
+        const done = this.#handle(message).finally(() => {
+          this.#inFlight.delete(done);
+          this.#roomWaiter?.();
+        });
         this.#inFlight.add(done);
       }
       this.#state = 'stopping';
@@ -163,6 +203,19 @@ export abstract class BaseTaskServer {
     }
   }
 
+  /** Wait until a task in hand is answered, or intake stops. */
+  #roomInWindow(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        this.#roomWaiter = null;
+        this.#intake.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.#roomWaiter = wake;
+      this.#intake.addEventListener('abort', wake);
+    });
+  }
+
   #cancel(taskId: string): void {
     const controller = this.#running.get(taskId);
     if (controller) {
@@ -170,7 +223,7 @@ export abstract class BaseTaskServer {
       return;
     }
     this.#cancelledEarly.add(taskId);
-    if (this.#cancelledEarly.size > MAX_EARLY_CANCELS) {
+    if (this.#cancelledEarly.size > this.#limits.maxEarlyCancels) {
       this.#cancelledEarly.delete(this.#cancelledEarly.values().next().value!);
     }
   }
@@ -179,6 +232,10 @@ export abstract class BaseTaskServer {
     if (message.kind === 'malformed') return this.#answerMalformed(message);
     const task = message.task;
     task.timestamp.inputReceived = nowSeconds();
+    if (task.maxRetries > this.#retry.maxRetriesCap) {
+      this.logger.warn({ taskId: task.taskId, asked: task.maxRetries, cap: this.#retry.maxRetriesCap }, 'capping max_retries');
+      task.maxRetries = this.#retry.maxRetriesCap;
+    }
     try {
       const refusal = this.#refusal(task);
       if (refusal) {
@@ -221,6 +278,14 @@ export abstract class BaseTaskServer {
         reason: 'invalid-message',
       };
     }
+    if (task.timeoutMs !== null && task.timeoutMs > this.#limits.maxTimeoutMs) {
+      return {
+        name: 'RangeError',
+        message: `Task asks for a timeout of ${task.timeoutMs} ms; this server accepts at most ${this.#limits.maxTimeoutMs} ms (limits.maxTimeoutMs).`,
+        stack: '',
+        reason: 'invalid-message',
+      };
+    }
     if (!this.methodNames.includes(task.method)) {
       return {
         name: 'UnknownMethodError',
@@ -235,25 +300,26 @@ export abstract class BaseTaskServer {
   }
 
   async #runWithRetries(task: Result): Promise<void> {
-    const controller = new TaskStop();
-    this.#running.set(task.taskId, controller);
-    const timeoutMs = task.timeoutMs;
-    const timer =
-      timeoutMs === null ? undefined : setTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
-    const context: RunContext = {
-      signal: controller,
-      onIntermediate: (item) => this.#sendIntermediate(task, item),
-    };
     try {
-      await this.#attempts(task, context);
+      await this.#attempts(task);
     } finally {
-      clearTimeout(timer);
       this.#running.delete(task.taskId);
     }
   }
 
-  async #attempts(task: Result, context: RunContext): Promise<void> {
+  /**
+   * Each attempt gets its own stop trigger and its own timeout (counted from when the attempt is
+   * handed to the executor, so time spent on the request channel or in backoff never counts).
+   */
+  async #attempts(task: Result): Promise<void> {
+    const timeoutMs = task.timeoutMs;
     for (;;) {
+      const controller = new TaskStop();
+      this.#running.set(task.taskId, controller);
+      // Chained past 2³¹−1 ms, so a long timeout is not a 1 ms one.
+      const clearTimer =
+        timeoutMs === null ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
+      const context: RunContext = { signal: controller, onIntermediate: (item) => this.#sendIntermediate(task, item) };
       task.timestamp.startTaskSubmission = nowSeconds();
       let reply: TaskReply;
       try {
@@ -262,11 +328,14 @@ export abstract class BaseTaskServer {
         // Executors answer failures with a reply; this is a bug somewhere, but the task still gets its one result.
         this.logger.error({ err: error, taskId: task.taskId }, 'an executor threw instead of replying');
         reply = failedReply(workerInfo('task-server'), error);
+      } finally {
+        clearTimer?.();
       }
       task.timestamp.taskReceived = nowSeconds();
       applyReply(task, reply);
-      // A stopped task is not retried: a timeout would likely recur, and a cancel means stop.
-      if (task.success || task.retries >= task.maxRetries || context.signal?.aborted) return;
+      if (task.success || task.retries >= task.maxRetries) return;
+      // A cancel means stop; a timeout is retried only if the policy names it.
+      if (isCancel(controller) || !isRetryable(task.failureInfo, this.#retry)) return;
       task.failedAttempts.push({
         failure: task.failureInfo!,
         workerInfo: task.workerInfo,
@@ -274,7 +343,20 @@ export abstract class BaseTaskServer {
         computeEnded: task.timestamp.computeEnded,
       });
       task.retries++;
-      this.logger.debug({ taskId: task.taskId, method: task.method, retries: task.retries }, 'retrying a failed task');
+      const delayMs = retryDelayMs(task.retries, this.#retry);
+      this.logger.debug({ taskId: task.taskId, method: task.method, retries: task.retries, delayMs }, 'retrying a failed task');
+      // Always through a timer, even at 0 ms: a retry loop must never starve the event loop.
+      const waiting = new TaskStop();
+      this.#running.set(task.taskId, waiting);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        waiting.addEventListener('abort', () => (clearTimeout(timer), resolve()));
+      });
+      if (waiting.aborted) {
+        // Cancelled (or the server stopped) between tries: the task ends as cancelled.
+        task.fail({ ...failureFromError(waiting.reason, 'cancelled') });
+        return;
+      }
     }
   }
 
@@ -309,6 +391,10 @@ export abstract class BaseTaskServer {
       this.logger.error({ err: sendError, taskId: identity.taskId }, 'could not answer a malformed request');
     }
   }
+}
+
+function isCancel(stop: TaskStop): boolean {
+  return stop.aborted && !(stop.reason instanceof TaskTimeoutError);
 }
 
 /** Copy a worker's reply onto the task's Result. */
