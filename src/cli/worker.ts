@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { RedisOptions } from 'ioredis';
 import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq/connection.js';
 import { BullmqWorker } from '../task-server/bullmq/worker.js';
+import type { StoreConfig } from '../proxy/store.js';
 
 export interface WorkerCommandOptions {
   redis: string;
@@ -20,6 +21,8 @@ export interface WorkerCommandOptions {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Object stores as JSON configs (`{ kind: 'file', id, dir }` or `{ kind: 'redis', id, url, prefix }`), repeatable. */
+  store?: string[];
 }
 
 function positive(value: string): number {
@@ -49,6 +52,11 @@ export function registerWorkerCommand(program: Command): void {
     .option('--tls-ca <file>', 'PEM certificate(s) of the CA that signed the Redis server certificate')
     .option('--tls-cert <file>', 'PEM client certificate, if Redis asks for one')
     .option('--tls-key <file>', 'PEM key of the client certificate')
+    .option(
+      '--store <json>',
+      'an object store that references may name, as JSON: {"kind":"file","id":"…","dir":"…"} or {"kind":"redis","id":"…","url":"…","prefix":"…"}; repeatable (env COLMENA_STORES: a JSON array)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--lock-ms <ms>', 'how long a job stays locked without renewal before other workers may take it over (default: 30000)', positive)
     .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died (default: 30000)', positive)
     .option('--max-stalled <n>', "times a job whose worker died is run again before it fails as 'worker-crashed' (default: 1)", nonNegative)
@@ -75,6 +83,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
       stalledIntervalMs: options.stalledIntervalMs,
       maxStalledCount: options.maxStalled,
       redisOptions: redisOptions(options),
+      stores: storeConfigs(options),
     });
     await worker.start();
   } catch (error) {
@@ -111,6 +120,42 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
     process.on('SIGINT', onSignal);
   });
   console.log(`colmena worker stopped: ${worker.tasksDone} task${worker.tasksDone === 1 ? '' : 's'} done`);
+}
+
+/** The stores of `--store` and `COLMENA_STORES`, each checked for the fields a store needs. */
+function storeConfigs(options: WorkerCommandOptions): StoreConfig[] {
+  const given: { source: string; text: string }[] = (options.store ?? []).map((text) => ({ source: '--store', text }));
+  const env = process.env.COLMENA_STORES;
+  const configs: unknown[] = [];
+  if (env) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(env);
+    } catch {
+      throw new InvalidArgumentError('COLMENA_STORES must be a JSON array of store configs, e.g. [{"kind":"file","id":"shared","dir":"/scratch/store"}]');
+    }
+    if (!Array.isArray(parsed)) throw new InvalidArgumentError('COLMENA_STORES must be a JSON array of store configs');
+    configs.push(...parsed);
+  }
+  for (const { source, text } of given) {
+    try {
+      configs.push(JSON.parse(text));
+    } catch {
+      throw new InvalidArgumentError(`${source} must be JSON, e.g. {"kind":"file","id":"shared","dir":"/scratch/store"}`);
+    }
+  }
+  return configs.map((config) => {
+    const c = config as Partial<Record<string, unknown>> | null;
+    const ok =
+      typeof c === 'object' && c !== null && typeof c.id === 'string' &&
+      ((c.kind === 'file' && typeof c.dir === 'string') || (c.kind === 'redis' && typeof c.url === 'string' && typeof c.prefix === 'string'));
+    if (!ok) {
+      throw new InvalidArgumentError(
+        `A store config (--store or COLMENA_STORES) needs { kind: 'file', id, dir } or { kind: 'redis', id, url, prefix }; got kind ${JSON.stringify(c?.kind)} with fields ${Object.keys(c ?? {}).join(', ')}`,
+      );
+    }
+    return c as StoreConfig;
+  });
 }
 
 function redisOptions(options: WorkerCommandOptions): RedisOptions {

@@ -27,7 +27,7 @@ export function flakyMethod(failures: number) {
 }
 
 /** Fixture methods run on the given executor, for the behaviour every executor must share. */
-export function fixtureMethods(executor: 'threads' | 'processes') {
+export function fixtureMethods(executor: 'threads' | 'processes' | (string & {})) {
   return {
     sleep: moduleMethod<typeof fixtures.sleep>(FIXTURES, 'sleep', { executor }),
     spin: moduleMethod<typeof fixtures.spin>(FIXTURES, 'spin', { executor }),

@@ -1,7 +1,7 @@
 /**
  * What every executor must do alike: stream a generator's yields, collect them, stop a task that
  * runs past its timeout or is cancelled (with exactly one result), and survive a worker that
- * dies mid-task.
+ * dies mid-task. BullMQ runs the same cases through real `colmena worker` processes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,22 +12,45 @@ import { LocalQueues } from '../../src/queue/local.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import { fixtureMethods } from '../helpers/methods.js';
 import { buildPrograms, processesMatching } from '../helpers/programs.js';
+import { fileURLToPath } from 'node:url';
+import { BullmqExecutor } from '../../src/task-server/bullmq/executor.js';
+import type { Executor } from '../../src/task-server/executor.js';
+import { WorkerFleet } from '../fixtures/bullmq-workers.js';
+import { redisFixture } from '../helpers/redis.js';
 
-for (const executor of ['threads', 'processes'] as const) {
+process.env.COLMENA_LOG_LEVEL ??= 'error';
+const FIXTURE_METHODS = new URL('../fixtures/methods.ts', import.meta.url);
+
+for (const executor of ['threads', 'processes', 'bullmq'] as const) {
   describe(`executor '${executor}'`, () => {
     const methods = fixtureMethods(executor);
     type M = MethodsOf<typeof methods>;
     let queues: LocalQueues<M>;
     let server: LocalTaskServer;
+    // BullMQ: two real `colmena worker` processes serving the same fixture module.
+    const redis = redisFixture();
+    const fleet = new WorkerFleet();
 
-    before(() => {
+    before(async () => {
+      let executors: Record<string, Executor> | undefined;
+      if (executor === 'bullmq') {
+        const url = await redis.start();
+        const prefix = redis.prefix();
+        const spawn = () => fleet.spawn({ url, prefix, executor, methods: fileURLToPath(FIXTURE_METHODS), concurrency: 2 });
+        await Promise.all([spawn(), spawn()]);
+        executors = { bullmq: new BullmqExecutor('bullmq', { url, prefix }) };
+      }
       queues = new LocalQueues<M>();
-      server = new LocalTaskServer(queues, { methods, threads: 2, processes: 2 }).start();
+      server = new LocalTaskServer(queues, { methods, threads: 2, processes: 2, executors }).start();
     });
     after(async () => {
       await queues.sendKillSignal();
       await server.join();
       await queues.close();
+      if (executor === 'bullmq') {
+        await fleet.killAll();
+        await redis.stop();
+      }
     });
 
     async function collect(count: number): Promise<AnyResult<M>[]> {

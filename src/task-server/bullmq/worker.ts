@@ -21,6 +21,8 @@ import {
   resolveConnection,
 } from './connection.js';
 import { ThreadsExecutor } from '../executors/threads.js';
+import type { ObjectStore, StoreConfig } from '../../proxy/store.js';
+import { openConfiguredStores, processStores } from '../../proxy/store-registry.js';
 
 export interface BullmqWorkerOptions extends BullmqConnectionOptions {
   /** The executor (BullMQ queue) to serve, e.g. `cpu`; the task server names the same one. */
@@ -43,6 +45,12 @@ export interface BullmqWorkerOptions extends BullmqConnectionOptions {
   stalledIntervalMs?: number;
   /** How many times a job whose worker died is run again before it fails as 'worker-crashed'. @default 1 */
   maxStalledCount?: number;
+  /**
+   * Object stores that references in tasks may name (by id): opened at start, in this process and
+   * in its worker threads. A reference to a store not listed here fails its task naming the id.
+   * @default []
+   */
+  stores?: readonly StoreConfig[];
   /** @default a child of the library's logger named `worker.<executor>` */
   logger?: Logger;
 }
@@ -71,6 +79,7 @@ export class BullmqWorker {
   readonly #logger: Logger;
   readonly #runners = new Map<string, Runner>();
   #threads: ThreadsExecutor | null = null;
+  #stores: ObjectStore[] = [];
   #worker: Worker<unknown, TaskJobReturn> | null = null;
   #cancels: Redis | null = null;
   #state: State = 'created';
@@ -116,6 +125,11 @@ export class BullmqWorker {
     if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new worker; this one is ${this.#state}`);
     this.#state = 'starting';
     try {
+      // Before the thread pool starts: its threads get the configs of the stores open by then.
+      const configs = this.#options.stores ?? [];
+      const fresh = new Set(configs.filter((config) => !processStores.has(config.id)).map((config) => config.id));
+      // Only the stores opened here are closed here; others belong to whoever opened them.
+      this.#stores = (await openConfiguredStores(configs)).filter((store) => fresh.has(store.id));
       await this.#loadMethods();
       this.#worker = new Worker<unknown, TaskJobReturn>(this.executor, (job, _token, signal) => this.#process(job, signal), {
         connection: bullmqConnection(this.#connection),
@@ -162,6 +176,12 @@ export class BullmqWorker {
       } finally {
         this.#cancels?.disconnect();
         await this.#threads?.close();
+        await Promise.allSettled(
+          this.#stores.map((store) => {
+            processStores.remove(store);
+            return store.close();
+          }),
+        );
         this.#state = 'closed';
       }
     })();
