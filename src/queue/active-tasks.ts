@@ -12,6 +12,7 @@ interface DoneWaiter {
  */
 export class ActiveTasks {
   readonly #topicOf = new Map<string, string>();
+  readonly #methodOf = new Map<string, string>();
   readonly #countByTopic = new Map<string, number>();
   #waiters: DoneWaiter[] = [];
 
@@ -36,8 +37,15 @@ export class ActiveTasks {
     return this.#countByTopic.get(topic);
   }
 
-  add(taskId: string, topic: string): void {
+  /** The topic and method of an active task, or `undefined`. */
+  get(taskId: string): { topic: string; method: string } | undefined {
+    const topic = this.#topicOf.get(taskId);
+    return topic === undefined ? undefined : { topic, method: this.#methodOf.get(taskId) ?? '' };
+  }
+
+  add(taskId: string, topic: string, method = ''): void {
     this.#topicOf.set(taskId, topic);
+    if (method !== '') this.#methodOf.set(taskId, method);
     this.#countByTopic.set(topic, this.#countByTopic.get(topic)! + 1);
   }
 
@@ -46,6 +54,7 @@ export class ActiveTasks {
     const topic = this.#topicOf.get(taskId);
     if (topic === undefined) return false;
     this.#topicOf.delete(taskId);
+    this.#methodOf.delete(taskId);
     const left = this.#countByTopic.get(topic)! - 1;
     this.#countByTopic.set(topic, left);
     if (this.#waiters.length > 0) this.#wake(topic, left);

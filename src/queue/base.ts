@@ -73,6 +73,16 @@ export interface QueueEvents {
   sent: Result;
   /** The thinker took a result, intermediate or final (client side). */
   result: Result;
+  /**
+   * A result was dropped on arrival: for a task these queues never sent (or already retired), or
+   * a second final result for one task. Only the first final result of a task is ever delivered.
+   */
+  dropped: { result: Result; reason: 'unknown-task' | 'duplicate-final' };
+  /**
+   * Tasks are active but no task server has shown a heartbeat for a while (Redis; see
+   * `noServerWarningMs`). Python Colmena servers keep no heartbeat, so this also fires with one.
+   */
+  'no-server': { activeTasks: number; sinceMs: number };
 }
 
 
@@ -92,6 +102,10 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   readonly #topicSet: Set<string>;
   readonly #active: ActiveTasks;
+  /** Tasks whose final result was delivered to a topic buffer but not yet taken. */
+  readonly #finalDelivered = new Set<string>();
+  /** getResult calls waiting, by topic: a topic someone waits on is one we may pop. */
+  readonly #waitingOn = new Map<string, number>();
   /** Pass-by-reference: the stores of each topic, and which objects each task uses. */
   readonly #proxy: ProxyLedger | null;
   /** Detaches the abort listener of a task sent with a signal, once the task retires. */
@@ -211,7 +225,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     if (this.#proxy) await this.#proxy.prepare(task);
     else task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
-    this.#active.add(task.taskId, topic);
+    this.#active.add(task.taskId, topic, method);
+    if (this.#active.countOf(topic) === 1) this.ownershipChanged();
     try {
       await this.pushRequest(task);
     } catch (error) {
@@ -255,7 +270,17 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const buffer = this.received.get(topic);
     if (!buffer) throw new UnknownTopicError(topic, this.topics);
     this.listenForResults();
-    const result = await buffer.shift(`a result on topic '${topic}'`, options);
+    let result: Result;
+    const waiting = (this.#waitingOn.get(topic) ?? 0) + 1;
+    this.#waitingOn.set(topic, waiting);
+    if (waiting === 1) this.ownershipChanged();
+    try {
+      result = await buffer.shift(`a result on topic '${topic}'`, options);
+    } finally {
+      const left = this.#waitingOn.get(topic)! - 1;
+      this.#waitingOn.set(topic, left);
+      if (left === 0) this.ownershipChanged();
+    }
     result.timestamp.resultReceived = nowSeconds();
     try {
       if (this.#proxy) await this.#proxy.receive(result, this.#active.has(result.taskId));
@@ -382,15 +407,61 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** Hand a received result to its topic buffer (transports call this). */
+  /**
+   * Hand a received result to its topic buffer (transports call this). Enforces exactly one final
+   * result per task sent from here: anything else is dropped with a log line and a `dropped` event.
+   */
   protected deliver(result: Result): void {
+    if (!this.#active.has(result.taskId)) return this.#drop(result, 'unknown-task');
+    if (result.complete !== false) {
+      if (this.#finalDelivered.has(result.taskId)) return this.#drop(result, 'duplicate-final');
+      this.#finalDelivered.add(result.taskId);
+    }
     const buffer = this.received.get(result.topic) ?? this.received.get('default')!;
     buffer.push(result);
   }
 
+  #drop(result: Result, reason: QueueEvents['dropped']['reason']): void {
+    childLogger('queues').warn(
+      { taskId: result.taskId, method: result.method, topic: result.topic, reason },
+      reason === 'unknown-task' ? 'dropped a result for a task these queues did not send (or already retired)' : 'dropped a second final result for a task',
+    );
+    this.events.emit('dropped', { result, reason });
+  }
+
+  /**
+   * Topics whose result channels this client may read: those with tasks active, and those someone
+   * is waiting on with getResult. Two thinkers on one prefix with disjoint topics never read each
+   * other's results; two that share a topic share its results, as in Python Colmena.
+   */
+  protected ownedTopics(): string[] {
+    return this.topics.filter((topic) => this.#active.countOf(topic)! > 0 || (this.#waitingOn.get(topic) ?? 0) > 0);
+  }
+
+  /** Called when a topic may have started or stopped being owned; transports that read by topic re-check. */
+  protected ownershipChanged(): void {}
+
+  /**
+   * End every active task that has no final result yet with the given failure (used when no task
+   * server is left to answer). Each still ends as exactly one result, taken with getResult.
+   */
+  protected failActiveTasks(failure: Parameters<Result['fail']>[0]): number {
+    let failed = 0;
+    for (const taskId of this.#active.ids()) {
+      if (this.#finalDelivered.has(taskId)) continue;
+      const { topic, method } = this.#active.get(taskId)!;
+      this.deliver(new Result({ taskId, method, topic }).fail({ ...failure }));
+      failed++;
+    }
+    return failed;
+  }
+
   /** A task is over: uncount it, detach its signal, and evict inputs it passed by reference. */
   #retire(taskId: string): void {
-    if (!this.#active.remove(taskId)) return;
+    const topic = this.#active.get(taskId)?.topic;
+    if (topic === undefined || !this.#active.remove(taskId)) return;
+    this.#finalDelivered.delete(taskId);
+    if (this.#active.countOf(topic) === 0) this.ownershipChanged();
     if (this.#signalCleanups.size > 0) {
       this.#signalCleanups.get(taskId)?.();
       this.#signalCleanups.delete(taskId);

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
-import { ColmenaTimeoutError, InvalidMessageError, InvalidStateError, MessageTooLargeError, InvalidArgumentError } from '../common/errors.js';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ColmenaTimeoutError, InvalidMessageError, InvalidStateError, MessageTooLargeError, SerializationError } from '../common/errors.js';
+import { DEFAULT_WIRE_LIMITS } from '../common/limits.js';
 import { childLogger, type Logger } from '../common/logging.js';
+import {
+  checkRedisUrl,
+  DEFAULT_REDIS_CONNECT_TIMEOUT_MS,
+  DEFAULT_REDIS_URL,
+  describeRedisFailure,
+  openRedis,
+  redactRedisUrl,
+  waitForRedis,
+} from '../common/redis-connection.js';
 import type { MethodMap } from '../models/method-types.js';
 import { Result } from '../models/result.js';
 import {
@@ -13,10 +23,22 @@ import {
   readIdentity,
   splitRequestElement,
 } from '../models/wire.js';
-import { throwIfAborted, type WaitOptions } from '../common/abort.js';
-import { ColmenaQueues, type QueuesOptions, type ServerMessage } from './base.js';
+import { throwIfAborted } from '../common/abort.js';
+import { ColmenaQueues, type QueuesOptions, type ServerMessage, type TakeOptions } from './base.js';
+import {
+  LIVE_SERVERS_SCRIPT,
+  leaseKeys,
+  type LeaseKeys,
+  type LeaseOptions,
+  RECLAIM_SCRIPT,
+  RELEASE_SCRIPT,
+  type ResolvedLease,
+  resolveLease,
+  TAKE_SCRIPT,
+} from './redis-lease.js';
+import { TickBatch } from './tick-batch.js';
 
-export interface RedisQueuesOptions extends QueuesOptions {
+export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
   /** `redis://[:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
   url?: string;
   /** Prefix of every key; thinker and task server must use the same one. @default a random UUID */
@@ -25,44 +47,132 @@ export interface RedisQueuesOptions extends QueuesOptions {
   maxMessageBytes?: number;
   /** Extra ioredis options (TLS certificates, timeouts, ...). */
   redisOptions?: RedisOptions;
+  /** How long the first command waits for Redis before rejecting with a RedisConnectionError. @default 5000 */
+  connectTimeoutMs?: number;
+  /**
+   * With tasks active and no task server heartbeat seen on the prefix for this long, emit
+   * `no-server` and log one warning. `null` turns the check off. Python Colmena servers keep no
+   * heartbeat, so with one of them this warns but changes nothing.
+   * @default 10000
+   */
+  noServerWarningMs?: number | null;
+  /**
+   * With no task server heartbeat for this long, end every active task as a failed result
+   * (reason `worker-crashed`, name `NoTaskServerError`) instead of waiting forever.
+   * @default null (wait)
+   */
+  noServerFailAfterMs?: number | null;
+  /** Most results taken off a topic list in one pop. @default 256 */
+  resultBatch?: number;
   logger?: Logger;
 }
 
-const DEFAULT_MAX_MESSAGE_BYTES = 512 * 1024 * 1024;
 const WAKE = 'wake';
+
+/** A result ready to go, with the lease it ends. */
+interface OutgoingResult {
+  key: string;
+  body: string;
+  taskId: string;
+  lease: string | undefined;
+}
+
+type TakerRedis = Redis & {
+  colmenaTake(...args: (string | number)[]): Promise<string[]>;
+  colmenaReclaim(...args: (string | number)[]): Promise<number>;
+  colmenaLiveServers(...args: (string | number)[]): Promise<number>;
+  colmenaRelease(...args: (string | number)[]): Promise<number>;
+};
 
 /**
  * Queues over Redis lists, speaking Python Colmena's JSON wire format: `<prefix>_requests` for all
  * requests, `<prefix>_<topic>_result` per topic. A TypeScript thinker can drive a Python Colmena
  * task server through it, and a Python thinker can drive ours.
  *
- * Blocking pops run on their own connections. To interrupt one (stop, abort, close) this object
- * pushes onto a wake-up list of its own that the pop also watches, so no request or result is
- * ever popped and then dropped.
+ * As a task server, it takes requests under a lease (see `redis-lease.ts`): a request taken by a
+ * server that dies goes back to the request list for another. As a client, it reads only the
+ * result lists of topics it owns (see {@link ColmenaQueues.ownedTopics}). Sends and results that
+ * are ready in the same tick go to Redis in one round trip; results are popped in batches.
+ *
+ * Blocking reads run on their own connections and are interrupted with `CLIENT UNBLOCK` or a
+ * wake-up list of this object's own, so nothing is ever popped and then dropped.
  */
 export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<M> {
   readonly prefix: string;
   readonly maxMessageBytes: number;
+  /** This object's id as a task server (its processing list and heartbeat are named by it). */
+  readonly serverId = randomUUID();
   readonly #url: string;
   readonly #redisOptions: RedisOptions;
   readonly #logger: Logger;
-  readonly #instance = randomUUID();
-  #commands: Redis | null = null;
-  #requestReader: Redis | null = null;
+  readonly #connectTimeoutMs: number;
+  readonly #lease: ResolvedLease;
+  readonly #keys: LeaseKeys;
+  readonly #noServerWarningMs: number | null;
+  readonly #noServerFailAfterMs: number | null;
+  readonly #resultBatch: number;
+  #commands: TakerRedis | null = null;
+  #commandsReady: Promise<void> | null = null;
+  #closing = false;
+
+  // client side
   #resultReader: Redis | null = null;
   #listening: Promise<void> | null = null;
-  #closing = false;
+  #listeningKeys: readonly string[] = [];
+  #ownershipWaiter: (() => void) | null = null;
+  #blockedOnResults = false;
+  #noServerTimer: NodeJS.Timeout | null = null;
+  #lastServerSeen = 0;
+  #warnedNoServer = false;
+  readonly #requestBatch = new TickBatch<string>((elements) => this.#pushRequests(elements));
+
+  // server side
+  #taker: TakerRedis | null = null;
+  #takerId: number | null = null;
+  #blockedOnTake = false;
+  #interrupting = false;
+  #takeInProgress: Promise<void> | null = null;
+  /** Requests leased and not yet handed to the server, oldest first. */
+  #taken: string[] = [];
+  /** Times each taken request was redelivered after a server died. */
+  readonly #redeliveries = new Map<string, number>();
+  /** The element of each task in hand, to take off the processing list with its result. */
+  readonly #leases = new Map<string, string>();
+  #cancelReader: Redis | null = null;
+  #cancelListening: Promise<void> | null = null;
+  readonly #cancels: string[] = [];
+  #inboxWaiter: (() => void) | null = null;
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  #reclaimTimer: NodeJS.Timeout | null = null;
+  readonly #resultBatcher = new TickBatch<OutgoingResult>((results) => this.#pushResults(results));
 
   constructor(options: RedisQueuesOptions = {}) {
     super(options);
     this.prefix = options.prefix ?? randomUUID();
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.#url = options.url ?? 'redis://127.0.0.1:6379';
-    if (!/^rediss?:\/\//.test(this.#url)) {
-      throw new InvalidArgumentError(`Redis url must start with redis:// or rediss://, got '${this.#url}'`);
-    }
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_WIRE_LIMITS.maxMessageBytes;
+    this.#url = checkRedisUrl(options.url ?? DEFAULT_REDIS_URL, 'RedisQueues url');
     this.#redisOptions = options.redisOptions ?? {};
     this.#logger = options.logger ?? childLogger('queues.redis');
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_REDIS_CONNECT_TIMEOUT_MS;
+    this.#lease = resolveLease(options);
+    this.#keys = leaseKeys(this.prefix, this.serverId);
+    this.#noServerWarningMs = options.noServerWarningMs === undefined ? 10_000 : options.noServerWarningMs;
+    this.#noServerFailAfterMs = options.noServerFailAfterMs ?? null;
+    this.#resultBatch = options.resultBatch ?? 256;
+    for (const [name, value] of [
+      ['noServerWarningMs', this.#noServerWarningMs],
+      ['noServerFailAfterMs', this.#noServerFailAfterMs],
+    ] as const) {
+      if (value !== null && !(value > 0)) throw new RangeError(`${name} must be a positive number of milliseconds or null, got ${String(value)}`);
+    }
+    if (!(Number.isSafeInteger(this.#resultBatch) && this.#resultBatch >= 1)) {
+      throw new RangeError(`resultBatch must be a whole number, at least 1, got ${String(options.resultBatch)}`);
+    }
+  }
+
+  /** The URL with its password hidden. */
+  get url(): string {
+    return redactRedisUrl(this.#url);
   }
 
   /** The request list: one for all topics. */
@@ -80,33 +190,54 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return `${this.prefix}_cancel`;
   }
 
-  get #requestWakeKey(): string {
-    return `${this.prefix}_wake_${this.#instance}_requests`;
+  /** Requests this object has taken as a task server and not yet answered. */
+  get processingKey(): string {
+    return this.#keys.processing;
+  }
+
+  /** Exists while this object, as a task server, is alive. */
+  get heartbeatKey(): string {
+    return this.#keys.heartbeat;
   }
 
   get #resultWakeKey(): string {
-    return `${this.prefix}_wake_${this.#instance}_results`;
+    return `${this.prefix}_wake_${this.serverId}_results`;
   }
 
-  #connect(purpose: string, blocking: boolean): Redis {
-    const redis = new Redis(this.#url, {
-      lazyConnect: false,
-      // Auto-pipelining defers each write to a later tick: it doubled the p50 round trip here.
-      enableAutoPipelining: false,
-      // Blocking pops must survive reconnects rather than fail after a few retries.
-      maxRetriesPerRequest: blocking ? null : 20,
-      connectionName: `colmena-${purpose}`,
-      ...this.#redisOptions,
-    });
-    redis.on('error', (error: Error) => {
-      if (!this.#closing) this.#logger.warn({ err: error, purpose }, 'Redis connection error');
-    });
+  get #cancelWakeKey(): string {
+    return `${this.prefix}_wake_${this.serverId}_cancels`;
+  }
+
+  #connect(purpose: string, blocking: boolean): TakerRedis {
+    const redis = openRedis({ url: this.#url, purpose, blocking, redisOptions: this.#redisOptions, logger: this.#logger }) as TakerRedis;
+    redis.defineCommand('colmenaTake', { numberOfKeys: 5, lua: TAKE_SCRIPT });
+    redis.defineCommand('colmenaReclaim', { numberOfKeys: 3, lua: RECLAIM_SCRIPT });
+    redis.defineCommand('colmenaLiveServers', { numberOfKeys: 1, lua: LIVE_SERVERS_SCRIPT });
+    redis.defineCommand('colmenaRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
     return redis;
   }
 
-  get #cmd(): Redis {
+  /** The command connection, once Redis answers (bounded wait, then a RedisConnectionError). */
+  async #cmd(): Promise<TakerRedis> {
+    if (this.#closing) throw new InvalidStateError('The queues are closed');
     this.#commands ??= this.#connect('commands', false);
+    this.#commandsReady ??= waitForRedis(this.#commands, this.#url, { timeoutMs: this.#connectTimeoutMs }).catch((error: unknown) => {
+      this.#commandsReady = null; // the next command tries again
+      throw error;
+    });
+    await this.#commandsReady;
     return this.#commands;
+  }
+
+  /** Run a command, turning a connection failure into a RedisConnectionError. */
+  async #run<T>(command: (redis: TakerRedis) => Promise<T>): Promise<T> {
+    const redis = await this.#cmd();
+    try {
+      return await command(redis);
+    } catch (error) {
+      if ((error as Error).name === 'ReplyError') throw error;
+      throw describeRedisFailure(error, this.#url);
+    }
   }
 
   #checkSize(text: string): void {
@@ -121,15 +252,21 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   protected override async pushRequest(task: Result): Promise<void> {
     const element = encodeRequestElement(task);
     this.#checkSize(element);
-    await this.#cmd.rpush(this.requestKey, element);
+    this.#watchForServers();
+    await this.#requestBatch.add(element);
+  }
+
+  /** Every request started in one tick, in one RPUSH. */
+  #pushRequests(elements: string[]): Promise<void> {
+    return this.#run((redis) => redis.rpush(this.requestKey, ...elements)).then(() => undefined);
   }
 
   protected override async pushKillSignal(): Promise<void> {
-    await this.#cmd.rpush(this.requestKey, KILL_SIGNAL_ELEMENT);
+    await this.#run((redis) => redis.rpush(this.requestKey, KILL_SIGNAL_ELEMENT));
   }
 
   protected override async pushCancel(taskId: string): Promise<void> {
-    await this.#cmd.rpush(this.cancelKey, taskId);
+    await this.#run((redis) => redis.rpush(this.cancelKey, taskId));
   }
 
   protected override listenForResults(): void {
@@ -138,20 +275,41 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     this.#listening = this.#listen(this.#resultReader);
   }
 
+  protected override ownershipChanged(): void {
+    if (!this.#listening) return;
+    const owned = this.ownedTopics().map((topic) => this.resultKey(topic));
+    if (owned.length === this.#listeningKeys.length && owned.every((key, i) => key === this.#listeningKeys[i])) return;
+    if (this.#ownershipWaiter) return this.#ownershipWaiter();
+    // Blocked on the old set of keys: wake the pop so it starts again with the new set.
+    if (this.#blockedOnResults) this.#commands?.rpush(this.#resultWakeKey, WAKE).catch(() => {});
+  }
+
   async #listen(reader: Redis): Promise<void> {
-    const keys = [...this.topics.map((topic) => this.resultKey(topic)), this.#resultWakeKey];
     while (!this.#closing) {
-      let reply: [string, string] | null;
-      try {
-        reply = await reader.blpop(...keys, 0);
-      } catch (error) {
-        if (this.#closing) return;
-        this.#logger.error({ err: error }, 'reading results failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      const keys = this.ownedTopics().map((topic) => this.resultKey(topic));
+      this.#listeningKeys = keys;
+      if (keys.length === 0) {
+        // Nothing of ours can arrive: read nothing (so no other client's results are taken).
+        await new Promise<void>((resolve) => (this.#ownershipWaiter = resolve));
+        this.#ownershipWaiter = null;
         continue;
       }
+      let reply: [string, string[]] | null;
+      try {
+        this.#blockedOnResults = true;
+        reply = (await reader.call('BLMPOP', 0, keys.length + 1, ...keys, this.#resultWakeKey, 'LEFT', 'COUNT', this.#resultBatch)) as
+          | [string, string[]]
+          | null;
+      } catch (error) {
+        if (this.#closing) return;
+        this.#logger.error({ err: describeRedisFailure(error, this.#url) }, 'reading results failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      } finally {
+        this.#blockedOnResults = false;
+      }
       if (!reply || reply[0] === this.#resultWakeKey) continue;
-      this.#receiveResult(reply[1]);
+      for (const body of reply[1]) this.#receiveResult(body);
     }
   }
 
@@ -172,43 +330,216 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     }
   }
 
-  // ---- server side ----------------------------------------------------------------------------
+  /** While tasks are active, look for a live task server heartbeat now and then. */
+  #watchForServers(): void {
+    if (this.#noServerTimer || this.#noServerWarningMs === null || this.#closing) return;
+    this.#lastServerSeen = performance.now();
+    const everyMs = Math.max(50, Math.min(1000, Math.min(this.#noServerWarningMs, this.#noServerFailAfterMs ?? Infinity) / 4));
+    this.#noServerTimer = setInterval(() => void this.#checkServers(), everyMs);
+    this.#noServerTimer.unref();
+  }
 
-  protected override async popRequest(options: WaitOptions): Promise<ServerMessage> {
-    const { signal, timeoutMs } = options;
-    throwIfAborted(signal);
-    this.#requestReader ??= this.#connect('requests', true);
-    const reader = this.#requestReader;
-    const wake = (): void => void this.#cmd.rpush(this.#requestWakeKey, WAKE).catch(() => {});
-    signal?.addEventListener('abort', wake, { once: true });
-    const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
+  async #checkServers(): Promise<void> {
+    if (this.activeCount() === 0) {
+      this.#lastServerSeen = performance.now();
+      return;
+    }
+    let live: number;
     try {
-      for (;;) {
-        let seconds = 0;
-        if (deadline !== undefined) {
-          const left = deadline - performance.now();
-          if (left <= 0) throw new ColmenaTimeoutError('a task request', timeoutMs!);
-          seconds = Math.max(left / 1000, 0.001);
-        }
-        const reply = await reader.blpop(this.requestKey, this.cancelKey, this.#requestWakeKey, seconds);
-        if (reply === null) continue;
-        if (reply[0] === this.#requestWakeKey) {
-          throwIfAborted(signal);
-          if (this.#closing) throw new InvalidStateError('The queues are closed');
-          continue;
-        }
-        if (reply[0] === this.cancelKey) return { kind: 'cancel', taskId: reply[1] };
-        return this.#parseRequest(reply[1]);
-      }
-    } finally {
-      signal?.removeEventListener('abort', wake);
+      live = await this.#run((redis) => redis.colmenaLiveServers(this.#keys.servers, this.prefix));
+    } catch {
+      return; // connection problems are logged by the connection itself
+    }
+    const now = performance.now();
+    if (live > 0) {
+      this.#lastServerSeen = now;
+      this.#warnedNoServer = false;
+      return;
+    }
+    const sinceMs = Math.round(now - this.#lastServerSeen);
+    if (!this.#warnedNoServer && sinceMs >= this.#noServerWarningMs!) {
+      this.#warnedNoServer = true;
+      this.#logger.warn(
+        { prefix: this.prefix, activeTasks: this.activeCount(), sinceMs },
+        `no task server heartbeat on prefix '${this.prefix}' for ${sinceMs} ms while ${this.activeCount()} tasks are active: ` +
+          `start a task server (or check it uses this Redis and prefix)`,
+      );
+      this.events.emit('no-server', { activeTasks: this.activeCount(), sinceMs });
+    }
+    if (this.#noServerFailAfterMs !== null && sinceMs >= this.#noServerFailAfterMs) {
+      const failed = this.failActiveTasks({
+        name: 'NoTaskServerError',
+        message: `No task server answered on prefix '${this.prefix}' at ${this.url} for ${sinceMs} ms (noServerFailAfterMs ${this.#noServerFailAfterMs})`,
+        stack: '',
+        reason: 'worker-crashed',
+      });
+      if (failed > 0) this.#logger.warn({ failed }, 'failed the active tasks: no task server');
     }
   }
 
-  #parseRequest(element: string): ServerMessage {
-    if (isKillSignal(element)) return { kind: 'kill' };
+  // ---- server side ----------------------------------------------------------------------------
+
+  protected override async popRequest(options: TakeOptions): Promise<ServerMessage> {
+    const { signal, timeoutMs } = options;
+    const room = Math.max(1, options.room ?? 1);
+    throwIfAborted(signal);
+    this.#startServing();
+    for (;;) {
+      const element = this.#taken.shift();
+      if (element !== undefined) return this.#parseLeased(element);
+      const cancel = this.#cancels.shift();
+      if (cancel !== undefined) return { kind: 'cancel', taskId: cancel };
+      if (this.#closing) throw new InvalidStateError('The queues are closed');
+      this.#takeInProgress ??= this.#take(room).finally(() => (this.#takeInProgress = null));
+      const take = this.#takeInProgress;
+      const outcome = await new Promise<'progress' | 'stopped' | 'timeout'>((resolve, reject) => {
+        const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle('timeout'), timeoutMs);
+        const onAbort = (): void => settle('stopped');
+        const settle = (value: 'progress' | 'stopped' | 'timeout', error?: unknown): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.#inboxWaiter = null;
+          if (error === undefined) resolve(value);
+          else reject(error);
+        };
+        signal?.addEventListener('abort', onAbort);
+        this.#inboxWaiter = () => settle('progress');
+        take.then(
+          () => settle('progress'),
+          (error: unknown) => settle('progress', error),
+        );
+      });
+      if (outcome === 'progress') continue;
+      await this.#interruptTake();
+      if (outcome === 'timeout' && this.#taken.length === 0) throw new ColmenaTimeoutError('a task request', timeoutMs!);
+      if (outcome === 'stopped') {
+        // Taken while we were stopping: give them back for another server.
+        await this.#releaseTaken();
+        throw signal!.reason;
+      }
+    }
+  }
+
+  /** Register as a server: heartbeat, look for lapsed servers, listen for cancels. */
+  #startServing(): void {
+    if (this.#heartbeatTimer || this.#closing) return;
+    this.#taker = this.#connect('requests', true);
+    this.#taker.on('reconnecting', () => (this.#takerId = null));
+    this.#heartbeatTimer = setInterval(() => {
+      this.#commands
+        ?.set(this.#keys.heartbeat, '1', 'PX', this.#lease.leaseMs)
+        .catch((error: unknown) => this.#logger.debug({ err: error }, 'heartbeat failed'));
+    }, this.#lease.heartbeatMs);
+    this.#reclaimTimer = setInterval(() => void this.reclaimLapsed().catch(() => {}), this.#lease.reclaimMs);
+    this.#cancelReader = this.#connect('cancels', true);
+    this.#cancelListening = this.#listenForCancels(this.#cancelReader);
+  }
+
+  /**
+   * Put back the requests of task servers whose heartbeat lapsed, at the head of the request list
+   * (each server's once, whoever runs it first). Live servers run it every sixth of the lease.
+   * Resolves with the number of requests put back.
+   */
+  async reclaimLapsed(): Promise<number> {
+    const moved = await this.#run((redis) => redis.colmenaReclaim(this.#keys.servers, this.requestKey, this.#keys.redelivered, this.prefix, this.serverId));
+    if (moved > 0) this.#logger.warn({ moved, prefix: this.prefix }, 'a task server stopped heartbeating; its requests are back on the request list');
+    return moved;
+  }
+
+  async #take(room: number): Promise<void> {
+    await this.#cmd(); // a clear error if Redis cannot be reached
+    const taker = this.#taker!;
+    const keys = [this.#keys.requests, this.#keys.processing, this.#keys.heartbeat, this.#keys.servers, this.#keys.redelivered];
+    const args = [room, this.#lease.leaseMs, this.serverId];
+    const flat = await taker.colmenaTake(...keys, ...args);
+    if (flat.length > 0) return this.#acceptTaken(flat);
+    if (this.#interrupting) return;
+    this.#takerId ??= (await taker.client('ID')) as number;
+    if (this.#interrupting) return;
+    this.#blockedOnTake = true;
+    let element: string | null;
+    try {
+      element = await taker.blmove(this.#keys.requests, this.#keys.processing, 'LEFT', 'LEFT', 0);
+    } finally {
+      this.#blockedOnTake = false;
+    }
+    if (element === null) return;
+    // Ahead of the next calls, take what else the window allows, and learn this one's history.
+    const id = readTaskId(element);
+    const more = await taker.colmenaTake(...keys, room - 1, this.#lease.leaseMs, this.serverId, ...(id ? [id] : []));
+    const count = id ? Number(more.pop()) : 0;
+    this.#taken.push(element);
+    if (id && count > 0) this.#redeliveries.set(id, count);
+    this.#acceptTaken(more);
+  }
+
+  #acceptTaken(flat: string[]): void {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const element = flat[i]!;
+      this.#taken.push(element);
+      const count = Number(flat[i + 1]);
+      if (count > 0) {
+        const id = readTaskId(element);
+        if (id) this.#redeliveries.set(id, count);
+      }
+    }
+  }
+
+  /** End a blocking take early: unblock it (retrying until it is really blocked) and wait for it. */
+  async #interruptTake(): Promise<void> {
+    this.#interrupting = true;
+    try {
+      while (this.#takeInProgress) {
+        const take = this.#takeInProgress;
+        if (this.#blockedOnTake && this.#takerId !== null && this.#commands) {
+          await this.#commands.client('UNBLOCK', this.#takerId).catch(() => {});
+        }
+        await Promise.race([take.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 5))]);
+      }
+    } finally {
+      this.#interrupting = false;
+    }
+  }
+
+  async #releaseTaken(): Promise<void> {
+    if (this.#taken.length === 0) return;
+    const elements = this.#taken;
+    this.#taken = [];
+    await this.#run((redis) => redis.colmenaRelease(this.#keys.processing, this.#keys.requests, ...elements)).catch((error: unknown) =>
+      this.#logger.warn({ err: error, count: elements.length }, 'could not give back taken requests; they return when the lease lapses'),
+    );
+  }
+
+  async #listenForCancels(reader: Redis): Promise<void> {
+    while (!this.#closing) {
+      let reply: [string, string] | null;
+      try {
+        reply = await reader.blpop(this.cancelKey, this.#cancelWakeKey, 0);
+      } catch (error) {
+        if (this.#closing) return;
+        this.#logger.error({ err: describeRedisFailure(error, this.#url) }, 'reading cancel requests failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (!reply || reply[0] === this.#cancelWakeKey) continue;
+      this.#cancels.push(reply[1]);
+      this.#inboxWaiter?.();
+    }
+  }
+
+  /** Take an element off the processing list now (it will get no result to travel with). */
+  #ack(element: string): Promise<void> {
+    return this.#run((redis) => redis.lrem(this.#keys.processing, 1, element)).then(() => undefined);
+  }
+
+  async #parseLeased(element: string): Promise<ServerMessage> {
+    if (isKillSignal(element)) {
+      await this.#ack(element);
+      return { kind: 'kill' };
+    }
     const split = splitRequestElement(element);
     if (!split) {
+      await this.#ack(element);
       return {
         kind: 'malformed',
         error: new InvalidMessageError(`Request has no JSON body (no '{'): ${JSON.stringify(element.slice(0, 80))}`),
@@ -222,38 +553,110 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       if (!split.body.includes('"topic"')) {
         this.#logger.warn({ taskId: task.taskId }, "request has no 'topic' field; answering on topic 'default'");
       }
+      this.#leases.set(task.taskId, element);
+      const redelivered = this.#redeliveries.get(task.taskId);
+      if (redelivered !== undefined) {
+        this.#redeliveries.delete(task.taskId);
+        // On the task's record; not counted against maxRetries (it may never have started).
+        task.failedAttempts.push({
+          failure: {
+            name: 'TaskServerLost',
+            message: `A task server that took this request stopped heartbeating; the request was redelivered (${redelivered} time(s))`,
+            stack: '',
+            reason: 'worker-crashed',
+          },
+          workerInfo: null,
+          computeStarted: Number.NaN,
+          computeEnded: Number.NaN,
+        });
+      }
       return { kind: 'task', task };
     } catch (error) {
       const invalid = error instanceof InvalidMessageError ? error : new InvalidMessageError((error as Error).message, { cause: error });
-      return { kind: 'malformed', error: invalid, identity: readIdentity(split.body, split.topic || undefined), raw: element };
+      const identity = readIdentity(split.body, split.topic || undefined);
+      if (identity) this.#leases.set(identity.taskId, element);
+      else await this.#ack(element);
+      return { kind: 'malformed', error: invalid, identity, raw: element };
     }
   }
 
   protected override async pushResult(result: Result): Promise<void> {
-    const body = encodeWireMessage(result);
+    let body: string;
+    try {
+      body = encodeWireMessage(result);
+    } catch (error) {
+      throw new SerializationError(`The result of task ${result.taskId} ('${result.method}') cannot be encoded: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.#checkSize(body);
-    await this.#cmd.rpush(this.resultKey(result.topic), body);
+    const lease = result.complete === false ? undefined : this.#leases.get(result.taskId);
+    await this.#resultBatcher.add({ key: this.resultKey(result.topic), body, taskId: result.taskId, lease });
+  }
+
+  /** Results ready in one tick: pushed, and their requests taken off the processing list, in one transaction. */
+  async #pushResults(results: OutgoingResult[]): Promise<void> {
+    const byKey = new Map<string, string[]>();
+    for (const { key, body } of results) {
+      const bodies = byKey.get(key);
+      if (bodies) bodies.push(body);
+      else byKey.set(key, [body]);
+    }
+    const replies = await this.#run((redis) => {
+      const multi = redis.multi();
+      for (const [key, bodies] of byKey) multi.rpush(key, ...bodies);
+      const redelivered: string[] = [];
+      for (const { lease, taskId } of results) {
+        if (lease === undefined) continue;
+        multi.lrem(this.#keys.processing, 1, lease);
+        redelivered.push(taskId);
+      }
+      // Any redelivery count of these tasks is history now.
+      if (redelivered.length > 0) multi.hdel(this.#keys.redelivered, ...redelivered);
+      return multi.exec();
+    });
+    const failed = replies?.find(([error]) => error !== null)?.[0];
+    if (!replies || failed) throw describeRedisFailure(failed ?? new Error('transaction aborted'), this.#url);
+    for (const { lease, taskId } of results) if (lease !== undefined && this.#leases.get(taskId) === lease) this.#leases.delete(taskId);
   }
 
   // ---- housekeeping ---------------------------------------------------------------------------
 
   protected override async clearChannels(): Promise<void> {
-    await this.#cmd.del(this.requestKey, this.cancelKey, ...this.topics.map((topic) => this.resultKey(topic)));
+    await this.#run((redis) => redis.del(this.requestKey, this.cancelKey, ...this.topics.map((topic) => this.resultKey(topic))));
   }
 
   protected override async closeTransport(): Promise<void> {
-    this.#closing = true;
-    const connections = [this.#requestReader, this.#resultReader].filter((r): r is Redis => r !== null);
-    if (this.#commands) {
-      // Wake blocked pops so they return before their connections go.
-      await Promise.allSettled([
-        this.#commands.rpush(this.#resultWakeKey, WAKE),
-        this.#commands.rpush(this.#requestWakeKey, WAKE),
-      ]);
-      await this.#listening?.catch(() => {});
-      await this.#commands.del(this.#resultWakeKey, this.#requestWakeKey).catch(() => {});
-      await this.#commands.quit().catch(() => this.#commands?.disconnect());
+    if (this.#noServerTimer) clearInterval(this.#noServerTimer);
+    if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    if (this.#reclaimTimer) clearInterval(this.#reclaimTimer);
+    const serving = this.#heartbeatTimer !== null;
+    if (serving) {
+      await this.#interruptTake();
+      await this.#releaseTaken();
     }
-    for (const connection of connections) connection.disconnect();
+    this.#closing = true;
+    this.#ownershipWaiter?.();
+    this.#inboxWaiter?.();
+    const commands = this.#commands;
+    if (commands && this.#commandsReady) {
+      await this.#commandsReady.catch(() => {});
+      // Wake blocked pops so they return before their connections go.
+      await Promise.allSettled([commands.rpush(this.#resultWakeKey, WAKE), commands.rpush(this.#cancelWakeKey, WAKE)]);
+      await Promise.allSettled([this.#listening, this.#cancelListening]);
+      const cleanup: Promise<unknown>[] = [commands.del(this.#resultWakeKey, this.#cancelWakeKey)];
+      if (serving) {
+        // Tasks still in hand (the server was not stopped first) go back to the request list at once.
+        cleanup.push(commands.del(this.#keys.heartbeat).then(() => commands.colmenaReclaim(this.#keys.servers, this.requestKey, this.#keys.redelivered, this.prefix, '')));
+      }
+      await Promise.allSettled(cleanup);
+      await commands.quit().catch(() => commands.disconnect());
+    }
+    for (const connection of [this.#taker, this.#resultReader, this.#cancelReader]) connection?.disconnect();
   }
+}
+
+/** The task id in a request element, without parsing it. */
+function readTaskId(element: string): string | null {
+  return /"task_id"\s*:\s*"([^"]+)"/.exec(element)?.[1] ?? null;
 }

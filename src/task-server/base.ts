@@ -1,4 +1,4 @@
-import { InvalidStateError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
+import { InvalidStateError, SerializationError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
 import { type Logger, childLogger } from '../common/logging.js';
 import { failedReply, type IntermediateReply, type RunContext, type TaskReply, workerInfo } from '../methods/run.js';
 import { nowSeconds } from '../models/clock.js';
@@ -260,6 +260,13 @@ export abstract class BaseTaskServer {
       try {
         return await this.queues.sendResult(result);
       } catch (error) {
+        if (error instanceof SerializationError && result.success !== false) {
+          // Every task taken is answered once: a result that cannot be encoded becomes a failure that can.
+          this.logger.warn({ err: error, taskId: result.taskId }, 'the result cannot be encoded; answering with a failure');
+          result.fail(failureFromError(error));
+          result.taskInfo = {};
+          continue;
+        }
         if (attempt >= SEND_ATTEMPTS || this.queues.closed) throw error;
         this.logger.warn({ err: error, taskId: result.taskId, attempt }, 'sending a result failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5000)));
@@ -365,6 +372,8 @@ export abstract class BaseTaskServer {
     const partial = task.cloneRequest();
     partial.success = true;
     partial.complete = false;
+    // A method may stream to another topic than its task's (Colmena's streaming_queue).
+    if (item.topic !== undefined) partial.topic = item.topic;
     partial.encodedValue = item.encodedValue;
     partial.messageSizes.value = encodedSize(item.encodedValue);
     partial.time.running = item.running;

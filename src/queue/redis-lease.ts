@@ -1,0 +1,139 @@
+/**
+ * Leased delivery on Redis, invisible to Python Colmena: thinkers still push to `<prefix>_requests`
+ * and read `<prefix>_<topic>_result`. A task server takes a request by moving it atomically onto a
+ * processing list of its own and keeps a heartbeat key alive; the request leaves that list only in
+ * the same transaction that pushes its result. When a server's heartbeat lapses, whichever live
+ * server notices first puts that server's requests back at the head of the request list (once: a
+ * Lua script does the check and the move together) and notes each redelivery.
+ *
+ * Keys, besides Python's two:
+ * - `<prefix>_processing_<serverId>`: requests taken by one server and not yet answered;
+ * - `<prefix>_heartbeat_<serverId>`: exists while that server is alive (expires after the lease);
+ * - `<prefix>_servers`: ids of servers that may hold leases;
+ * - `<prefix>_redelivered`: task id → times its request was put back after a server died.
+ */
+
+export interface LeaseKeys {
+  requests: string;
+  processing: string;
+  heartbeat: string;
+  servers: string;
+  redelivered: string;
+}
+
+export function leaseKeys(prefix: string, serverId: string): LeaseKeys {
+  return {
+    requests: `${prefix}_requests`,
+    processing: `${prefix}_processing_${serverId}`,
+    heartbeat: `${prefix}_heartbeat_${serverId}`,
+    servers: `${prefix}_servers`,
+    redelivered: `${prefix}_redelivered`,
+  };
+}
+
+/** The task id inside a request element, read the way the Lua scripts read it. */
+export const TASK_ID_PATTERN_LUA = `'"task_id"%s*:%s*"([^"]+)"'`;
+
+/**
+ * Take up to ARGV[1] requests onto this server's processing list, refresh the heartbeat (ARGV[2]
+ * ms), register the server (ARGV[3]). Stops after an element with no '{' (the kill signal: what
+ * follows it is for other servers). Returns [element, redeliveries, ...] and then the redelivery
+ * counts of the task ids in ARGV[4..] (requests taken by a blocking move just before).
+ * KEYS: requests, processing, heartbeat, servers, redelivered.
+ */
+export const TAKE_SCRIPT = `
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local e = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'LEFT')
+  if not e then break end
+  local id = string.match(e, ${TASK_ID_PATTERN_LUA})
+  out[#out + 1] = e
+  out[#out + 1] = (id and redis.call('HGET', KEYS[5], id)) or '0'
+  if not string.find(e, '{', 1, true) then break end
+end
+for i = 4, #ARGV do
+  out[#out + 1] = redis.call('HGET', KEYS[5], ARGV[i]) or '0'
+end
+return out
+`;
+
+/**
+ * Put back the requests of every registered server whose heartbeat has lapsed (other than
+ * ARGV[2]), at the head of the request list in their original order, and forget those servers.
+ * Elements with no '{' (a kill signal the dead server took) are dropped: that server was the one
+ * asked to stop. ARGV[1] is the key prefix. Returns the number of requests put back.
+ * KEYS: servers, requests, redelivered.
+ */
+export const RECLAIM_SCRIPT = `
+local moved = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if id ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. '_heartbeat_' .. id) == 0 then
+    local processing = ARGV[1] .. '_processing_' .. id
+    while true do
+      -- Newest first onto the head, so the oldest ends up first in line again.
+      local e = redis.call('LPOP', processing)
+      if not e then break end
+      if string.find(e, '{', 1, true) then
+        redis.call('LPUSH', KEYS[2], e)
+        local taskId = string.match(e, ${TASK_ID_PATTERN_LUA})
+        if taskId then redis.call('HINCRBY', KEYS[3], taskId, 1) end
+        moved = moved + 1
+      end
+    end
+    redis.call('SREM', KEYS[1], id)
+  end
+end
+return moved
+`;
+
+/**
+ * How many registered servers have a live heartbeat. KEYS: servers; ARGV[1]: the key prefix.
+ */
+export const LIVE_SERVERS_SCRIPT = `
+local live = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. '_heartbeat_' .. id) == 1 then live = live + 1 end
+end
+return live
+`;
+
+/**
+ * Give back requests taken but never handed to the server (it stopped first): off the processing
+ * list and onto the head of the request list, oldest first in line. KEYS: processing, requests;
+ * ARGV: the elements, oldest first.
+ */
+export const RELEASE_SCRIPT = `
+for i = #ARGV, 1, -1 do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('LPUSH', KEYS[2], ARGV[i]) end
+end
+return #ARGV
+`;
+
+/** Heartbeat and lease timing. */
+export interface LeaseOptions {
+  /**
+   * How long a task server's heartbeat lives without being refreshed. After that its taken requests
+   * go back to the request list for other servers. Must exceed the longest pause of the server's
+   * event loop (an inline method that computes for longer loses its lease and its task runs twice).
+   * @default 3000
+   */
+  leaseMs?: number;
+}
+
+export interface ResolvedLease {
+  leaseMs: number;
+  /** The heartbeat is refreshed this often: a third of the lease. */
+  heartbeatMs: number;
+  /** Lapsed servers are looked for this often: a sixth of the lease. */
+  reclaimMs: number;
+}
+
+export function resolveLease(options: LeaseOptions): ResolvedLease {
+  const leaseMs = options.leaseMs ?? 3000;
+  if (!(Number.isSafeInteger(leaseMs) && leaseMs >= 100)) {
+    throw new RangeError(`leaseMs must be a whole number of milliseconds, at least 100, got ${String(leaseMs)}`);
+  }
+  return { leaseMs, heartbeatMs: Math.floor(leaseMs / 3), reclaimMs: Math.floor(leaseMs / 6) };
+}
