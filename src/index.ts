@@ -101,7 +101,9 @@ export {
 
 export { FileStore } from './proxy/file-store.js';
 export { MemoryStore } from './proxy/memory-store.js';
-export type { ObjectStore, StoreDescriptor, TransferStats } from './proxy/store.js';
+export type { ObjectStore, StoreConfig, TransferStats } from './proxy/store.js';
+export { configureStores, openConfiguredStores } from './proxy/store-registry.js';
+export { ProxyHandle } from './models/value-proxy.js';
 export { ProxyResolutionError, type ProxyTiming } from './proxy/proxy.js';
 export type { ProxyOptions } from './queue/base.js';
 

@@ -15,7 +15,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { type Executor, InlineExecutor, LocalTaskServer, type MethodSpec, moduleMethod, type RunContext, type TaskPayload, type TaskReply } from '../../src/index.js';
-import { closeAllStores } from '../../src/proxy/connect.js';
+import { closeConfiguredStores } from '../../src/proxy/store-registry.js';
 import { RedisQueues } from '../../src/queue/redis.js';
 import type * as taskMethods from './methods.js';
 
@@ -81,5 +81,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   }
   await serve(redisUrl, prefix, Number(workers), kind, () => console.log('ready'));
   // Slots fetch and store values through connections of this process: let them go so it exits.
-  await closeAllStores();
+  await closeConfiguredStores();
 }

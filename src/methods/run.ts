@@ -3,8 +3,7 @@ import { nowSeconds } from '../models/clock.js';
 import { type FailureInformation, failureFromError, type WorkerInformation } from '../models/failure.js';
 import type { AnyMethod } from '../models/method-types.js';
 import { decodeInputs, type Encoded, encodeValue } from '../models/serialization.js';
-import { connectStore } from '../proxy/connect.js';
-import { hasReferences, proxyIfLarge, resolveInputs } from '../proxy/proxy.js';
+import { hasReferences, proxyValueIfLarge, resolveInputs } from '../proxy/proxy.js';
 import type { StopSignal } from '../common/stop-signal.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
 import type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from './envelope.js';
@@ -99,9 +98,8 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
     reply.encodedValue = encode(value);
     reply.serializeResults = (performance.now() - mark) / 1000;
     if (payload.valueProxy && reply.encodedValue !== null) {
-      const { store, thresholdBytes } = payload.valueProxy;
       reply.proxy ??= {};
-      reply.encodedValue = await proxyIfLarge(reply.encodedValue, connectStore(store), thresholdBytes, reply.proxy);
+      reply.encodedValue = await proxyValueIfLarge(reply.encodedValue, payload.valueProxy, reply.proxy);
     }
     reply.success = true;
   } catch (error) {

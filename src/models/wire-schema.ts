@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STORE_ID_PATTERN } from './value-proxy.js';
 
 /**
  * The shape of a Colmena message body on the wire (snake_case, Python Colmena 0.6/0.7). Python
@@ -80,7 +81,8 @@ export const wireMessageSchema = z.object({
   timeout_ms: z.number().positive().nullable().optional(),
   value_proxy: z
     .object({
-      store: z.looseObject({ kind: z.enum(['memory', 'file', 'redis']) }),
+      // A store id only: each process resolves it against the stores it was configured with.
+      store: z.string().regex(STORE_ID_PATTERN),
       threshold_bytes: z.number().nonnegative(),
     })
     .nullable()

@@ -4,7 +4,7 @@ import { parseLenientJson } from './lenient-json.js';
 import { ResourceRequirements } from './resources.js';
 import { Result } from './result.js';
 import type { Encoded, EncodedInputs, SerializationMethod } from './serialization.js';
-import { isReference, type ValueProxySettings } from './value-proxy.js';
+import { isReference } from './value-proxy.js';
 import { describeIssues, type WireFailure, type WireMessage, wireMessageSchema, type WireWorkerInfo } from './wire-schema.js';
 
 /**
@@ -119,7 +119,7 @@ export function encodeWireMessage(result: Result): string {
     (result.timeoutMs === null ? '' : `, "timeout_ms": ${result.timeoutMs}`) +
     (result.valueProxy === null
       ? ''
-      : `, "value_proxy": ${JSON.stringify({ store: result.valueProxy.store, threshold_bytes: result.valueProxy.thresholdBytes })}`) +
+      : `, "value_proxy": ${JSON.stringify({ store: result.valueProxy.storeId, threshold_bytes: result.valueProxy.thresholdBytes })}`) +
     attempts +
     `, "inputs": [${JSON.stringify(inputs[0].map(encodedToWire))}, ${JSON.stringify(kwargs)}]` +
     `, "value": ${JSON.stringify(value)}}`
@@ -195,7 +195,7 @@ export function decodeWireMessage(body: string): Result {
   });
   result.retries = wire.retries ?? 0;
   if (wire.value_proxy) {
-    result.valueProxy = { store: wire.value_proxy.store as ValueProxySettings['store'], thresholdBytes: wire.value_proxy.threshold_bytes };
+    result.valueProxy = { storeId: wire.value_proxy.store, thresholdBytes: wire.value_proxy.threshold_bytes };
   }
   result.success = wire.success ?? null;
   result.complete = wire.complete ?? null;

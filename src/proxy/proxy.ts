@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { ColmenaError } from '../common/errors.js';
 import type { Encoded, EncodedInputs } from '../models/serialization.js';
-import { connectStore } from './connect.js';
-import { decodeReference, encodeReference, isReference, type ProxyReference } from './reference.js';
-import { describeStore, type ObjectStore } from './store.js';
+import type { ValueProxySettings } from '../models/value-proxy.js';
+import { decodeReference, encodeReference, isReference, type ProxyReference, ProxyResolutionError } from './reference.js';
+import type { ObjectStore } from './store.js';
+import { processStores, type StoreRegistry } from './store-registry.js';
+
+export { ProxyResolutionError };
 
 /** Per-reference timings, recorded in `result.time.proxy` under the reference's key. */
 export interface ProxyTiming {
@@ -16,27 +18,11 @@ export interface ProxyTiming {
 
 export type ProxyTimings = Record<string, ProxyTiming>;
 
-/** A reference whose store cannot be reached or whose object is gone. */
-export class ProxyResolutionError extends ColmenaError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('PROXY', message, options);
-  }
-}
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function byteLength(encoded: Encoded): number {
-  // UTF-8 takes at most 3 bytes per UTF-16 unit: skip measuring strings that cannot reach the threshold.
-  return typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.byteLength;
-}
-
-/** Store `encoded` and return a reference to it when it is at least `thresholdBytes` long. */
-export async function proxyIfLarge(encoded: Encoded, store: ObjectStore, thresholdBytes: number, timings: ProxyTimings): Promise<Encoded> {
-  if (isReference(encoded)) return encoded;
-  if (typeof encoded === 'string' ? encoded.length * 3 < thresholdBytes : encoded.byteLength < thresholdBytes) return encoded;
-  const bytes = byteLength(encoded);
-  if (bytes < thresholdBytes) return encoded;
+/** Put encoded bytes in a store under a new key; the reference to them. */
+export async function storeEncoded(encoded: Encoded, store: ObjectStore, timings: ProxyTimings): Promise<ProxyReference> {
   const key = randomUUID();
   const binary = typeof encoded !== 'string';
   const data = binary ? encoded : encoder.encode(encoded);
@@ -44,10 +30,20 @@ export async function proxyIfLarge(encoded: Encoded, store: ObjectStore, thresho
   try {
     stats = await store.put(key, data);
   } catch (error) {
-    throw new ProxyResolutionError(`Cannot store a ${bytes}-byte value in ${store.label}: ${(error as Error).message}`, { cause: error });
+    throw new ProxyResolutionError(`Cannot store a ${data.byteLength}-byte value in ${store.label}: ${(error as Error).message}`, { cause: error });
   }
   timings[key] = { bytes: stats.bytes, put: stats.seconds };
-  return encodeReference({ store: store.descriptor, key, bytes: stats.bytes, binary });
+  return { store: store.id, key, bytes: stats.bytes, binary };
+}
+
+/** Store `encoded` and return a reference to it when it is at least `thresholdBytes` long. */
+export async function proxyIfLarge(encoded: Encoded, store: ObjectStore, thresholdBytes: number, timings: ProxyTimings): Promise<Encoded> {
+  if (isReference(encoded)) return encoded;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: skip measuring strings that cannot reach the threshold.
+  if (typeof encoded === 'string' ? encoded.length * 3 < thresholdBytes : encoded.byteLength < thresholdBytes) return encoded;
+  const bytes = typeof encoded === 'string' ? Buffer.byteLength(encoded) : encoded.byteLength;
+  if (bytes < thresholdBytes) return encoded;
+  return encodeReference(await storeEncoded(encoded, store, timings));
 }
 
 /** Proxy every argument and keyword argument at or over the threshold, concurrently. */
@@ -63,24 +59,26 @@ export async function proxyInputs(inputs: EncodedInputs, store: ObjectStore, thr
   return [newArgs, newKwargs];
 }
 
-/** The encoded value a reference stands for (anything else is returned as is). */
-export async function resolveEncoded(encoded: Encoded, timings: ProxyTimings, evict = false): Promise<Encoded> {
-  if (!isReference(encoded)) return encoded;
-  const reference = decodeReference(encoded as string);
-  const where = `${describeStore(reference.store)}, key ${reference.key}`;
+/** Fetch what a parsed reference stands for, from a store of `stores` only, reading no more than it declares. */
+export async function fetchReferenced(reference: ProxyReference, stores: StoreRegistry, timings: ProxyTimings, what: string): Promise<Encoded> {
+  const store = stores.get(reference.store, what);
+  const where = `${store.label}, key ${reference.key}`;
   let found;
   try {
-    const store = connectStore(reference.store);
-    found = await store.get(reference.key);
-    // Evicting is housekeeping: off the result's path, and a failure only leaves the object behind.
-    if (found && evict) store.evict(reference.key).catch(() => {});
+    found = await store.get(reference.key, reference.bytes);
   } catch (error) {
-    throw new ProxyResolutionError(`Cannot fetch a value passed by reference from ${where}: ${(error as Error).message}`, { cause: error });
+    throw new ProxyResolutionError(`Cannot fetch ${what} from ${where}: ${(error as Error).message}`, { cause: error });
   }
-  if (!found) throw new ProxyResolutionError(`A value passed by reference is gone from ${where} (evicted, or the store was emptied)`);
+  if (!found) throw new ProxyResolutionError(`${capitalize(what)} is gone from ${where} (evicted, or the store was emptied)`);
   const timing = (timings[reference.key] ??= { bytes: found.stats.bytes });
   timing.get = found.stats.seconds;
   return reference.binary ? found.data : decoder.decode(found.data);
+}
+
+/** The encoded value a reference stands for (anything else is returned as is). */
+export async function resolveEncoded(encoded: Encoded, timings: ProxyTimings, stores: StoreRegistry = processStores, what = 'a value passed by reference'): Promise<Encoded> {
+  if (!isReference(encoded)) return encoded;
+  return fetchReferenced(decodeReference(encoded as string, what), stores, timings, what);
 }
 
 export function hasReferences(inputs: EncodedInputs): boolean {
@@ -88,16 +86,40 @@ export function hasReferences(inputs: EncodedInputs): boolean {
 }
 
 /** Replace every reference in the inputs by the value it stands for, fetching all at once. */
-export async function resolveInputs(inputs: EncodedInputs, timings: ProxyTimings): Promise<EncodedInputs> {
+export async function resolveInputs(inputs: EncodedInputs, timings: ProxyTimings, stores: StoreRegistry = processStores): Promise<EncodedInputs> {
   const [args, kwargs] = inputs;
   const keys = Object.keys(kwargs);
   const [newArgs, values] = await Promise.all([
-    Promise.all(args.map((arg) => resolveEncoded(arg, timings))),
-    Promise.all(keys.map((key) => resolveEncoded(kwargs[key]!, timings))),
+    Promise.all(args.map((arg, i) => resolveEncoded(arg, timings, stores, `argument ${i} (counting from 0)`))),
+    Promise.all(keys.map((key) => resolveEncoded(kwargs[key]!, timings, stores, `keyword argument '${key.slice(0, 100)}'`))),
   ]);
   const newKwargs: Record<string, Encoded> = {};
   keys.forEach((key, i) => (newKwargs[key] = values[i]!));
   return [newArgs, newKwargs];
+}
+
+/**
+ * A worker's value, by reference when the task asked for it and it is large: into the store the
+ * settings name, looked up among the stores this process was configured with.
+ */
+export async function proxyValueIfLarge(encoded: Encoded, settings: ValueProxySettings, timings: ProxyTimings, stores: StoreRegistry = processStores): Promise<Encoded> {
+  const store = stores.get(settings.storeId, "the request's value_proxy");
+  return proxyIfLarge(encoded, store, settings.thresholdBytes, timings);
+}
+
+/** Ids of the stores a payload's references and value settings name. */
+export function storeIdsIn(inputs: EncodedInputs, valueProxy: ValueProxySettings | undefined | null): string[] {
+  const ids = new Set<string>();
+  for (const encoded of [...inputs[0], ...Object.values(inputs[1])]) {
+    if (!isReference(encoded)) continue;
+    try {
+      ids.add(decodeReference(encoded as string).store);
+    } catch {
+      // A malformed reference fails where it is resolved, with its argument named.
+    }
+  }
+  if (valueProxy) ids.add(valueProxy.storeId);
+  return [...ids];
 }
 
 /** References held in some inputs, e.g. to evict them once their task is over. */
@@ -105,8 +127,12 @@ export function referencesIn(inputs: EncodedInputs): ProxyReference[] {
   return [...inputs[0], ...Object.values(inputs[1])].filter(isReference).map((e) => decodeReference(e as string));
 }
 
-/** Evict objects, ignoring ones already gone; failures are returned, not thrown. */
-export async function evictReferences(references: readonly ProxyReference[]): Promise<unknown[]> {
-  const outcomes = await Promise.allSettled(references.map((r) => connectStore(r.store).evict(r.key)));
+/** Evict objects from the given stores, ignoring ones already gone; failures are returned, not thrown. */
+export async function evictReferences(references: readonly ProxyReference[], stores: StoreRegistry): Promise<unknown[]> {
+  const outcomes = await Promise.allSettled(references.map(async (r) => stores.get(r.store, 'an eviction').evict(r.key)));
   return outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,28 +1,131 @@
-import type { ObjectStore, StoreDescriptor } from './store.js';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../common/errors.js';
+import { siblingModule } from '../common/sibling.js';
+import { FileStore } from './file-store.js';
+import { STORE_ID_PATTERN } from '../models/value-proxy.js';
+import { ProxyResolutionError } from './reference.js';
+import type { ObjectStore, StoreConfig } from './store.js';
+
+/** Where a reader of this message should look to add a store; the same text everywhere. */
+export const WHERE_STORES_ARE_CONFIGURED =
+  "Stores are configured, never named by messages: on the thinker's queues (proxy.store, proxy.topics), " +
+  'on the task server (LocalTaskServer option stores), or on colmena worker (--store, env COLMENA_STORES)';
 
 /**
- * The stores open in this process, by descriptor: a reference to a store the application already
- * opened resolves through that same connection rather than a second one nobody would close.
+ * Stores by id. A reference is resolved only against a registry: the queues keep one of the
+ * stores they were given, and each process keeps one ({@link processStores}) of every store it
+ * was configured with, which its task server, workers and worker threads resolve against.
  */
-const open = new Map<string, ObjectStore>();
+export class StoreRegistry {
+  readonly #stores = new Map<string, ObjectStore>();
+  readonly #name: string;
 
-function keyOf(descriptor: StoreDescriptor): string {
-  return JSON.stringify(descriptor);
+  constructor(name: string) {
+    this.#name = name;
+  }
+
+  /** Add a store; another store under the same id is refused unless it is configured the same way. */
+  add(store: ObjectStore): void {
+    if (typeof store?.id !== 'string' || !STORE_ID_PATTERN.test(store.id)) {
+      throw new InvalidArgumentError(`An object store id must match ${STORE_ID_PATTERN}, got ${JSON.stringify(store?.id)}`);
+    }
+    const known = this.#stores.get(store.id);
+    if (known === undefined) {
+      this.#stores.set(store.id, store);
+      return;
+    }
+    if (known === store) return;
+    const a = known.config();
+    const b = store.config();
+    // Two connections to the same place (e.g. a thinker's and a server's) are the same store.
+    if (a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b)) return;
+    throw new InvalidArgumentError(
+      `Two different object stores have the id '${store.id}' (${known.label} and ${store.label}). Give one of them another id option.`,
+    );
+  }
+
+  remove(store: ObjectStore): void {
+    if (this.#stores.get(store.id) === store) this.#stores.delete(store.id);
+  }
+
+  has(id: string): boolean {
+    return this.#stores.has(id);
+  }
+
+  /** The store under `id`; an unknown id is refused naming it and where stores are configured. */
+  get(id: string, what = 'a reference'): ObjectStore {
+    const store = typeof id === 'string' ? this.#stores.get(id) : undefined;
+    if (store) return store;
+    const known = [...this.#stores.keys()];
+    const shown = typeof id === 'string' ? `'${id.slice(0, 200)}'` : `(not a store id: ${typeof id})`;
+    throw new ProxyResolutionError(
+      `Unknown object store ${shown} named by ${what}. ${this.#name} knows ${known.length > 0 ? known.map((k) => `'${k}'`).join(', ') : 'no stores'}. ` +
+        `${WHERE_STORES_ARE_CONFIGURED}.`,
+    );
+  }
+
+  stores(): ObjectStore[] {
+    return [...this.#stores.values()];
+  }
+
+  /** Configs of every store that another thread or process can open (memory stores have none). */
+  configs(): StoreConfig[] {
+    return this.stores().flatMap((store) => store.config() ?? []);
+  }
 }
 
-export function registerStore(store: ObjectStore): void {
-  if (!open.has(keyOf(store.descriptor))) open.set(keyOf(store.descriptor), store);
+/** The stores this process was configured with. */
+export const processStores = new StoreRegistry('This process');
+
+/** Add stores to {@link processStores} (what queues, task servers and workers do with the stores they are given). */
+export function configureStores(stores: Iterable<ObjectStore>): void {
+  for (const store of stores) processStores.add(store);
 }
 
-export function unregisterStore(store: ObjectStore): void {
-  const key = keyOf(store.descriptor);
-  if (open.get(key) === store) open.delete(key);
+/**
+ * Open stores from their configs and add them to this process's registry: what a worker thread,
+ * a child process or `colmena worker` does at start. Redis is imported only when a config needs it,
+ * so a worker without a Redis store never loads ioredis.
+ */
+export async function openConfiguredStores(configs: readonly StoreConfig[]): Promise<ObjectStore[]> {
+  const opened: ObjectStore[] = [];
+  for (const config of configs) {
+    if (processStores.has(config.id)) {
+      opened.push(processStores.get(config.id));
+      continue;
+    }
+    let store: ObjectStore;
+    if (config.kind === 'file') {
+      store = new FileStore({ dir: config.dir, id: config.id, maxObjectBytes: config.maxObjectBytes });
+    } else if (config.kind === 'redis') {
+      const { RedisStore } = await importRedisStore();
+      store = new RedisStore({ url: config.url, prefix: config.prefix, id: config.id, maxObjectBytes: config.maxObjectBytes });
+    } else {
+      throw new InvalidArgumentError(`Unknown object store kind ${JSON.stringify((config as { kind?: unknown }).kind)}: expected 'file' or 'redis'`);
+    }
+    processStores.add(store);
+    opened.push(store);
+  }
+  return opened;
 }
 
-export function findStore(descriptor: StoreDescriptor): ObjectStore | undefined {
-  return open.get(keyOf(descriptor));
+/** The Redis store module, loaded on demand (so ioredis is never loaded by a process that needs no Redis store). */
+async function importRedisStore(): Promise<typeof import('./redis-store.js')> {
+  const url = siblingModule(import.meta.url, 'redis-store');
+  try {
+    return (await import(url.href)) as typeof import('./redis-store.js');
+  } catch (error) {
+    // Node 20 does not apply ESM loader hooks (tsx) inside worker threads, but its CommonJS hooks
+    // do, and it can require ES modules: the TypeScript sources still load in development.
+    if ((error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      return createRequire(import.meta.url)(fileURLToPath(url)) as typeof import('./redis-store.js');
+    }
+    throw error;
+  }
 }
 
-export function openStores(): ObjectStore[] {
-  return [...open.values()];
+/** Close every store in this process's registry (e.g. before a worker exits). */
+export async function closeConfiguredStores(): Promise<void> {
+  await Promise.all(processStores.stores().map((store) => store.close()));
 }

@@ -3,36 +3,52 @@
  * control channel. Every operation reports the bytes it moved and the seconds it took.
  */
 
-import type { StoreDescriptor } from '../models/value-proxy.js';
-
-export type { StoreDescriptor } from '../models/value-proxy.js';
-
 export interface TransferStats {
   bytes: number;
   seconds: number;
 }
 
+/**
+ * How to open a store in another thread or process of the same campaign (handed to worker
+ * threads and child processes at pool start, never put in a message). Memory stores have none.
+ */
+export type StoreConfig =
+  | { kind: 'file'; id: string; dir: string; maxObjectBytes?: number }
+  | { kind: 'redis'; id: string; url: string; prefix: string; maxObjectBytes?: number };
+
+/** Largest object a store reads unless told otherwise: a reference cannot make a reader allocate more. */
+export const DEFAULT_MAX_OBJECT_BYTES = 1024 * 1024 * 1024;
+
 export interface ObjectStore {
-  readonly descriptor: StoreDescriptor;
-  /** A name for messages: the kind and where it is. */
+  /** What references name this store by; each process maps ids to the stores it was configured with. */
+  readonly id: string;
+  /** A name for messages: the kind and where it is (credentials redacted). */
   readonly label: string;
+  /** The largest object {@link get} reads. */
+  readonly maxObjectBytes: number;
   put(key: string, data: Uint8Array): Promise<TransferStats>;
-  /** The bytes under `key`, or `null` when there are none. */
-  get(key: string): Promise<{ data: Uint8Array; stats: TransferStats } | null>;
+  /**
+   * The bytes under `key`, or `null` when there are none. Reads at most `expectedBytes` (which
+   * must not exceed {@link maxObjectBytes}) and rejects an object of any other size.
+   */
+  get(key: string, expectedBytes: number): Promise<{ data: Uint8Array; stats: TransferStats } | null>;
   exists(key: string): Promise<boolean>;
   evict(key: string): Promise<void>;
   /** Keys currently held (for tests and housekeeping). */
   keys(): Promise<string[]>;
+  /** How to open this store elsewhere, or `null` when it lives in this process's memory only. */
+  config(): StoreConfig | null;
   close(): Promise<void>;
 }
 
-export function describeStore(descriptor: StoreDescriptor): string {
-  switch (descriptor.kind) {
-    case 'memory':
-      return `memory store ${descriptor.id}`;
-    case 'file':
-      return `file store ${descriptor.dir}`;
-    case 'redis':
-      return `Redis store ${descriptor.url.replace(/\/\/[^@]*@/, '//***@')} (prefix ${descriptor.prefix})`;
+/** Why a read of `key` must stop before it starts, or `null` when it may go ahead. */
+export function oversize(store: ObjectStore, key: string, expectedBytes: number): string | null {
+  if (expectedBytes > store.maxObjectBytes) {
+    return `the reference to ${key} declares ${expectedBytes} bytes, over the ${store.maxObjectBytes}-byte limit of ${store.label} (its maxObjectBytes option)`;
   }
+  return null;
+}
+
+export function sizeMismatch(store: ObjectStore, key: string, expected: number, actual: number): Error {
+  return new RangeError(`${store.label} holds ${actual} bytes under ${key}, but its reference declares ${expected}: refusing to read it`);
 }

@@ -1,11 +1,13 @@
 import { InvalidArgumentError } from '../common/errors.js';
-import { runWithProxiesResolvedHere } from '../methods/proxies-here.js';
+import { needsProxiesResolvedHere, runWithProxiesResolvedHere } from '../methods/proxies-here.js';
 import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
 import type { MethodSpec } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
 import type { ColmenaQueues } from '../queue/base.js';
 import { BaseTaskServer, type TaskServerOptions } from './base.js';
 import type { Executor } from './executor.js';
+import type { ObjectStore } from '../proxy/store.js';
+import { configureStores } from '../proxy/store-registry.js';
 import { InlineExecutor } from './executors/inline.js';
 import { ProcessesExecutor } from './executors/processes.js';
 import { ThreadsExecutor } from './executors/threads.js';
@@ -19,6 +21,11 @@ export interface LocalTaskServerOptions<S extends Record<string, MethodSpec>> ex
   processes?: number;
   /** More executors (or replacements for `inline` / `threads`), by the name methods refer to. */
   executors?: Record<string, Executor>;
+  /**
+   * Object stores that references in requests may name (by id), besides those of queues in this
+   * process. Worker threads and child processes get them at pool start. @default []
+   */
+  stores?: readonly ObjectStore[];
 }
 
 /**
@@ -37,6 +44,8 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
 
   constructor(queues: ColmenaQueues, options: LocalTaskServerOptions<S>) {
     super(queues, options);
+    // Before the executors start their pools, which get the stores known by then.
+    configureStores(options.stores ?? []);
     this.#methods = new Map(Object.entries(options.methods));
     this.#names = Object.freeze([...this.#methods.keys()]);
     const custom = options.executors ?? {};
@@ -70,7 +79,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     if (task.resources.totalRanks > 1 || task.resources.cpuThreads > 1) payload.resources = task.resources.toJSON();
     if (spec.generator) payload.generator = spec.generator;
     if (task.valueProxy) payload.valueProxy = task.valueProxy;
-    if (task.valueProxy?.store.kind === 'memory' && !executor.sharesMemory) {
+    if (!executor.sharesMemory && needsProxiesResolvedHere(payload)) {
       // A memory store is reachable only from this thread.
       return runWithProxiesResolvedHere(payload, executor.name, (local) => executor.run(spec, local, context));
     }

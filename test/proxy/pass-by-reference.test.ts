@@ -106,7 +106,11 @@ for (const [name, connect] of stores) {
           assert.ok(timing.put! >= 0 && timing.get! >= 0);
         }
         assert.ok(at.time.asyncResolveProxies >= 0);
-        assert.ok(at.messageSizes.inputs! < 1000, 'the request carried a reference, not the value');
+        const sizes = at.messageSizes as Record<string, number>;
+        assert.equal(sizes.inputs, 1000, 'inputs counts the object bytes');
+        assert.ok(sizes.inputsReferences! < 1000, 'the request carried a reference, not the value');
+        assert.equal(sizes.value, 1000, 'value counts the object bytes');
+        assert.ok(sizes.valueReference! < 1000, 'the result carried a reference');
         await untilEmpty(c.store);
       } finally {
         await c.stop();
@@ -231,8 +235,10 @@ describe('pass-by-reference settings and failures', () => {
       await c.queues.sendInputs('echo', [floats]);
       const result = await c.queues.getResult('default', { timeoutMs: 20_000 });
       assert.deepEqual(result.value, floats);
-      assert.ok(result.messageSizes.inputs! < 1000);
-      assert.ok(result.messageSizes.value! < 1000);
+      const sizes = result.messageSizes as Record<string, number>;
+      assert.ok(sizes.inputs! > floats.byteLength, "inputs counts the object bytes");
+      assert.ok(sizes.inputsReferences! < 1000);
+      assert.ok(sizes.valueReference! < 1000);
       await untilEmpty(store);
     } finally {
       await c.stop();

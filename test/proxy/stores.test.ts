@@ -38,14 +38,14 @@ for (const [name, connect] of connectors) {
         assert.equal(put.bytes, 100_000);
         assert.ok(put.seconds >= 0);
         assert.equal(await store.exists('key-1'), true);
-        const got = await store.get('key-1');
+        const got = await store.get('key-1', 100_000);
         assert.ok(got);
         assert.deepEqual(new Uint8Array(got.data), data);
         assert.equal(got.stats.bytes, 100_000);
         assert.deepEqual(await store.keys(), ['key-1']);
         await store.evict('key-1');
         assert.equal(await store.exists('key-1'), false);
-        assert.equal(await store.get('key-1'), null);
+        assert.equal(await store.get('key-1', 100_000), null);
         assert.deepEqual(await store.keys(), []);
         await store.evict('never-there');
       } finally {

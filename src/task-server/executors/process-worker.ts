@@ -4,8 +4,11 @@
  */
 import { loadModuleMethod } from '../../methods/load.js';
 import { failedReply, type IntermediateReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { StoreConfig } from '../../proxy/store.js';
+import { openConfiguredStores } from '../../proxy/store-registry.js';
 
 export type ToChild =
+  | { type: 'stores'; configs: StoreConfig[] }
   | { type: 'run'; id: number; module: string; exportName: string; payload: TaskPayload }
   | { type: 'abort'; id: number; reason: { name: string; message: string } };
 
@@ -16,6 +19,8 @@ export type FromChild =
 
 const worker = workerInfo(`process-${process.pid}`);
 const controllers = new Map<number, AbortController>();
+/** The task server's object stores, sent over IPC before any task (never in the environment). */
+let storesOpened: Promise<unknown> = Promise.resolve();
 
 function send(message: FromChild): void {
   process.send!(message);
@@ -26,6 +31,7 @@ async function run(message: Extract<ToChild, { type: 'run' }>): Promise<void> {
   controllers.set(message.id, controller);
   let reply: TaskReply;
   try {
+    await storesOpened;
     const target = await loadModuleMethod(message.module, message.exportName);
     reply = await runMethod(target, message.payload, worker, {
       signal: controller.signal,
@@ -40,7 +46,8 @@ async function run(message: Extract<ToChild, { type: 'run' }>): Promise<void> {
 }
 
 process.on('message', (message: ToChild) => {
-  if (message.type === 'run') void run(message);
+  if (message.type === 'stores') storesOpened = openConfiguredStores(message.configs);
+  else if (message.type === 'run') void run(message);
   else {
     // Rebuild the reason so the reply names the timeout or the cancellation.
     const reason = Object.assign(new Error(message.reason.message), { name: message.reason.name });
