@@ -43,7 +43,7 @@ interface HandleState {
  * task uses it. References in results are followed only into the stores these queues were given.
  */
 export class ProxyLedger {
-  readonly #stores = new StoreRegistry('These queues');
+  readonly #stores = new StoreRegistry('these queues');
   readonly #topics = new Map<string, { store: ObjectStore; threshold: number | null }>();
   readonly #default: { store: ObjectStore; threshold: number | null };
   readonly #resolveOnReceipt: boolean;

@@ -60,7 +60,7 @@ export class StoreRegistry {
     const known = [...this.#stores.keys()];
     const shown = typeof id === 'string' ? `'${id.slice(0, 200)}'` : `(not a store id: ${typeof id})`;
     throw new ProxyResolutionError(
-      `Unknown object store ${shown} named by ${what}. ${this.#name} knows ${known.length > 0 ? known.map((k) => `'${k}'`).join(', ') : 'no stores'}. ` +
+      `Unknown object store ${shown} named by ${what}; stores known to ${this.#name}: ${known.length > 0 ? known.map((k) => `'${k}'`).join(', ') : '(none)'}. ` +
         `${WHERE_STORES_ARE_CONFIGURED}.`,
     );
   }
@@ -76,7 +76,7 @@ export class StoreRegistry {
 }
 
 /** The stores this process was configured with. */
-export const processStores = new StoreRegistry('This process');
+export const processStores = new StoreRegistry('this process');
 
 /** Add stores to {@link processStores} (what queues, task servers and workers do with the stores they are given). */
 export function configureStores(stores: Iterable<ObjectStore>): void {
