@@ -7,7 +7,7 @@ import { encodedSize } from '../models/serialization.js';
 import type { ColmenaQueues, ServerMessage } from '../queue/base.js';
 import { Emitter } from '../common/emitter.js';
 import { TaskStop } from '../common/stop-signal.js';
-import { DEFAULT_WIRE_LIMITS, setLongTimeout, type WireLimits } from '../common/limits.js';
+import { DEFAULT_WIRE_LIMITS, MAX_TIMER_MS, setLongTimeout, type WireLimits } from '../common/limits.js';
 import { failureFromError } from '../models/failure.js';
 import { isRetryable, type ResolvedRetryPolicy, resolveRetryPolicy, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
@@ -16,7 +16,7 @@ export interface TaskServerEvents {
   started: { methods: readonly string[] };
   /** A task's final result was sent. */
   result: Result;
-  stopped: { reason: 'kill-signal' | 'stop' | 'queues-closed' };
+  stopped: { reason: 'kill-signal' | 'stop' | 'queues-closed' | 'idle' };
 }
 
 export interface TaskServerOptions {
@@ -33,6 +33,12 @@ export interface TaskServerOptions {
   retry?: RetryPolicy;
   /** Bounds on what a request may ask for (retries cap, longest timeout, early cancels). */
   limits?: Partial<WireLimits>;
+  /**
+   * Stop (as if by the kill signal) once no task has been in hand for this long, e.g. a server in
+   * a batch job that should give its allocation back when the campaign is over.
+   * @default undefined (serve until stopped)
+   */
+  idleTimeoutMs?: number;
 }
 
 type State = 'created' | 'running' | 'stopping' | 'stopped';
@@ -69,6 +75,8 @@ export abstract class BaseTaskServer {
   readonly #limits: WireLimits;
   /** Wakes the intake loop when a task in hand is answered and the window has room again. */
   #roomWaiter: (() => void) | null = null;
+  readonly #idleTimeoutMs: number | null;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(queues: ColmenaQueues, options: TaskServerOptions = {}) {
     this.queues = queues;
@@ -77,6 +85,10 @@ export abstract class BaseTaskServer {
       throw new RangeError(`window must be a whole number of tasks, at least 1, got ${String(options.window)}`);
     }
     this.#windowOption = options.window;
+    if (options.idleTimeoutMs !== undefined && !(options.idleTimeoutMs > 0 && options.idleTimeoutMs <= MAX_TIMER_MS)) {
+      throw new RangeError(`idleTimeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(options.idleTimeoutMs)}`);
+    }
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? null;
     this.#limits = { ...DEFAULT_WIRE_LIMITS, ...options.limits };
     this.#retry = resolveRetryPolicy(options.retry, this.#limits.maxRetries);
     this.events = new Emitter<TaskServerEvents>((error, event) => this.logger.error({ err: error, event }, 'a task server observer failed'));
@@ -164,6 +176,7 @@ export abstract class BaseTaskServer {
       }
       this.logger.info({ methods: this.methodNames }, 'task server started');
       this.events.emit('started', { methods: this.methodNames });
+      this.#armIdleTimer();
       for (;;) {
         let message: ServerMessage;
         try {
@@ -172,7 +185,7 @@ export abstract class BaseTaskServer {
           message = await this.queues.getTask({ signal: this.#intake, room: this.window - this.#inFlight.size });
         } catch (error) {
           if (this.#intake.aborted || this.queues.closed) {
-            this.#stopReason = this.#intake.aborted ? 'stop' : 'queues-closed';
+            if (this.#stopReason !== 'idle') this.#stopReason = this.#intake.aborted ? 'stop' : 'queues-closed';
             break;
           }
           this.logger.error({ err: error }, 'reading the request channel failed; retrying');
@@ -190,17 +203,32 @@ export abstract class BaseTaskServer {
         const done = this.#handle(message).finally(() => {
           this.#inFlight.delete(done);
           this.#roomWaiter?.();
+          if (this.#inFlight.size === 0) this.#armIdleTimer();
         });
         this.#inFlight.add(done);
+        clearTimeout(this.#idleTimer);
       }
       this.#state = 'stopping';
       while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
     } finally {
+      clearTimeout(this.#idleTimer);
       this.#state = 'stopped';
       await this.shutdown();
       this.logger.info({ reason: this.#stopReason }, 'task server stopped');
       this.events.emit('stopped', { reason: this.#stopReason });
     }
+  }
+
+  /** With `idleTimeoutMs`, stop intake once nothing has been in hand for that long. */
+  #armIdleTimer(): void {
+    if (this.#idleTimeoutMs === null || this.#intake.aborted) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      if (this.#inFlight.size > 0) return;
+      this.logger.info({ idleTimeoutMs: this.#idleTimeoutMs }, 'idle for idleTimeoutMs; stopping');
+      this.#stopReason = 'idle';
+      this.#intake.abort(new InvalidStateError('The task server stopped after idleTimeoutMs with nothing to do'));
+    }, this.#idleTimeoutMs);
   }
 
   /** Wait until a task in hand is answered, or intake stops. */

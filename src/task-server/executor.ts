@@ -20,6 +20,11 @@ export interface Executor {
    * kind mapped to it. @default every kind (not checked)
    */
   readonly runs?: readonly MethodKind[];
+  /**
+   * Tasks it runs at once (threads, processes, remote workers); a task server's default window is
+   * twice the sum over its executors. @default unknown (counted as 32)
+   */
+  readonly capacity?: number;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;
