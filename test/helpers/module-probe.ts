@@ -3,7 +3,8 @@
  * against this node_modules) and ask a fresh `node` which packages one import loads and how long
  * it takes — the view a user gets from `import('colmena')`.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,11 +52,16 @@ const ms = performance.now() - t0;
 await new Promise((r) => setTimeout(r, 50));
 const packages = new Set();
 for (const url of seen) { const m = /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(url); if (m) packages.add(m[1]); }
-console.log(JSON.stringify({ ms, packages: [...packages].sort() }));
+process.stdout.write(JSON.stringify({ ms, packages: [...packages].sort() }) + '\\n', () => process.exit(0));
 `,
   );
   try {
-    const { stdout } = await run(process.execPath, [script], { cwd: ROOT });
+    // With an IPC channel, as a worker process has one.
+    const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`importing ${file} exited with ${String(code)}`);
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as ImportProbe;
   } finally {
     await rm(script, { force: true });
