@@ -57,13 +57,14 @@ class StreamingCampaign extends BaseThinker<Methods> {
       const result = await this.queues.getResult('generate');
       if (result.method !== 'generateDesigns' || !result.success) throw new Error(`the generator failed: ${result.failureInfo?.message}`);
       this.received.push({ complete: result.complete, at: result.timestamp.resultReceived });
-      // The generator's value type is its yield type: one design per result.
-      const design = result.value as unknown as number[];
-      await this.queues.sendInputs('simulate', [design, simulateMs], { topic: 'simulate' });
+      // The final result carries the generator's return value (none here): every design came before it.
       if (result.complete !== false) {
         this.generatorEnded = result.timestamp.computeEnded;
         break;
       }
+      // The generator's value type is its yield type: one design per intermediate result.
+      const design = result.value as unknown as number[];
+      await this.queues.sendInputs('simulate', [design, simulateMs], { topic: 'simulate' });
     }
     // Every design is out; returning after the last simulation ends the campaign.
     await this.queues.waitUntilDone({ topic: 'simulate' });

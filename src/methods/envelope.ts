@@ -13,14 +13,15 @@ import type { ResourceRequirementsInit } from '../models/resources.js';
 import type { Encoded, EncodedInputs, SerializationMethod } from '../models/serialization.js';
 import type { ValueProxySettings } from '../models/value-proxy.js';
 import type { ProxyTimings } from '../proxy/proxy.js';
+import type { TaskIdentity } from './task-context.js';
 
 /**
  * How a generator method's yields become results:
  * - `collect`: the value is the array of yields;
  * - `collect-with-return`: the value is `{ yields, returned }`;
- * - `stream`: each yield is sent at once as an intermediate result (`complete: false`); the final
- *   result carries the last item of the stream (the return value if there is one, else the last
- *   yield), so a generator of n yields gives n − 1 intermediate results and one final result.
+ * - `stream`: each yield is sent as an intermediate result (`complete: false`) the moment it is
+ *   yielded; the final result carries the generator's return value (`null` when it returns
+ *   nothing), as Colmena does: n yields give n intermediate results and one final result.
  */
 export type GeneratorMode = 'collect' | 'collect-with-return' | 'stream';
 
@@ -35,6 +36,12 @@ export interface TaskPayload {
   generator?: GeneratorMode;
   /** Put a value at least this large in this store and send a reference instead. */
   valueProxy?: ValueProxySettings;
+  /** The method's declared parameter names: positional and keyword arguments bind by name. */
+  params?: readonly string[];
+  /** Present when the method asked for its task context (`{ taskContext: true }`). */
+  task?: TaskIdentity;
+  /** Streamed values go to this topic instead of the task's own. */
+  streamTopic?: string;
 }
 
 /** What a worker hands back; the task server copies it onto the Result. */
@@ -61,6 +68,8 @@ export interface IntermediateReply {
   /** Seconds since the method started. */
   running: number;
   serializeResults: number;
+  /** The topic to send it on, when the method streams to another topic than the task's. */
+  topic?: string;
 }
 
 // Tags for what JSON cannot hold. A NUL-led key never appears in the envelope's own fields, and
@@ -115,6 +124,14 @@ export function checkPayload(value: unknown, what = 'task payload'): TaskPayload
     throw malformed(what, 'generator', GENERATOR_MODES.map((mode) => `'${mode}'`).join(', '));
   }
   if (payload.resources !== undefined) asRecord(payload.resources, `${what} resources`);
+  if (payload.params !== undefined && (!Array.isArray(payload.params) || !payload.params.every((name) => typeof name === 'string'))) {
+    throw malformed(what, 'params', 'an array of parameter names');
+  }
+  if (payload.task !== undefined) {
+    const task = asRecord(payload.task, `${what} task`);
+    if (typeof task.taskId !== 'string' || typeof task.topic !== 'string') throw malformed(what, 'task', '{ taskId, topic } strings');
+  }
+  if (payload.streamTopic !== undefined && typeof payload.streamTopic !== 'string') throw malformed(what, 'streamTopic', 'a topic name');
   if (payload.valueProxy !== undefined) {
     const proxy = asRecord(payload.valueProxy, `${what} valueProxy`);
     // Which store is the resolver's to check, against the stores this process was configured with.

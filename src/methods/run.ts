@@ -6,7 +6,11 @@ import { decodeInputs, type Encoded, encodeValue } from '../models/serialization
 import { hasReferences, proxyValueIfLarge, resolveInputs } from '../proxy/proxy.js';
 import type { StopSignal } from '../common/stop-signal.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
-import type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from './envelope.js';
+import type { IntermediateReply, TaskPayload, TaskReply } from './envelope.js';
+import { bindArguments } from './bind-arguments.js';
+import { drainGenerator, isIterator } from './generator.js';
+import { NEVER_STOPPED, runWithTaskContext, type TaskContext } from './task-context.js';
+import { ResourceRequirements } from '../models/resources.js';
 
 // The envelope is declared once in envelope.ts; re-exported here for the modules that run tasks.
 export type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from './envelope.js';
@@ -46,19 +50,11 @@ export function failedReply(worker: WorkerInformation, error: unknown, reason?: 
   return { ...emptyReply(worker), failure: failureFromError(error, reason) };
 }
 
-function isIterator(value: unknown): value is AsyncIterator<unknown> | Iterator<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Iterator<unknown>).next === 'function' &&
-    (Symbol.asyncIterator in value || Symbol.iterator in value)
-  );
-}
-
 /**
- * Run one task: decode its inputs, call the method (keyword arguments, if any, as a final object
- * argument; executables get them separately), drain a generator as its mode says, encode the
- * value, and time each step. Never throws: failures are in the reply.
+ * Run one task: decode its inputs, call the method (arguments bound by name when it declared
+ * `params`; else keyword arguments, if any, as a final object argument; executables get them
+ * separately), inside its task context if it asked for one, drain a generator as its mode says,
+ * encode the value, and time each step. Never throws: failures are in the reply.
  */
 export async function runMethod(target: MethodTarget, payload: TaskPayload, worker: WorkerInformation, context: RunContext = {}): Promise<TaskReply> {
   const reply = emptyReply(worker);
@@ -85,9 +81,14 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
         value = outcome.value;
         reply.additional = outcome.additional;
       } else {
-        if (Object.keys(kwargs).length > 0) args.push(kwargs);
-        value = await target(...args);
-        if (isIterator(value)) value = await drainGenerator(value, payload, context, started, encode);
+        const call = payload.params ? bindArguments(payload.method, payload.params, args, kwargs) : args;
+        if (!payload.params && Object.keys(kwargs).length > 0) call.push(kwargs);
+        const run = async (): Promise<unknown> => {
+          const returned = await target(...call);
+          const drain = { signal: context.signal, onIntermediate: context.onIntermediate, started, encode };
+          return isIterator(returned) ? drainGenerator(returned, payload, drain) : returned;
+        };
+        value = payload.task ? await runWithTaskContext(taskContextOf(payload, payload.task, context), run) : await run();
       }
     } finally {
       reply.running = (performance.now() - started) / 1000;
@@ -115,52 +116,12 @@ export function abortReason(signal: StopSignal): FailureInformation['reason'] {
   return name === 'TaskTimeoutError' || name === 'TimeoutError' ? 'timeout' : 'cancelled';
 }
 
-async function drainGenerator(
-  iterator: AsyncIterator<unknown> | Iterator<unknown>,
-  payload: TaskPayload,
-  context: RunContext,
-  started: number,
-  encode: (value: unknown) => Encoded | null,
-): Promise<unknown> {
-  const mode = payload.generator;
-  if (mode === undefined) {
-    await iterator.return?.();
-    throw new TypeError(
-      `Method '${payload.method}' returned a generator. Declare how to deliver its yields: ` +
-        `moduleMethod(url, '${payload.method}', { generator: 'stream' }) (or 'collect', 'collect-with-return').`,
-    );
-  }
-  const yields: unknown[] = [];
-  // Streaming holds back one item, so the final result can carry the last one.
-  let held: { value: unknown } | null = null;
-  const emit = (value: unknown): void => {
-    const mark = performance.now();
-    const encodedValue = encode(value);
-    if (encodedValue === null) return;
-    context.onIntermediate?.({ encodedValue, running: (mark - started) / 1000, serializeResults: (performance.now() - mark) / 1000 });
-  };
-  try {
-    for (;;) {
-      context.signal?.throwIfAborted();
-      const step = await iterator.next();
-      if (step.done) {
-        if (mode === 'collect') return yields;
-        if (mode === 'collect-with-return') return { yields, returned: step.value };
-        if (step.value !== undefined) {
-          if (held) emit(held.value);
-          return step.value;
-        }
-        return held?.value;
-      }
-      if (mode === 'stream') {
-        if (held) emit(held.value);
-        held = { value: step.value };
-      } else {
-        yields.push(step.value);
-      }
-    }
-  } catch (error) {
-    await iterator.return?.(undefined);
-    throw error;
-  }
+function taskContextOf(payload: TaskPayload, task: NonNullable<TaskPayload['task']>, context: RunContext): TaskContext {
+  return Object.freeze({
+    taskId: task.taskId,
+    method: payload.method,
+    topic: task.topic,
+    resources: Object.freeze(payload.resources ?? new ResourceRequirements().toJSON()),
+    signal: context.signal ?? NEVER_STOPPED,
+  });
 }

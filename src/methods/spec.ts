@@ -2,9 +2,18 @@ import type { AnyMethod } from '../models/method-types.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
 import type { GeneratorMode } from './run.js';
 import { InvalidArgumentError } from '../common/errors.js';
+import { checkParams } from './bind-arguments.js';
+
+/** What every kind of method spec may carry besides where it runs (see {@link MethodOptions}). */
+export interface MethodCallOptions {
+  readonly generator?: GeneratorMode;
+  readonly params?: readonly string[];
+  readonly taskContext?: boolean;
+  readonly streamTopic?: string;
+}
 
 /** A method run on the task server's own event loop: for async, I/O-bound work. */
-export interface InlineMethodSpec<F extends AnyMethod = AnyMethod> {
+export interface InlineMethodSpec<F extends AnyMethod = AnyMethod> extends MethodCallOptions {
   readonly kind: 'inline';
   readonly fn: F | ExecutableMethod<never, unknown>;
   readonly executor: string;
@@ -15,7 +24,7 @@ export interface InlineMethodSpec<F extends AnyMethod = AnyMethod> {
  * A method named by module and export, so a worker thread, a child process or a remote worker can
  * import it (functions cannot cross threads).
  */
-export interface ModuleMethodSpec<F extends AnyMethod = AnyMethod> {
+export interface ModuleMethodSpec<F extends AnyMethod = AnyMethod> extends MethodCallOptions {
   readonly kind: 'module';
   /** A `file:` URL (or absolute path) of the module. */
   readonly module: string;
@@ -30,7 +39,7 @@ export interface ModuleMethodSpec<F extends AnyMethod = AnyMethod> {
  * A method that runs on workers elsewhere (e.g. `colmena worker` processes on other hosts), which
  * load it themselves: the task server knows only its name and executor.
  */
-export interface RemoteMethodSpec<F extends AnyMethod = AnyMethod> {
+export interface RemoteMethodSpec<F extends AnyMethod = AnyMethod> extends MethodCallOptions {
   readonly kind: 'remote';
   readonly executor: string;
   readonly generator?: GeneratorMode;
@@ -50,6 +59,17 @@ export interface MethodOptions {
   executor?: string;
   /** For generator methods: collect the yields into the value, or stream each as it comes. */
   generator?: GeneratorMode;
+  /**
+   * The method's parameter names, in order. When given, positional and keyword arguments
+   * (Python's `input_kwargs`) bind by name, as a Python call does, and an unknown keyword fails
+   * the task. Without it, keyword arguments are passed as one final object argument.
+   * @example moduleMethod(url, 'add', { params: ['a', 'b'] })
+   */
+  params?: readonly string[];
+  /** Let the method read its task's context with `taskContext()` (task id, topic, resources, stop signal). @default false */
+  taskContext?: boolean;
+  /** For `generator: 'stream'`: send the intermediate results to this topic (Colmena's `streaming_queue`). @default the task's topic */
+  streamTopic?: string;
 }
 
 type ExecutableSignature<E> = E extends ExecutableMethod<infer A, infer V> ? (...args: A) => Promise<V> : never;
@@ -64,16 +84,31 @@ export function inlineMethod(fn: AnyMethod | ExecutableMethod<never, unknown>, o
   if (typeof fn !== 'function' && !isExecutableMethod(fn)) {
     throw new InvalidArgumentError(`inlineMethod expects a function or an ExecutableMethod, got ${typeof fn}`);
   }
-  return withGenerator({ kind: 'inline', fn, executor: options.executor ?? 'inline' }, options);
+  return withOptions({ kind: 'inline', fn, executor: options.executor ?? 'inline' }, options);
 }
 
-function withGenerator<S extends MethodSpec>(spec: S, options: MethodOptions): S {
+function withOptions<S extends MethodSpec>(spec: S, options: MethodOptions): S {
+  const out: { -readonly [K in keyof MethodCallOptions]: MethodCallOptions[K] } = {};
   const mode = options.generator;
-  if (mode === undefined) return spec;
-  if (mode !== 'collect' && mode !== 'collect-with-return' && mode !== 'stream') {
-    throw new InvalidArgumentError(`generator must be 'collect', 'collect-with-return' or 'stream', got ${JSON.stringify(mode)}`);
+  if (mode !== undefined) {
+    if (mode !== 'collect' && mode !== 'collect-with-return' && mode !== 'stream') {
+      throw new InvalidArgumentError(`generator must be 'collect', 'collect-with-return' or 'stream', got ${JSON.stringify(mode)}`);
+    }
+    out.generator = mode;
   }
-  return { ...spec, generator: mode };
+  if (options.params !== undefined) out.params = checkParams('Method option', options.params);
+  if (options.taskContext !== undefined) {
+    if (typeof options.taskContext !== 'boolean') throw new InvalidArgumentError(`taskContext must be true or false, got ${JSON.stringify(options.taskContext)}`);
+    if (options.taskContext) out.taskContext = true;
+  }
+  if (options.streamTopic !== undefined) {
+    if (mode !== 'stream') throw new InvalidArgumentError(`streamTopic needs generator: 'stream' (got generator ${JSON.stringify(mode)})`);
+    if (typeof options.streamTopic !== 'string' || options.streamTopic.length === 0 || options.streamTopic.includes('{')) {
+      throw new InvalidArgumentError(`streamTopic must be a topic name (non-empty, no '{'), got ${JSON.stringify(options.streamTopic)}`);
+    }
+    out.streamTopic = options.streamTopic;
+  }
+  return Object.keys(out).length === 0 ? spec : { ...spec, ...out };
 }
 
 /**
@@ -92,7 +127,7 @@ export function moduleMethod<F extends AnyMethod = AnyMethod>(
     throw new InvalidArgumentError(`moduleMethod needs a file: URL or an absolute path for '${exportName}', got '${href}'. Use new URL('./x.js', import.meta.url).`);
   }
   if (typeof exportName !== 'string' || exportName.length === 0) throw new InvalidArgumentError('moduleMethod needs the name of an export');
-  return withGenerator({ kind: 'module', module: href, exportName, executor: options.executor ?? 'threads' }, options);
+  return withOptions({ kind: 'module', module: href, exportName, executor: options.executor ?? 'threads' }, options);
 }
 
 /**
@@ -103,5 +138,5 @@ export function remoteMethod<F extends AnyMethod = AnyMethod>(options: MethodOpt
   if (typeof options?.executor !== 'string' || options.executor.length === 0) {
     throw new InvalidArgumentError("remoteMethod needs the name of the executor that serves it, e.g. remoteMethod({ executor: 'cpu' })");
   }
-  return withGenerator({ kind: 'remote', executor: options.executor }, options);
+  return withOptions({ kind: 'remote', executor: options.executor }, options);
 }

@@ -134,9 +134,15 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     return this.resources.totalRanks;
   }
 
-  /** Decode {@link encodedValue} into {@link value}, timing it. Called by the queues on receipt. */
+  /**
+   * Decode {@link encodedValue} into {@link value}, timing it. Called by the queues on receipt.
+   * No value on the wire (a method that returned nothing, Python's `None`, a failure) is `null`.
+   */
   decodeValue(): void {
-    if (this.encodedValue === null) return;
+    if (this.encodedValue === null) {
+      this.value = null as TValue;
+      return;
+    }
     const started = performance.now();
     this.value = decodeValue(this.serializationMethod, this.encodedValue) as TValue;
     this.time.deserializeResults = (performance.now() - started) / 1000;

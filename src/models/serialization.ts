@@ -1,13 +1,15 @@
 import { Packr } from 'msgpackr';
 import { SerializationError } from '../common/errors.js';
 import { parseLenientJson } from './lenient-json.js';
+import { stringifyForPython } from './python-json.js';
 
 /**
  * How task inputs and values are encoded. Each argument is encoded on its own, as Colmena does,
  * so a worker can decode (or later, fetch by reference) one argument without the others.
  *
  * - `json`: text, readable by Python Colmena. `undefined`, functions, symbols and BigInts are
- *   refused; `NaN` becomes `null` as in any JSON.
+ *   refused; `NaN`, `±Infinity` and `-0` are written as Python's `json` writes them (see
+ *   python-json.ts), so they round-trip; integral floats arrive as integers.
  * - `msgpack`: binary (msgpackr in plain-msgpack mode, no records extension), so typed arrays,
  *   Buffers, Maps, Dates and BigInts round-trip.
  * - `pickle`: Python Colmena's other method. It can be read off the wire (to refuse it clearly)
@@ -40,7 +42,7 @@ export function encodeValue(method: SerializationMethod, value: unknown, what = 
   }
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = stringifyForPython(value);
   } catch (error) {
     throw new SerializationError(
       `Cannot encode ${what} as JSON: ${(error as Error).message}. ` +

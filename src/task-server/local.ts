@@ -78,6 +78,12 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     // Only executables read the resources; skip the copy into the worker in the common case.
     if (task.resources.totalRanks > 1 || task.resources.cpuThreads > 1) payload.resources = task.resources.toJSON();
     if (spec.generator) payload.generator = spec.generator;
+    if (spec.params) payload.params = spec.params;
+    if (spec.streamTopic) payload.streamTopic = spec.streamTopic;
+    if (spec.taskContext) {
+      payload.task = { taskId: task.taskId, topic: task.topic };
+      payload.resources = task.resources.toJSON();
+    }
     if (task.valueProxy) payload.valueProxy = task.valueProxy;
     if (!executor.sharesMemory && needsProxiesResolvedHere(payload)) {
       // A memory store is reachable only from this thread.

@@ -11,8 +11,8 @@ it('streaming: the first simulation starts before the generator task ends', asyn
   const outcome = await runStreaming({ designs, generateMs: 150, simulateMs: 5, seed: 1 });
   assert.deepEqual(
     outcome.received.map((r) => r.complete),
-    [...Array<boolean>(designs - 1).fill(false), true],
-    'each design but the last came as an intermediate result; the last as the final one',
+    [...Array<boolean>(designs).fill(false), true],
+    'each design came as an intermediate result, then the final one (the return value)',
   );
   assert.equal(outcome.simulationStarts.length, designs, 'one simulation per design');
   assert.ok(

@@ -147,13 +147,15 @@ export function executorContract(subject: ContractSubject): void {
     it("streams a generator's yields as intermediate results before the final one", () =>
       withServer(async (queues) => {
         const id = await queues.sendInputs('countdown', [3, 10]);
-        const results = [await next(queues), await next(queues), await next(queues)];
+        const results = [await next(queues), await next(queues), await next(queues), await next(queues)];
+        // Every yield is an intermediate result; the final one carries the return value (none: null).
         assert.deepEqual(
           results.map((r) => [r.taskId, r.complete, r.value]),
           [
             [id, false, 3],
             [id, false, 2],
-            [id, true, 1],
+            [id, false, 1],
+            [id, true, null],
           ],
         );
       }));

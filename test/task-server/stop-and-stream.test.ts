@@ -59,21 +59,22 @@ for (const executor of ['threads', 'processes', 'bullmq'] as const) {
       return results;
     }
 
-    it('streams a generator: 4 intermediate results, then the final one carrying the last yield', async () => {
+    it('streams a generator: 5 intermediate results, then the final one carrying the return value (none: null)', async () => {
       const id = await queues.sendInputs('countdown', [5, 100]);
       const first = await queues.getResult('default', { timeoutMs: 20_000 });
       assert.equal(first.complete, false);
       assert.equal(first.value, 5);
       assert.equal(queues.activeCount(), 1, 'an intermediate result does not retire the task');
-      const rest = await collect(4);
+      const rest = await collect(5);
       assert.deepEqual([first, ...rest].map((r) => [r.taskId, r.complete, r.value]), [
         [id, false, 5],
         [id, false, 4],
         [id, false, 3],
         [id, false, 2],
-        [id, true, 1],
+        [id, false, 1],
+        [id, true, null],
       ]);
-      const final = rest[3]!;
+      const final = rest[4]!;
       assert.ok(first.timestamp.resultReceived < final.timestamp.computeEnded, 'the first value arrived before the generator finished');
       assert.equal(queues.activeCount(), 0);
     });

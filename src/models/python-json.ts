@@ -1,0 +1,53 @@
+/**
+ * JSON text that Python's `json.loads` reads back as the same numbers: `NaN`, `Infinity` and
+ * `-Infinity` as Python's `json.dumps` writes them (bare tokens, which `JSON.stringify` would turn
+ * into `null`), and `-0` as `-0.0` (`JSON.stringify` writes `0`; Python reads `-0` as the int 0).
+ * {@link parseLenientJson} reads all of them back.
+ *
+ * Integral floats: JavaScript has one number type, so Python's `2.0` arrives here as `2` and goes
+ * back as `2` (an int in Python). Values that must stay floats in Python should be converted there
+ * (`float(x)`); everything non-integral, and `-0.0`, round-trips exactly.
+ */
+import { randomUUID } from 'node:crypto';
+
+// A marker per process: JSON.stringify escapes U+0000, so it cannot come from a string by chance
+// unless it holds this exact random text.
+const MARKER = `\u0000py-number-${randomUUID()}:`;
+const MARKED = new RegExp(`"${JSON.stringify(MARKER).slice(1, -1).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(NaN|-?Infinity|-0\\.0)"`, 'g');
+
+function isSpecial(value: number): boolean {
+  return !Number.isFinite(value) || (value === 0 && 1 / value < 0);
+}
+
+function pythonToken(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return 'Infinity';
+  if (value === -Infinity) return '-Infinity';
+  return '-0.0';
+}
+
+/** Does any number in `value` need a token JSON.stringify cannot write? */
+function hasSpecialNumbers(value: unknown, depth: number): boolean {
+  if (typeof value === 'number') return isSpecial(value);
+  if (typeof value !== 'object' || value === null || depth > 512) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasSpecialNumbers(item, depth + 1)) return true;
+    return false;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (const key in value) if (hasSpecialNumbers((value as Record<string, unknown>)[key], depth + 1)) return true;
+  return false;
+}
+
+/**
+ * `JSON.stringify(value)`, but with Python's tokens for non-finite numbers and `-0`. Throws what
+ * JSON.stringify throws (cycles, BigInts); returns `undefined` where it does.
+ */
+export function stringifyForPython(value: unknown): string | undefined {
+  const text = JSON.stringify(value);
+  if (text === undefined || !hasSpecialNumbers(value, 0)) return text;
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && isSpecial(item) ? MARKER + pythonToken(item) : item)).replace(
+    MARKED,
+    (_match, token: string) => token,
+  );
+}
