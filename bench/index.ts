@@ -12,6 +12,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   scale: () => import('./scale.js'),
   envelope: () => import('./envelope.js'),
   imports: () => import('./imports.js'),
+  resume: () => import('./resume.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

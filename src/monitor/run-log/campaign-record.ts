@@ -5,10 +5,11 @@
  * the target of two seconds (see `bench/resume.ts`).
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { InvalidArgumentError } from '../../common/errors.js';
 import type { Result } from '../../models/result.js';
-import { decodeWireMessage } from '../../models/wire.js';
 import type { RunLogProblem } from './reader.js';
+import { resultFromRecord } from './record-result.js';
 
 export interface CampaignRecord {
   path: string;
@@ -20,9 +21,8 @@ export interface CampaignRecord {
   problems: RunLogProblem[];
 }
 
-const TASK_PREFIX = '{"type":"task",';
-const RESUME_PREFIX = '{"type":"resume",';
-const BODY_KEY = ',"colmena":';
+const TASK_PREFIX = Buffer.from('{"type":"task",');
+const RESUME_PREFIX = Buffer.from('{"type":"resume",');
 
 /**
  * Read the record of a campaign from its run log.
@@ -31,30 +31,35 @@ const BODY_KEY = ',"colmena":';
  *   cannot be read.
  */
 export async function readCampaignRecord(path: string): Promise<CampaignRecord> {
-  const sentBodies = new Map<string, string>();
+  // Requests are remembered by where their lines are, and read again only for the few still in
+  // flight at the end; lines other than task and resume lines are never decoded at all.
+  const sentAt = new Map<string, { offset: number; length: number }>();
   const finished = new Map<string, Result>();
   const closed = new Set<string>();
   const problems: RunLogProblem[] = [];
   let taskLines = 0;
   let line = 0;
-  const take = (text: string): void => {
+  const take = (bytes: Buffer, start: number, end: number, offset: number): void => {
     line++;
-    if (text.startsWith(TASK_PREFIX)) {
+    if (startsWith(bytes, start, end, TASK_PREFIX)) {
       taskLines++;
-      const task = splitTaskLine(text);
-      if (task === null) return void problems.push({ line, message: 'a task line without a readable header or Colmena body' });
-      if (task.stage === 'sent') {
-        sentBodies.set(task.taskId, task.body);
-      } else if (!finished.has(task.taskId)) {
-        try {
-          finished.set(task.taskId, decodeWireMessage(task.body));
-        } catch (error) {
-          problems.push({ line, message: `the result of task ${task.taskId} cannot be decoded: ${(error as Error).message}` });
-        }
+      // The header comes first, so the first "stage" is the line's own.
+      const stage = bytes.indexOf(STAGE_KEY, start);
+      if (stage >= 0 && stage < end && bytes[stage + STAGE_KEY.length] === S) {
+        const taskId = sentTaskId(bytes, start, end);
+        if (taskId === null) return void problems.push({ line, message: "a 'sent' task line without a readable task id" });
+        sentAt.set(taskId, { offset, length: end - start });
+        return;
       }
-    } else if (text.startsWith(RESUME_PREFIX)) {
       try {
-        const resume = JSON.parse(text) as { resent: { taskId: string }[]; abandoned: string[] };
+        const result = decodeTaskLine(bytes.toString('utf8', start, end));
+        if (!finished.has(result.taskId)) finished.set(result.taskId, result);
+      } catch (error) {
+        problems.push({ line, message: `a result task line that cannot be used: ${(error as Error).message}` });
+      }
+    } else if (startsWith(bytes, start, end, RESUME_PREFIX)) {
+      try {
+        const resume = JSON.parse(bytes.toString('utf8', start, end)) as { resent: { taskId: string }[]; abandoned: string[] };
         for (const { taskId } of resume.resent) closed.add(taskId);
         for (const taskId of resume.abandoned) closed.add(taskId);
       } catch (error) {
@@ -62,14 +67,20 @@ export async function readCampaignRecord(path: string): Promise<CampaignRecord> 
       }
     }
   };
-  let pending = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    const parts = (pending + (chunk as string)).split('\n');
-    pending = parts.pop()!;
-    for (const part of parts) take(part);
+  let pending: Buffer = Buffer.alloc(0);
+  let pendingOffset = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const bytes = pending.length === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer]);
+    let start = 0;
+    for (let newline = bytes.indexOf(NEWLINE); newline >= 0; newline = bytes.indexOf(NEWLINE, start)) {
+      take(bytes, start, newline, pendingOffset + start);
+      start = newline + 1;
+    }
+    pending = bytes.subarray(start);
+    pendingOffset += start;
   }
   // A last line without its newline was cut off mid-write; a complete one still parses.
-  if (pending.length > 0) take(pending);
+  if (pending.length > 0) take(pending, 0, pending.length, pendingOffset);
   if (taskLines === 0) {
     throw new InvalidArgumentError(
       `The run log ${path} holds no task inputs or values, so a campaign cannot resume from it. ` +
@@ -77,26 +88,44 @@ export async function readCampaignRecord(path: string): Promise<CampaignRecord> 
     );
   }
   const inFlight: Result[] = [];
-  for (const [taskId, body] of sentBodies) {
-    if (finished.has(taskId) || closed.has(taskId)) continue;
-    try {
-      inFlight.push(decodeWireMessage(body));
-    } catch (error) {
-      problems.push({ line: 0, message: `the request of task ${taskId} cannot be decoded: ${(error as Error).message}` });
+  const file = await open(path, 'r');
+  try {
+    for (const [taskId, { offset, length }] of sentAt) {
+      if (finished.has(taskId) || closed.has(taskId)) continue;
+      const bytes = Buffer.alloc(length);
+      await file.read(bytes, 0, length, offset);
+      try {
+        inFlight.push(decodeTaskLine(bytes.toString('utf8')));
+      } catch (error) {
+        problems.push({ line: 0, message: `the request of task ${taskId} cannot be decoded: ${(error as Error).message}` });
+      }
     }
+  } finally {
+    await file.close();
   }
   return { path, completed: [...finished.values()], inFlight, problems };
 }
 
-/** Header and body of a `task` line, cut at `"colmena":` so the body is not parsed twice. */
-function splitTaskLine(text: string): { stage: 'sent' | 'result'; taskId: string; body: string } | null {
-  const at = text.indexOf(BODY_KEY);
-  if (at < 0 || !text.endsWith('}')) return null;
-  try {
-    const header = JSON.parse(`${text.slice(0, at)}}`) as { stage?: unknown; taskId?: unknown };
-    if ((header.stage !== 'sent' && header.stage !== 'result') || typeof header.taskId !== 'string') return null;
-    return { stage: header.stage, taskId: header.taskId, body: text.slice(at + BODY_KEY.length, -1) };
-  } catch {
-    return null;
-  }
+const NEWLINE = 0x0a;
+const S = 0x73; // 's' of "sent"
+const STAGE_KEY = Buffer.from('"stage":"');
+const TASK_ID_KEY = Buffer.from('"taskId":"');
+
+function startsWith(bytes: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  return end - start >= prefix.length && bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
+}
+
+/** The task id of a `sent` line, read from its header without decoding the message. */
+function sentTaskId(bytes: Buffer, start: number, end: number): string | null {
+  const key = bytes.indexOf(TASK_ID_KEY, start);
+  if (key < 0 || key >= end) return null;
+  const from = key + TASK_ID_KEY.length;
+  const to = bytes.indexOf(0x22, from);
+  return to < 0 || to > end ? null : bytes.toString('utf8', from, to);
+}
+
+function decodeTaskLine(text: string): Result {
+  const line = JSON.parse(text) as { colmena?: unknown };
+  if (typeof line.colmena !== 'object' || line.colmena === null) throw new Error("no 'colmena' message");
+  return resultFromRecord(line.colmena as Record<string, unknown>);
 }

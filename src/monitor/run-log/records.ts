@@ -6,16 +6,17 @@
 import type { Result } from '../../models/result.js';
 import type { Timestamps } from '../../models/timing.js';
 import { encodeWireMessage } from '../../models/wire.js';
+import { nonFiniteToNull } from './strict-json.js';
 
 /** Bumped when a change would make an older reader misread a log. */
 export const RUN_LOG_VERSION = 1;
 
 /**
  * The `task` line of a task or result: its Colmena message goes in as the wire codec wrote it
- * (no second encoding), so the line costs one `encodeWireMessage`.
+ * (no second encoding; `NaN` made `null`), so the line costs one `encodeWireMessage` and a scan.
  */
 export function taskLine(stage: TaskRecord['stage'], result: Result, t: number): string {
-  return `{"type":"task","t":${num(t)},"stage":"${stage}","taskId":${JSON.stringify(result.taskId)},"colmena":${encodeWireMessage(result)}}\n`;
+  return `{"type":"task","t":${num(t)},"stage":"${stage}","taskId":${JSON.stringify(result.taskId)},"colmena":${nonFiniteToNull(encodeWireMessage(result))}}\n`;
 }
 
 /** Where a task ran, as the run log keeps it. */
@@ -147,6 +148,7 @@ export interface ValueRecord {
  * and inputs if the task kept them). `colmena` is exactly Python Colmena's JSON result form (see
  * `models/wire.ts`); msgpack inputs and values appear there as base64, as on the wire. Values
  * that travelled by reference appear as their reference when the queues did not resolve them.
+ * Unset times, which Colmena writes as bare `NaN`, are `null` here so the line stays strict JSON.
  */
 export interface TaskRecord {
   type: 'task';
