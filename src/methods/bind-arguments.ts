@@ -28,8 +28,8 @@ export function bindArguments(method: string, params: readonly string[], args: r
     bound[index] = kwargs[name];
     last = Math.max(last, index + 1);
   }
-  bound.length = last;
-  return bound;
+  // No holes: a name without a value is an explicit undefined.
+  return Array.from({ length: last }, (_, i) => bound[i]);
 }
 
 /** Check a `params` option once, when the method is declared. */
