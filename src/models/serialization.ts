@@ -1,17 +1,24 @@
+import { constants } from 'node:buffer';
 import { Packr } from 'msgpackr';
 import { SerializationError } from '../common/errors.js';
 import { parseLenientJson } from './lenient-json.js';
+import { isReference, ProxyHandle } from './value-proxy.js';
 import { stringifyForPython } from './python-json.js';
 
 /**
  * How task inputs and values are encoded. Each argument is encoded on its own, as Colmena does,
  * so a worker can decode (or later, fetch by reference) one argument without the others.
  *
- * - `json`: text, readable by Python Colmena. `undefined`, functions, symbols and BigInts are
- *   refused; `NaN`, `±Infinity` and `-0` are written as Python's `json` writes them (see
- *   python-json.ts), so they round-trip; integral floats arrive as integers.
+ * - `json`: text, readable by Python Colmena. A top-level `undefined`, and anywhere functions,
+ *   symbols, BigInts, Maps, Sets, typed arrays and cycles are refused, naming the path inside the
+ *   value ({@link checkEncodable}); `undefined` object properties are left out, as in any JSON;
+ *   `NaN`, `±Infinity` and `-0` are written as Python's `json` writes them (see python-json.ts),
+ *   so they round-trip; integral floats arrive as integers.
  * - `msgpack`: binary (msgpackr in plain-msgpack mode, no records extension), so typed arrays,
- *   Buffers, Maps, Dates and BigInts round-trip.
+ *   Buffers, Sets, Dates and BigInts round-trip. Maps are refused: plain msgpack has one map
+ *   type, which comes back as a plain object.
+ *
+ * A {@link ProxyHandle} given as a whole argument is sent as its reference (no upload).
  * - `pickle`: Python Colmena's other method. It can be read off the wire (to refuse it clearly)
  *   but never encoded or decoded here.
  */
@@ -25,12 +32,117 @@ export type EncodedInputs = [Encoded[], Record<string, Encoded>];
 
 const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: true, structuredClone: false });
 
+/** Deepest nesting of arrays and objects in one argument or value (JSON.stringify's stack holds ~10× more). */
+export const MAX_VALUE_DEPTH = 1000;
+
+/** Longest encoding each method can build: a JS string for JSON, a Buffer for msgpack. */
+const MAX_ENCODED = { json: constants.MAX_STRING_LENGTH, msgpack: constants.MAX_LENGTH } as const;
+
+/**
+ * Refuse what a codec would silently change or cannot build, naming the path inside the value
+ * (`args[0].weights.f: a function`): functions and symbols (dropped), Maps (JSON: `{}`; msgpack: a
+ * plain object), and under JSON BigInts, typed arrays and Sets; cycles; nesting deeper than
+ * `maxDepth`; and values whose encoding would be longer than the codec can hold, found before the
+ * string or buffer is built. `undefined` object properties are left out, as JSON always does.
+ *
+ * @throws SerializationError naming the path, what was found, and what to do instead.
+ */
+export function checkEncodable(method: 'json' | 'msgpack', value: unknown, what: string, maxDepth = MAX_VALUE_DEPTH): void {
+  const walk = { method, seen: new Set<object>(), bytes: 0, maxDepth, what };
+  visit(value, what, 0, walk);
+}
+
+interface Walk {
+  method: 'json' | 'msgpack';
+  seen: Set<object>;
+  /** A lower bound of the encoded size so far. */
+  bytes: number;
+  maxDepth: number;
+  what: string;
+}
+
+function refuse(walk: Walk, path: string, problem: string, fix: string): never {
+  const codec = walk.method === 'json' ? 'as JSON' : 'with msgpack';
+  throw new SerializationError(`Cannot encode ${path} ${codec}: ${problem}. ${fix}`);
+}
+
+function count(walk: Walk, path: string, bytes: number): void {
+  walk.bytes += bytes;
+  const max = MAX_ENCODED[walk.method];
+  if (walk.bytes > max) {
+    refuse(
+      walk,
+      walk.what,
+      `it encodes to more than ${max} ${walk.method === 'json' ? 'characters, the longest string Node can hold' : 'bytes, the largest buffer Node can hold'} (reached at ${path})`,
+      walk.method === 'json' ? "Split it, or send it with serialization 'msgpack' and a proxy store." : 'Split it into several arguments or tasks.',
+    );
+  }
+}
+
+function visit(value: unknown, path: string, depth: number, walk: Walk): void {
+  const json = walk.method === 'json';
+  switch (typeof value) {
+    case 'string':
+      return count(walk, path, value.length + 2);
+    case 'number':
+    case 'boolean':
+      return count(walk, path, 1);
+    case 'undefined':
+      return;
+    case 'bigint':
+      if (json) refuse(walk, path, 'a BigInt has no JSON form', "Use serialization 'msgpack', or pass it as a string or number.");
+      return count(walk, path, 9);
+    case 'function':
+    case 'symbol':
+      refuse(walk, path, `a ${typeof value} has no serialized form`, 'Pass plain data.');
+  }
+  if (value === null) return count(walk, path, 4);
+  const object = value as object;
+  if (value instanceof ProxyHandle) {
+    refuse(walk, path, 'a ProxyHandle can only be a whole argument or keyword argument', 'Pass the handle itself as the argument, not inside another value.');
+  }
+  if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) {
+    if (json) refuse(walk, path, `a ${object.constructor.name} would become an object of numbered keys`, "Use serialization 'msgpack', or convert it with Array.from().");
+    return count(walk, path, (object as ArrayBufferView).byteLength);
+  }
+  if (object instanceof Map) {
+    refuse(
+      walk,
+      path,
+      json ? 'a Map would become {}' : 'a Map would arrive as a plain object (keys as strings)',
+      'Pass Object.fromEntries(map) or [...map] (an array of [key, value] pairs).',
+    );
+  }
+  if (object instanceof Date) return count(walk, path, 8);
+  if (depth >= walk.maxDepth) refuse(walk, path, `it nests deeper than ${walk.maxDepth} levels`, 'Flatten it.');
+  if (walk.seen.has(object)) refuse(walk, path, 'it contains itself (a circular reference)', 'Pass a copy without the back-reference.');
+  if (object instanceof Set) {
+    if (json) refuse(walk, path, 'a Set would become {}', "Pass [...set], or use serialization 'msgpack'.");
+    walk.seen.add(object);
+    let i = 0;
+    for (const item of object) visit(item, `${path}[${i++}]`, depth + 1, walk);
+    walk.seen.delete(object);
+    return;
+  }
+  // Objects that say how they become JSON (e.g. a Decimal) are taken at their word.
+  if (json && typeof (object as { toJSON?: unknown }).toJSON === 'function') return count(walk, path, 2);
+  walk.seen.add(object);
+  if (Array.isArray(object)) {
+    count(walk, path, 2);
+    for (let i = 0; i < object.length; i++) visit(object[i], `${path}[${i}]`, depth + 1, walk);
+  } else {
+    count(walk, path, 2);
+    for (const key of Object.keys(object)) {
+      visit((object as Record<string, unknown>)[key], `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`, depth + 1, walk);
+    }
+  }
+  walk.seen.delete(object);
+}
+
 export function encodeValue(method: SerializationMethod, value: unknown, what = 'value'): Encoded {
   if (method === 'pickle') throw pickleRefused(what);
+  checkEncodable(method, value, what);
   if (method === 'msgpack') {
-    if (typeof value === 'function' || typeof value === 'symbol') {
-      throw new SerializationError(`Cannot encode ${what} with msgpack: a ${typeof value} has no serialized form. Pass plain data.`);
-    }
     try {
       const packed = packr.pack(value);
       // msgpackr returns a view into its shared, growing buffer; a copy of exactly the packed
@@ -46,7 +158,7 @@ export function encodeValue(method: SerializationMethod, value: unknown, what = 
   } catch (error) {
     throw new SerializationError(
       `Cannot encode ${what} as JSON: ${(error as Error).message}. ` +
-        `Use serialization 'msgpack' for BigInts, typed arrays and Maps, or pass plain data.`,
+        `Use serialization 'msgpack' for BigInts, typed arrays and Sets, or pass plain data.`,
       { cause: error },
     );
   }
@@ -87,20 +199,32 @@ export function encodeInputs(
   args: readonly unknown[],
   kwargs: Readonly<Record<string, unknown>>,
 ): EncodedInputs {
-  const encodedArgs = args.map((arg, i) => encodeValue(method, arg, `argument ${i} (counting from 0)`));
+  const encodedArgs = args.map((arg, i) => encodeArgument(method, arg, `args[${i}]`));
   const encodedKwargs: Record<string, Encoded> = {};
   for (const key of Object.keys(kwargs)) {
-    encodedKwargs[key] = encodeValue(method, kwargs[key], `keyword argument '${key}'`);
+    encodedKwargs[key] = encodeArgument(method, kwargs[key], `kwargs${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`);
   }
   return [encodedArgs, encodedKwargs];
 }
 
+/** An argument: a handle goes as its reference, anything else is encoded. */
+function encodeArgument(method: SerializationMethod, value: unknown, what: string): Encoded {
+  if (!(value instanceof ProxyHandle)) return encodeValue(method, value, what);
+  if (value.binary !== (method === 'msgpack')) {
+    throw new SerializationError(
+      `Cannot send ${what}: its ProxyHandle holds a ${value.binary ? 'msgpack' : 'JSON'}-encoded value, but these queues use '${method}'. Make the handle with queues that use '${method}'.`,
+    );
+  }
+  if (!isReference(value.reference)) throw new SerializationError(`Cannot send ${what}: its ProxyHandle carries no reference`);
+  return value.reference;
+}
+
 export function decodeInputs(method: SerializationMethod, inputs: EncodedInputs): [unknown[], Record<string, unknown>] {
   const [args, kwargs] = inputs;
-  const decodedArgs = args.map((arg, i) => decodeValue(method, arg, `argument ${i} (counting from 0)`));
+  const decodedArgs = args.map((arg, i) => decodeValue(method, arg, `args[${i}]`));
   const decodedKwargs: Record<string, unknown> = {};
   for (const key of Object.keys(kwargs)) {
-    decodedKwargs[key] = decodeValue(method, kwargs[key], `keyword argument '${key}'`);
+    decodedKwargs[key] = decodeValue(method, kwargs[key], `kwargs['${key.slice(0, 100)}']`);
   }
   return [decodedArgs, decodedKwargs];
 }

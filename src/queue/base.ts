@@ -10,6 +10,7 @@ import type { MessageIdentity } from '../models/wire.js';
 import type { InvalidMessageError } from '../common/errors.js';
 import type { ProxyHandle } from '../models/value-proxy.js';
 import { ProxyLedger, type ProxyOptions } from '../proxy/ledger.js';
+import { checkRequest } from '../models/request-checks.js';
 import { throwIfAborted, type WaitOptions } from '../common/abort.js';
 import { AsyncQueue } from '../common/async-queue.js';
 import { ActiveTasks } from './active-tasks.js';
@@ -210,6 +211,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       throw new InvalidArgumentError(`sendInputs('${method}', args): args must be an array of positional arguments`);
     }
     throwIfAborted(options.signal);
+    checkRequest(method, options.taskInfo);
     const task = Result.create({
       method,
       args,

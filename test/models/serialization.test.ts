@@ -62,36 +62,36 @@ describe('json per-argument encoding (Python shape)', () => {
   });
 
   test('a raw string that is not JSON-encoded is refused naming the argument', () => {
-    assertSerializationError(() => decodeInputs('json', [['1', 'hello'], {}]), /argument 1/, /hello/, /not JSON-encoded/);
-    assertSerializationError(() => decodeInputs('json', [[], { x: 'plain' }]), /keyword argument 'x'/);
+    assertSerializationError(() => decodeInputs('json', [['1', 'hello'], {}]), /args\[1\]/, /hello/, /not JSON-encoded/);
+    assertSerializationError(() => decodeInputs('json', [[], { x: 'plain' }]), /kwargs\['x'\]/);
     assertSerializationError(() => decodeValue('json', '{broken'), /value/);
   });
 
-  test('NaN and nested undefined follow JSON (null / dropped)', () => {
-    assert.equal(encodeValue('json', Number.NaN), 'null');
+  test('NaN is written as Python writes it; nested undefined is dropped as in JSON', () => {
+    assert.equal(encodeValue('json', Number.NaN), 'NaN');
     assert.equal(encodeValue('json', { a: undefined, b: 1 }), '{"b":1}');
   });
 });
 
 describe('json encoding errors name the argument', () => {
   test('undefined', () => {
-    assertSerializationError(() => encodeInputs('json', [1, undefined], {}), /argument 1/, /undefined/);
-    assertSerializationError(() => encodeInputs('json', [], { x: undefined }), /keyword argument 'x'/, /undefined/);
+    assertSerializationError(() => encodeInputs('json', [1, undefined], {}), /args\[1\]/, /undefined/);
+    assertSerializationError(() => encodeInputs('json', [], { x: undefined }), /kwargs\.x/, /undefined/);
   });
 
   test('a function', () => {
-    assertSerializationError(() => encodeInputs('json', [1, () => 2], {}), /argument 1/, /function/);
-    assertSerializationError(() => encodeInputs('json', [], { x: Math.max }), /keyword argument 'x'/, /function/);
+    assertSerializationError(() => encodeInputs('json', [1, () => 2], {}), /args\[1\]/, /function/);
+    assertSerializationError(() => encodeInputs('json', [], { x: Math.max }), /kwargs\.x/, /function/);
   });
 
   test('a BigInt, with a hint to use msgpack', () => {
-    assertSerializationError(() => encodeInputs('json', [1, 10n], {}), /argument 1/, /BigInt/, /msgpack/);
-    assertSerializationError(() => encodeInputs('json', [], { x: { n: 10n } }), /keyword argument 'x'/, /BigInt/);
+    assertSerializationError(() => encodeInputs('json', [1, 10n], {}), /args\[1\]/, /BigInt/, /msgpack/);
+    assertSerializationError(() => encodeInputs('json', [], { x: { n: 10n } }), /kwargs\.x/, /BigInt/);
   });
 
   test('a circular object', () => {
-    assertSerializationError(() => encodeInputs('json', [1, circular()], {}), /argument 1/, /circular/i);
-    assertSerializationError(() => encodeInputs('json', [], { x: circular() }), /keyword argument 'x'/, /circular/i);
+    assertSerializationError(() => encodeInputs('json', [1, circular()], {}), /args\[1\]/, /circular/i);
+    assertSerializationError(() => encodeInputs('json', [], { x: circular() }), /kwargs\.x/, /circular/i);
   });
 
   test('a symbol', () => {
@@ -100,7 +100,7 @@ describe('json encoding errors name the argument', () => {
 
   test('the cause is kept', () => {
     try {
-      encodeInputs('json', [10n], {});
+      encodeInputs('json', [{ toJSON: () => { throw new TypeError('no'); } }], {});
       assert.fail('should throw');
     } catch (error) {
       assert.ok(error instanceof SerializationError);
@@ -109,8 +109,8 @@ describe('json encoding errors name the argument', () => {
   });
 
   test('Result.create surfaces the same error', () => {
-    assertSerializationError(() => Result.create({ method: 'm', args: [1, undefined] }), /argument 1/);
-    assertSerializationError(() => Result.create({ method: 'm', kwargs: { x: circular() } }), /keyword argument 'x'/);
+    assertSerializationError(() => Result.create({ method: 'm', args: [1, undefined] }), /args\[1\]/);
+    assertSerializationError(() => Result.create({ method: 'm', kwargs: { x: circular() } }), /kwargs\.x/);
   });
 
   test('the value is named as value', () => {
@@ -160,8 +160,8 @@ describe('msgpack codec', () => {
     assert.deepStrictEqual(roundTrip(view), new Float64Array([2, 3]));
   });
 
-  test('Map comes back as a plain object', () => {
-    assert.deepEqual(roundTrip(new Map<string, unknown>([['a', 1], ['b', [true]]])), { a: 1, b: [true] });
+  test('a Map is refused (plain msgpack would bring it back as an object), naming the path', () => {
+    assertSerializationError(() => encodeInputs('msgpack', [{ m: new Map([['a', 1]]) }], {}), /args\[0\]\.m/, /Map would arrive as a plain object/, /Object\.fromEntries/);
   });
 
   test('Date', () => {
@@ -199,7 +199,7 @@ describe('msgpack codec', () => {
   });
 
   test('a circular object is a SerializationError naming the argument, not a crash', () => {
-    assertSerializationError(() => encodeInputs('msgpack', [1, circular()], {}), /argument 1/, /msgpack/);
+    assertSerializationError(() => encodeInputs('msgpack', [1, circular()], {}), /args\[1\]/, /msgpack/);
   });
 });
 
@@ -219,5 +219,38 @@ describe('sizes', () => {
     assert.equal(encodedSize(null), 0);
     assert.equal(encodedSize(undefined), 0);
     assert.equal(inputsSize([['1', '"café"'], { x: new Uint8Array(3) }]), 1 + 7 + 3);
+  });
+});
+
+describe('refusals name the path inside the value', () => {
+  test('nested functions, symbols, BigInts, Maps, Sets and typed arrays under JSON', () => {
+    assertSerializationError(() => encodeInputs('json', [{ weights: { f: () => 1 } }], {}), /args\[0\]\.weights\.f as JSON: a function/);
+    assertSerializationError(() => encodeInputs('json', [[1, Symbol('s')]], {}), /args\[0\]\[1\] as JSON: a symbol/);
+    assertSerializationError(() => encodeInputs('json', [], { 'odd key': { n: 1n } }), /kwargs\["odd key"\]\.n as JSON: a BigInt/, /msgpack/);
+    assertSerializationError(() => encodeInputs('json', [{ m: new Map() }], {}), /args\[0\]\.m as JSON: a Map would become \{\}/);
+    assertSerializationError(() => encodeInputs('json', [new Set([1])], {}), /args\[0\] as JSON: a Set/);
+    assertSerializationError(() => encodeInputs('json', [{ a: new Float64Array(2) }], {}), /args\[0\]\.a as JSON: a Float64Array/, /msgpack/);
+  });
+
+  test('nested functions under msgpack, which would drop them', () => {
+    assertSerializationError(() => encodeInputs('msgpack', [{ a: [{ f: Math.max }] }], {}), /args\[0\]\.a\[0\]\.f with msgpack: a function/);
+  });
+
+  test('cycles and deep nesting, before the codec overflows its stack', () => {
+    const cyclic: Record<string, unknown> = { a: {} };
+    (cyclic.a as Record<string, unknown>).back = cyclic;
+    assertSerializationError(() => encodeInputs('json', [cyclic], {}), /args\[0\]\.a\.back/, /circular/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    assertSerializationError(() => encodeInputs('msgpack', [deep], {}), /args\[0\](\[0\])+ with msgpack: it nests deeper than 1000 levels/);
+    // A value shared twice (not a cycle) is fine.
+    const shared = { x: 1 };
+    assert.equal(encodeValue('json', [shared, shared]), '[{"x":1},{"x":1}]');
+  });
+
+  test('a value too large for a JSON string is refused before the string is built', () => {
+    const chunk = 'x'.repeat(64 * 1024 * 1024);
+    const huge = Array.from({ length: 10 }, () => chunk); // 640 Mi characters of text, shared chunks
+    assertSerializationError(() => encodeInputs('json', [1, huge], {}), /args\[1\] as JSON: it encodes to more than \d+ characters, the longest string Node can hold/, /msgpack/);
   });
 });

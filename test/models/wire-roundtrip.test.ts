@@ -208,7 +208,7 @@ describe('encode then decode', () => {
     });
     result.success = true;
     result.complete = true;
-    result.encodedValue = encodeValue('msgpack', new Map([['loss', 0.25]]));
+    result.encodedValue = encodeValue('msgpack', { loss: 0.25 });
     const body = encodeWireMessage(result);
     const wire = parseLenientJson(body) as { inputs: [unknown[], Record<string, unknown>]; value: unknown; serialization_method: string };
     assert.equal(wire.serialization_method, 'msgpack');

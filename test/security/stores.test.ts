@@ -232,3 +232,26 @@ describe('a forged result on the thinker side', () => {
     }
   });
 });
+
+describe('thinker-side refusals before anything is sent', () => {
+  it('refuses method names no server can serve, and task info JSON cannot carry, naming the path', async () => {
+    const { LocalQueues } = await import('../../src/queue/local.js');
+    const queues = new LocalQueues();
+    try {
+      for (const bad of ['', '123', 'a b', 'x'.repeat(300)]) {
+        await assert.rejects(queues.sendInputs(bad, []), /method name must be/, JSON.stringify(bad));
+      }
+      await assert.rejects(queues.sendInputs('ok', [], { taskInfo: { n: 1n } }), /taskInfo\.n as JSON: a BigInt/);
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      await assert.rejects(queues.sendInputs('ok', [], { taskInfo: cyclic }), /taskInfo\.self as JSON: it contains itself/);
+      let deep: Record<string, unknown> = {};
+      for (let i = 0; i < 5000; i++) deep = { d: deep };
+      await assert.rejects(queues.sendInputs('ok', [], { taskInfo: deep }), /taskInfo(\.d)+ as JSON: it nests deeper than 126 levels/);
+      await assert.rejects(queues.sendInputs('ok', [{ weights: { f: () => 1 } }]), /args\[0\]\.weights\.f as JSON: a function/);
+      assert.equal(queues.activeCount(), 0, 'nothing refused became active');
+    } finally {
+      await queues.close();
+    }
+  });
+});
