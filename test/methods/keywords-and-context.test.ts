@@ -82,7 +82,7 @@ for (const executor of ['inline', 'threads', 'processes'] as const) {
     });
 
     it('gives a method that asked for it its task context', async () => {
-      const id = await queues.sendInputs('whoAmI', [], { kwargs: { tag: 'x' }, topic: 'sim', resources: { nodeCount: 2, cpuProcesses: 4 } });
+      const id = await queues.sendInputs('whoAmI', [] as never, { kwargs: { tag: 'x' }, topic: 'sim', resources: { nodeCount: 2, cpuProcesses: 4 } });
       const result = await queues.getResult('sim', { timeoutMs: 20_000 });
       assert.equal(result.success, true, result.failureInfo?.message);
       assert.deepEqual(result.value, {
