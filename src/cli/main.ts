@@ -37,7 +37,8 @@ program
   .option('--run-log <path>', 'where to write the run log (default: runs/<time>/run.jsonl)')
   .option('--no-run-log', 'do not write a run log')
   .option('--no-progress', 'hide the progress bar')
-  .action(async (options: { budget: number; workers: number; workMs: number; retrainEvery: number; seed: number; runLog: string | boolean; progress: boolean }) => {
+  .option('--resume <run>', 'carry on the campaign recorded in this run log (or runs/<time> folder), with the same options')
+  .action(async (options: { budget: number; workers: number; workMs: number; retrainEvery: number; seed: number; runLog: string | boolean; progress: boolean; resume?: string }) => {
     const summary = await runDemo({ ...options, progress: options.progress && process.stderr.isTTY === true });
     console.log(describeDemo(summary));
   });

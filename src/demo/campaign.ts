@@ -8,7 +8,11 @@
  * from run to run; which results the model has seen when it retrains depends on the order in
  * which tasks finish, so the steered search itself varies a little between runs.
  */
-import { relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describeWalltime, Walltime } from '../common/deadline.js';
+import { readCampaignRecord } from '../monitor/run-log/campaign-record.js';
+import { runWithinWalltime } from '../thinker/resume-walltime.js';
 import { moduleMethod } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
 import { defaultRunLogPath, RunLog } from '../monitor/run-log/run-log.js';
@@ -42,6 +46,12 @@ export interface DemoOptions {
   progress?: boolean;
   /** Where to write the run log; `false` for none. @default `runs/<time>/run.jsonl` */
   runLog?: string | boolean;
+  /**
+   * Carry on the campaign recorded in this run log (or `runs/<time>` folder): its results are
+   * taken back without running them again, its simulations in flight are queued again, and the
+   * run appends to the same log. Give the same budget, workers and seed as the first run.
+   */
+  resume?: string;
 }
 
 export interface DemoSummary {
@@ -77,6 +87,7 @@ interface Resolved {
   seed: number;
   progress: boolean;
   runLog: string | false;
+  resume: string | null;
 }
 
 function resolveOptions(options: DemoOptions): Resolved {
@@ -97,6 +108,7 @@ function resolveOptions(options: DemoOptions): Resolved {
     seed: positive('seed', options.seed ?? 1, true),
     progress: options.progress ?? false,
     runLog: options.runLog === false ? false : typeof options.runLog === 'string' ? options.runLog : defaultRunLogPath(),
+    resume: options.resume === undefined ? null : recordPath(options.resume),
   };
 }
 
@@ -104,6 +116,9 @@ function resolveOptions(options: DemoOptions): Resolved {
 export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const settings = resolveOptions(options);
   const { budget, workers, seed } = settings;
+  // A resumed run reads its record first and then appends to it, so the next resume sees both.
+  const record = settings.resume === null ? null : await readCampaignRecord(settings.resume);
+  if (settings.resume !== null) settings.runLog = settings.resume;
   const methods = {
     simulate: moduleMethod<typeof objective.simulate>(siblingModule(import.meta.url, 'objective'), 'simulate'),
     retrain: moduleMethod<typeof surrogate.retrain>(siblingModule(import.meta.url, 'surrogate'), 'retrain'),
@@ -144,16 +159,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   if (settings.runLog !== false) {
     const { workMs, initialDesigns, retrainEvery } = settings;
     const meta = { campaign: 'demo', objective: 'hartmann6', budget, workers, workMs, initialDesigns, retrainEvery, seed };
-    runLog = await RunLog.open(settings.runLog, { meta });
+    // With inputs and values (`tasks`), so that any run can be carried on with --resume.
+    runLog = await RunLog.open(settings.runLog, { meta, tasks: true });
     runLog.attachThinker(thinker).attachTaskServer(server, { workers });
   }
 
   const started = performance.now();
   server.start();
+  // Ctrl-C or the batch system's SIGTERM: stop sending, finish what is running, keep the record.
+  const walltime = new Walltime({ signals: ['SIGTERM', 'SIGINT'] });
   try {
     progress?.start();
-    await thinker.run();
+    if (record !== null) await thinker.resume(record);
+    const { outcome, reason } = await runWithinWalltime(thinker, walltime);
+    if (outcome === 'walltime' && runLog !== null) {
+      process.stderr.write(`demo stopped by ${describeWalltime(reason!)}; carry on with: npm start -- --resume ${shortPath(runLog.path)}\n`);
+    }
   } finally {
+    walltime.dispose();
     progress?.stop();
     stopListening();
     thinker.rec.off('change', onChange);
@@ -189,6 +212,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     moves,
     runLog: runLog === null ? null : shortPath(runLog.path),
   };
+}
+
+/** A run log given as its file or as its `runs/<time>` folder. */
+function recordPath(path: string): string {
+  if (typeof path !== 'string' || path.length === 0) throw new RangeError('demo option resume must be the path of a run log or of its folder');
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'run.jsonl') : path;
 }
 
 /** Relative to the working folder when under it, so the command shown is short. */

@@ -86,6 +86,7 @@ export class SteeringThinker extends BaseThinker<DemoMethods> {
   @agent({ startup: true })
   async allocate(): Promise<void> {
     await this.rec.reallocate(null, 'simulation', this.settings.workers);
+    if (this.resumed) this.#carryOn();
   }
 
   @taskSubmitter({ taskType: 'simulation', workQueue: 'candidates' })
@@ -116,6 +117,50 @@ export class SteeringThinker extends BaseThinker<DemoMethods> {
       this.retrain.set();
     }
     this.#onResult(this);
+  }
+
+  /** Whether this thinker took back a previous run's record (`--resume`). */
+  resumed = false;
+
+  /** Resuming: learn from a simulation of the previous run as `record` does, without its slot. */
+  protected override replayResult(result: Result): void {
+    this.resumed = true;
+    if (result.method !== 'simulate') return; // the model is retrained from the database anyway
+    this.sent++;
+    this.#sinceTraining++;
+    this.#dropCandidate(result.args[0] as number[]);
+    if (result.success && typeof result.value === 'number') {
+      const observation = { x: result.args[0] as number[], value: result.value };
+      this.database.push(observation);
+      if (this.best === null || observation.value < this.best.value) this.best = observation;
+    } else {
+      this.failed++;
+    }
+  }
+
+  /** Resuming: a simulation left in flight goes back to the front of the candidates; a retraining is dropped. */
+  protected override resumeTask(task: Result): void {
+    this.resumed = true;
+    if (task.method !== 'simulate') return;
+    const x = task.args[0] as number[];
+    this.#dropCandidate(x);
+    this.candidates.replace([x, ...this.candidates.toArray()]);
+  }
+
+  /** After a resume: close a spent budget, or retrain at once if no candidate is waiting. */
+  #carryOn(): void {
+    if (this.sent >= this.settings.budget) {
+      this.candidates.clear();
+      this.candidates.close();
+    } else if (this.candidates.size === 0 && this.database.length >= 2) {
+      this.retrain.set();
+    }
+  }
+
+  #dropCandidate(x: number[]): void {
+    const waiting = this.candidates.toArray();
+    const at = waiting.findIndex((c) => c.length === x.length && c.every((v, i) => v === x[i]));
+    if (at >= 0) this.candidates.replace([...waiting.slice(0, at), ...waiting.slice(at + 1)]);
   }
 
   @eventResponder({

@@ -6,7 +6,7 @@ import { ColmenaQueues } from '../queue/base.js';
 import { Emitter } from '../common/emitter.js';
 import { type AgentHost, countProperty, EventBarrier, eventProperty, runAgentBody, workQueueProperty } from './agent-loops.js';
 import { AsyncEvent } from './async-event.js';
-import { type AgentInfo, type AgentRecord, agentsOf } from './metadata.js';
+import { type AgentInfo, type AgentRecord, agentsOf, withDefaultPools } from './metadata.js';
 import { ResourceCounter } from './resource-counter.js';
 import type { Result } from '../models/result.js';
 import { resumeCampaign, type ResumeOptions, type ResumeSource, type ResumeSummary } from './resume.js';
@@ -99,7 +99,7 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
     this.#loggerName = options.loggerName ?? 'thinker';
     this.#parentLogger = options.logger ?? rootLogger();
     this.#logger = childLogger(this.#loggerName, this.#parentLogger);
-    this.#agents = agentsOf(new.target);
+    this.#agents = withDefaultPools(agentsOf(new.target), resourceCounter?.taskTypes ?? null, new.target.name);
     this.#checkAgainstQueuesAndPools(new.target.name);
   }
 
@@ -231,8 +231,8 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
    * release them), or to queue its work again yourself (then do not call `carryOn`; the task is
    * recorded as abandoned). @default carryOn()
    */
-  protected async resumeTask(_task: Result, carryOn: () => Promise<string>): Promise<void> {
-    await carryOn();
+  protected resumeTask(_task: Result, carryOn: () => Promise<string>): void | Promise<void> {
+    return carryOn().then(() => undefined);
   }
 
   /** Start every agent and resolve once all have finished; rejects with AgentFailedError if any threw. */
