@@ -35,15 +35,14 @@ export function leaseKeys(prefix: string, serverId: string): LeaseKeys {
 export const TASK_ID_PATTERN_LUA = `'"task_id"%s*:%s*"([^"]+)"'`;
 
 /**
- * Take up to ARGV[1] requests onto this server's processing list, refresh the heartbeat (ARGV[2]
- * ms), register the server (ARGV[3]). Stops after an element with no '{' (the kill signal: what
- * follows it is for other servers). Returns [element, redeliveries, ...] and then the redelivery
- * counts of the task ids in ARGV[4..] (requests taken by a blocking move just before).
+ * Take up to ARGV[1] requests onto this server's processing list (ARGV[2], ARGV[3] unused: the
+ * heartbeat and registration are kept by a timer, off the hot path). Stops after an element with no '{' (the kill signal: what
+ * follows it is for other servers). Returns [element, redeliveries, ...], then the redelivery
+ * counts of the task ids in ARGV[4..] (requests taken by a blocking move just before), then how
+ * many tasks have a redelivery count at all (so a server can skip looking when none has).
  * KEYS: requests, processing, heartbeat, servers, redelivered.
  */
 export const TAKE_SCRIPT = `
-redis.call('SADD', KEYS[4], ARGV[3])
-redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 local out = {}
 for i = 1, tonumber(ARGV[1]) do
   local e = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'LEFT')
@@ -56,6 +55,7 @@ end
 for i = 4, #ARGV do
   out[#out + 1] = redis.call('HGET', KEYS[5], ARGV[i]) or '0'
 end
+out[#out + 1] = tostring(redis.call('HLEN', KEYS[5]))
 return out
 `;
 
@@ -109,6 +109,26 @@ for i = #ARGV, 1, -1 do
   if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('LPUSH', KEYS[2], ARGV[i]) end
 end
 return #ARGV
+`;
+
+/**
+ * Push results and end their leases in one step. ARGV: processing list, then triples of
+ * (result list, result body, request element or '' for a result that ends no lease).
+ */
+export const ANSWER_SCRIPT = `
+local processing = ARGV[1]
+for i = 2, #ARGV, 3 do
+  redis.call('RPUSH', ARGV[i], ARGV[i + 1])
+  if ARGV[i + 2] ~= '' then redis.call('LREM', processing, 1, ARGV[i + 2]) end
+end
+return (#ARGV - 1) / 3
+`;
+
+/** Register a server and refresh its heartbeat. KEYS: servers, heartbeat; ARGV: server id, lease ms. */
+export const HEARTBEAT_SCRIPT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+return 1
 `;
 
 /** Heartbeat and lease timing. */

@@ -26,6 +26,8 @@ import {
 import { throwIfAborted } from '../common/abort.js';
 import { ColmenaQueues, type QueuesOptions, type ServerMessage, type TakeOptions } from './base.js';
 import {
+  ANSWER_SCRIPT,
+  HEARTBEAT_SCRIPT,
   LIVE_SERVERS_SCRIPT,
   leaseKeys,
   type LeaseKeys,
@@ -68,6 +70,8 @@ export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
 }
 
 const WAKE = 'wake';
+/** How long a client keeps reading a topic's list after its last task there retired. */
+const SHRINK_GRACE_MS = 50;
 
 /** A result ready to go, with the lease it ends. */
 interface OutgoingResult {
@@ -82,6 +86,8 @@ type TakerRedis = Redis & {
   colmenaReclaim(...args: (string | number)[]): Promise<number>;
   colmenaLiveServers(...args: (string | number)[]): Promise<number>;
   colmenaRelease(...args: (string | number)[]): Promise<number>;
+  colmenaAnswer(...args: (string | number)[]): Promise<number>;
+  colmenaHeartbeat(...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -120,6 +126,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #listening: Promise<void> | null = null;
   #listeningKeys: readonly string[] = [];
   #ownershipWaiter: (() => void) | null = null;
+  #shrinkTimer: NodeJS.Timeout | null = null;
   #blockedOnResults = false;
   #noServerTimer: NodeJS.Timeout | null = null;
   #lastServerSeen = 0;
@@ -130,6 +137,11 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #taker: TakerRedis | null = null;
   #takerId: number | null = null;
   #blockedOnTake = false;
+  #registered: Promise<unknown> | null = null;
+  /** Tasks in hand that were redelivered: their count is dropped with their result. */
+  readonly #redeliveredInHand = new Set<string>();
+  /** Whether the last take saw any redelivery count on the prefix. */
+  #anyRedelivered = true;
   #interrupting = false;
   #takeInProgress: Promise<void> | null = null;
   /** Requests leased and not yet handed to the server, oldest first. */
@@ -214,6 +226,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     redis.defineCommand('colmenaReclaim', { numberOfKeys: 3, lua: RECLAIM_SCRIPT });
     redis.defineCommand('colmenaLiveServers', { numberOfKeys: 1, lua: LIVE_SERVERS_SCRIPT });
     redis.defineCommand('colmenaRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
+    redis.defineCommand('colmenaAnswer', { numberOfKeys: 0, lua: ANSWER_SCRIPT });
+    redis.defineCommand('colmenaHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_SCRIPT });
     return redis;
   }
 
@@ -280,7 +294,20 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     const owned = this.ownedTopics().map((topic) => this.resultKey(topic));
     if (owned.length === this.#listeningKeys.length && owned.every((key, i) => key === this.#listeningKeys[i])) return;
     if (this.#ownershipWaiter) return this.#ownershipWaiter();
-    // Blocked on the old set of keys: wake the pop so it starts again with the new set.
+    const grew = owned.some((key) => !this.#listeningKeys.includes(key));
+    if (grew) return this.#wakeResultReader();
+    // Only shrank (the last task of a topic retired): let go of that topic's list soon, but not at
+    // once, so a thinker sending one task after another does not restart its pop for each.
+    this.#shrinkTimer ??= setTimeout(() => {
+      this.#shrinkTimer = null;
+      const still = this.ownedTopics().map((topic) => this.resultKey(topic));
+      if (still.length !== this.#listeningKeys.length || still.some((key, i) => key !== this.#listeningKeys[i])) this.#wakeResultReader();
+    }, SHRINK_GRACE_MS);
+    this.#shrinkTimer.unref();
+  }
+
+  /** Blocked on an old set of keys: wake the pop so it starts again with the new set. */
+  #wakeResultReader(): void {
     if (this.#blockedOnResults) this.#commands?.rpush(this.#resultWakeKey, WAKE).catch(() => {});
   }
 
@@ -425,11 +452,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     if (this.#heartbeatTimer || this.#closing) return;
     this.#taker = this.#connect('requests', true);
     this.#taker.on('reconnecting', () => (this.#takerId = null));
-    this.#heartbeatTimer = setInterval(() => {
-      this.#commands
-        ?.set(this.#keys.heartbeat, '1', 'PX', this.#lease.leaseMs)
-        .catch((error: unknown) => this.#logger.debug({ err: error }, 'heartbeat failed'));
-    }, this.#lease.heartbeatMs);
+    this.#heartbeatTimer = setInterval(() => void this.#beat().catch((error: unknown) => this.#logger.debug({ err: error }, 'heartbeat failed')), this.#lease.heartbeatMs);
     this.#reclaimTimer = setInterval(() => void this.reclaimLapsed().catch(() => {}), this.#lease.reclaimMs);
     this.#cancelReader = this.#connect('cancels', true);
     this.#cancelListening = this.#listenForCancels(this.#cancelReader);
@@ -446,12 +469,23 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return moved;
   }
 
+  /** Register and refresh the heartbeat (again after a reclaim by others, should we have been too slow). */
+  #beat(): Promise<unknown> {
+    return this.#run((redis) => redis.colmenaHeartbeat(this.#keys.servers, this.#keys.heartbeat, this.serverId, this.#lease.leaseMs));
+  }
+
   async #take(room: number): Promise<void> {
-    await this.#cmd(); // a clear error if Redis cannot be reached
+    // Alive and registered before the first take (and a clear error if Redis cannot be reached).
+    this.#registered ??= this.#beat().catch((error: unknown) => {
+      this.#registered = null;
+      throw error;
+    });
+    await this.#registered;
     const taker = this.#taker!;
     const keys = [this.#keys.requests, this.#keys.processing, this.#keys.heartbeat, this.#keys.servers, this.#keys.redelivered];
     const args = [room, this.#lease.leaseMs, this.serverId];
     const flat = await taker.colmenaTake(...keys, ...args);
+    this.#anyRedelivered = Number(flat.pop()) > 0;
     if (flat.length > 0) return this.#acceptTaken(flat);
     if (this.#interrupting) return;
     this.#takerId ??= (await taker.client('ID')) as number;
@@ -464,12 +498,15 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       this.#blockedOnTake = false;
     }
     if (element === null) return;
-    // Ahead of the next calls, take what else the window allows, and learn this one's history.
-    const id = readTaskId(element);
-    const more = await taker.colmenaTake(...keys, room - 1, this.#lease.leaseMs, this.serverId, ...(id ? [id] : []));
-    const count = id ? Number(more.pop()) : 0;
     this.#taken.push(element);
-    if (id && count > 0) this.#redeliveries.set(id, count);
+    // Hand it over at once (the next call takes more ahead); look up its history only when some
+    // task on this prefix was redelivered lately.
+    const id = this.#anyRedelivered ? readTaskId(element) : null;
+    if (id === null) return;
+    const more = await taker.colmenaTake(...keys, room - 1, this.#lease.leaseMs, this.serverId, id);
+    this.#anyRedelivered = Number(more.pop()) > 0;
+    const count = Number(more.pop());
+    if (count > 0) this.#redeliveries.set(id, count);
     this.#acceptTaken(more);
   }
 
@@ -557,6 +594,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       const redelivered = this.#redeliveries.get(task.taskId);
       if (redelivered !== undefined) {
         this.#redeliveries.delete(task.taskId);
+        this.#redeliveredInHand.add(task.taskId);
         // On the task's record; not counted against maxRetries (it may never have started).
         task.failedAttempts.push({
           failure: {
@@ -596,27 +634,15 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   /** Results ready in one tick: pushed, and their requests taken off the processing list, in one transaction. */
   async #pushResults(results: OutgoingResult[]): Promise<void> {
-    const byKey = new Map<string, string[]>();
-    for (const { key, body } of results) {
-      const bodies = byKey.get(key);
-      if (bodies) bodies.push(body);
-      else byKey.set(key, [body]);
+    const args: string[] = [this.#keys.processing];
+    const redelivered: string[] = [];
+    for (const { key, body, lease, taskId } of results) {
+      args.push(key, body, lease ?? '');
+      if (lease !== undefined && this.#redeliveredInHand.delete(taskId)) redelivered.push(taskId);
     }
-    const replies = await this.#run((redis) => {
-      const multi = redis.multi();
-      for (const [key, bodies] of byKey) multi.rpush(key, ...bodies);
-      const redelivered: string[] = [];
-      for (const { lease, taskId } of results) {
-        if (lease === undefined) continue;
-        multi.lrem(this.#keys.processing, 1, lease);
-        redelivered.push(taskId);
-      }
-      // Any redelivery count of these tasks is history now.
-      if (redelivered.length > 0) multi.hdel(this.#keys.redelivered, ...redelivered);
-      return multi.exec();
-    });
-    const failed = replies?.find(([error]) => error !== null)?.[0];
-    if (!replies || failed) throw describeRedisFailure(failed ?? new Error('transaction aborted'), this.#url);
+    await this.#run((redis) => redis.colmenaAnswer(...args));
+    // Their redelivery counts are history now.
+    if (redelivered.length > 0) await this.#run((redis) => redis.hdel(this.#keys.redelivered, ...redelivered)).catch(() => {});
     for (const { lease, taskId } of results) if (lease !== undefined && this.#leases.get(taskId) === lease) this.#leases.delete(taskId);
   }
 
@@ -628,6 +654,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   protected override async closeTransport(): Promise<void> {
     if (this.#noServerTimer) clearInterval(this.#noServerTimer);
+    if (this.#shrinkTimer) clearTimeout(this.#shrinkTimer);
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#reclaimTimer) clearInterval(this.#reclaimTimer);
     const serving = this.#heartbeatTimer !== null;
