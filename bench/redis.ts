@@ -37,6 +37,40 @@ async function bare(url: string, total: number, latencyCount: number, window: nu
   return { tasksPerS, latencies };
 }
 
+/**
+ * The bare batched limit of "all sent at once": one RPUSH of every ping, an echo side that pops
+ * in batches (BLMPOP COUNT) and pushes each batch back in one RPUSH, a client that pops in batches.
+ */
+async function bareAtOnce(url: string, total: number): Promise<number> {
+  const key = `bench-${randomUUID()}`;
+  const [client, clientPop, echoPop, echoPush] = [0, 1, 2, 3].map(() => new Redis(url));
+  const echo = (async () => {
+    for (let echoed = 0; echoed < total; ) {
+      const [, items] = (await echoPop!.call('BLMPOP', 0, 1, `${key}_a`, 'LEFT', 'COUNT', 256)) as [string, string[]];
+      await echoPush!.rpush(`${key}_b`, ...items);
+      echoed += items.length;
+    }
+  })();
+  const started = performance.now();
+  await client!.rpush(`${key}_a`, ...Array.from({ length: total }, () => 'ping'));
+  for (let received = 0; received < total; ) {
+    const [, items] = (await clientPop!.call('BLMPOP', 0, 1, `${key}_b`, 'LEFT', 'COUNT', 256)) as [string, string[]];
+    received += items.length;
+  }
+  const rate = total / ((performance.now() - started) / 1000);
+  await echo;
+  for (const connection of [client, clientPop, echoPop, echoPush]) connection!.disconnect();
+  return rate;
+}
+
+/** Every task sent at once (one loop of sendInputs), then every result taken. */
+async function oursAtOnce(client: RedisQueues<{ noop: () => void }>, total: number): Promise<number> {
+  const started = performance.now();
+  await Promise.all(Array.from({ length: total }, () => client.sendInputs('noop', [])));
+  for (let i = 0; i < total; i++) await client.getResult();
+  return total / ((performance.now() - started) / 1000);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const quick = flag(argv, 'quick');
   const total = option(argv, 'tasks', quick ? 5000 : 20_000);
@@ -59,6 +93,14 @@ export async function main(argv: string[]): Promise<void> {
       await send();
       await receive();
     });
+    const atOnceTotal = option(argv, 'at-once', 2000);
+    await oursAtOnce(client, atOnceTotal); // warm-up
+    const atOnce: number[] = [];
+    const bareBatched: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      atOnce.push(await oursAtOnce(client, atOnceTotal));
+      bareBatched.push(await bareAtOnce(url, atOnceTotal));
+    }
     await client.sendKillSignal();
     await server.join();
     await Promise.all([client.close(), serverQueues.close()]);
@@ -77,6 +119,17 @@ export async function main(argv: string[]): Promise<void> {
       bare_p50_ms: round(bareP50),
       throughput_ratio: round(tasksPerS / baseline.tasksPerS),
       p50_ratio: round(p50 / bareP50),
+      p99_ratio: round(percentile(latencies, 99) / percentile(baseline.latencies, 99)),
+    });
+    const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+    report({
+      bench: 'redis',
+      mode: 'at-once',
+      tasks: atOnceTotal,
+      executor: 'inline',
+      tasks_per_s: Math.round(median(atOnce)),
+      bare_batched_tasks_per_s: Math.round(median(bareBatched)),
+      throughput_ratio: round(median(atOnce) / median(bareBatched)),
     });
   } finally {
     await ownServer?.stop();

@@ -261,8 +261,12 @@ export function encodeRequestElement(result: Result): string {
 /** Python's task servers treat any request element ending in `null` as the kill signal. */
 export const KILL_SIGNAL_ELEMENT = 'defaultnull';
 
+/**
+ * Python's kill signal is the topic followed by `null`: exactly `<topic>null` with no `{`
+ * anywhere, so a request whose JSON body merely ends in `null` is never mistaken for it.
+ */
 export function isKillSignal(element: string): boolean {
-  return element.endsWith('null');
+  return element.endsWith('null') && !element.includes('{');
 }
 
 /** Split a request element at its first `{`; `null` when there is none. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../common/errors.js';
 import { needsProxiesResolvedHere, runWithProxiesResolvedHere } from '../methods/proxies-here.js';
 import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
@@ -8,6 +9,7 @@ import { BaseTaskServer, type TaskServerOptions } from './base.js';
 import type { Executor } from './executor.js';
 import type { ObjectStore } from '../proxy/store.js';
 import { configureStores } from '../proxy/store-registry.js';
+import { checkFit, checkModuleExports, declaredKind } from './fit.js';
 import { InlineExecutor } from './executors/inline.js';
 import { ProcessesExecutor } from './executors/processes.js';
 import { ThreadsExecutor } from './executors/threads.js';
@@ -41,9 +43,13 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   readonly #methods: Map<string, MethodSpec>;
   readonly #names: readonly string[];
   readonly #executors = new Map<string, Executor>();
+  readonly #threads: number;
+  readonly #processes: number;
 
   constructor(queues: ColmenaQueues, options: LocalTaskServerOptions<S>) {
     super(queues, options);
+    this.#threads = options.threads ?? availableParallelism();
+    this.#processes = options.processes ?? availableParallelism();
     // Before the executors start their pools, which get the stores known by then.
     configureStores(options.stores ?? []);
     this.#methods = new Map(Object.entries(options.methods));
@@ -61,6 +67,24 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       }
       this.#executors.set(name, executor);
     }
+    for (const [method, spec] of this.#methods) checkFit(method, declaredKind(spec), this.#executors.get(spec.executor)!);
+  }
+
+  /** Each module method's export is loaded once, here, before the first task: a misspelt name stops the server at once. */
+  protected override prepare(): Promise<void> {
+    return checkModuleExports(this.#methods, this.#executors);
+  }
+
+  /** Twice what the executors run at once, so the next task is ready when one ends. */
+  protected override defaultWindow(): number {
+    let capacity = 0;
+    for (const executor of this.#executors.values()) {
+      if (executor.capacity !== undefined) capacity += executor.capacity;
+      else if (executor.name === 'threads') capacity += this.#threads;
+      else if (executor.name === 'processes') capacity += this.#processes;
+      else capacity += 32;
+    }
+    return Math.max(2, 2 * capacity);
   }
 
   get methodNames(): readonly string[] {
