@@ -91,7 +91,8 @@ const UNWAITED_BEFORE_YIELD = 256;
 
 async function submitTasks(thinker: AgentHost, method: AnyMethod, info: Info<'taskSubmitter'>): Promise<void> {
   const { done, rec } = thinker;
-  const pool = info.taskType;
+  // Resolved to the counter's only pool when the thinker was built (withDefaultPools).
+  const pool = info.taskType!;
   const queue = info.workQueue === null ? null : workQueueProperty(thinker, info.workQueue);
   let unwaited = 0;
   for (;;) {

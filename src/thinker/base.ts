@@ -324,7 +324,7 @@ export abstract class BaseThinker<M extends MethodMap = MethodMap> {
             `Add it to the queues' 'topics' option.`,
         );
       }
-      if (info.kind === 'taskSubmitter') checkPool(info.name, 'taskType', info.taskType);
+      if (info.kind === 'taskSubmitter') checkPool(info.name, 'taskType', info.taskType!);
       if (info.kind === 'eventResponder' && info.reallocation !== null) {
         checkPool(info.name, 'gatherFrom', info.reallocation.gatherFrom);
         checkPool(info.name, 'gatherTo', info.reallocation.gatherTo);

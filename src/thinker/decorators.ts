@@ -23,8 +23,8 @@ export interface ResultProcessorOptions {
 }
 
 export interface TaskSubmitterOptions {
-  /** Resource pool to take slots from before each call. */
-  taskType: string;
+  /** Resource pool to take slots from before each call. @default the ResourceCounter's only pool */
+  taskType?: string;
   /** Slots to take per call: a number, or the name of a numeric property of the thinker. @default 1 */
   nSlots?: number | string;
   /**
@@ -104,15 +104,25 @@ export function agent(first?: AgentOptions | Method<AnyThinker, []>, second?: Co
 
 /**
  * Mark a method as a result processor: it is called with each result of its topic, one at a time.
- * Once `done` is set it keeps going until no task of the topic is outstanding.
+ * Once `done` is set it keeps going until no task of the topic is outstanding. Bare
+ * (`@resultProcessor`, topic `default`) or called (`@resultProcessor({ topic })`), as in Colmena.
  * @example
  * \@resultProcessor({ topic: 'sim' })
  * async store(result: Result) { this.rec.release('sim', 1); this.database.push(result.value); }
  */
+export function resultProcessor<This extends AnyThinker>(value: Method<This, [result: ResultOf<This>]>, context: Context<This, [result: ResultOf<This>]>): void;
 export function resultProcessor<O extends ResultProcessorOptions>(options?: O): <This extends AnyThinker>(
   value: Method<This, [result: ResultOf<This>]>,
   context: Context<This, [result: ResultOf<This>]>,
-) => void {
+) => void;
+export function resultProcessor(
+  options?: ResultProcessorOptions | Method<AnyThinker, [result: Result]>,
+  bareContext?: Context<AnyThinker, [result: Result]>,
+): void | ((value: Method<AnyThinker, [result: Result]>, context: Context<AnyThinker, [result: Result]>) => void) {
+  if (typeof options === 'function') {
+    decorate('@resultProcessor', options, bareContext, { kind: 'resultProcessor', name: '', startup: false, topic: 'default' }, 1);
+    return;
+  }
   const topic = checkOptions<ResultProcessorOptions>('@resultProcessor', options ?? {}, ['topic']).topic ?? 'default';
   if (typeof topic !== 'string' || topic.length === 0) fail(`@resultProcessor({ topic }): topic must be a non-empty string, got ${JSON.stringify(topic)}`);
   return (value, context) => decorate('@resultProcessor', value, context, { kind: 'resultProcessor', name: '', startup: false, topic }, 1);
@@ -122,20 +132,32 @@ export function resultProcessor<O extends ResultProcessorOptions>(options?: O): 
  * Mark a method as a task submitter: it is called each time `nSlots` slots of the `taskType` pool
  * have been acquired for it, until `done` is set. The method owns those slots (release them when
  * the task's result arrives). With `workQueue`, it is called with the next item of that queue.
+ * Without a `taskType` (bare `@taskSubmitter`, or `@taskSubmitter()`), the pool is the
+ * ResourceCounter's only one; a counter with several pools is refused when the thinker is built.
  * @example
  * \@taskSubmitter({ taskType: 'sim', nSlots: 'slotsPerTask', workQueue: 'todo' })
  * async submit(x: number) { await this.queues.sendInputs('simulate', [x], { topic: 'sim' }); }
  */
-export function taskSubmitter<const O extends TaskSubmitterOptions>(
-  options: O,
+export function taskSubmitter<This extends AnyThinker>(value: Method<This, []>, context: Context<This, []>): void;
+export function taskSubmitter<const O extends TaskSubmitterOptions = Record<never, never>>(
+  options?: O,
 ): <This extends AnyThinker & Host<OptionOf<O, 'nSlots'>, number> & Host<OptionOf<O, 'workQueue'>, AnyWorkQueue>>(
   value: Method<This, SubmitterArgs<This, O>>,
   context: Context<This, SubmitterArgs<This, O>>,
-) => void {
+) => void;
+export function taskSubmitter(
+  options: TaskSubmitterOptions | Method<AnyThinker, []> = {},
+  bareContext?: Context<AnyThinker, []>,
+): void | ((value: Method<AnyThinker, [item?: unknown]>, context: Context<AnyThinker, [item?: unknown]>) => void) {
+  if (typeof options === 'function') {
+    const info: AgentInfo = { kind: 'taskSubmitter', name: '', startup: false, taskType: undefined, nSlots: 1, workQueue: null };
+    decorate('@taskSubmitter', options, bareContext, info, 0);
+    return;
+  }
   const checked = checkOptions('@taskSubmitter', options, ['taskType', 'nSlots', 'workQueue']);
   const { taskType, nSlots = 1, workQueue } = checked;
-  if (typeof taskType !== 'string' || taskType.length === 0) {
-    fail(`@taskSubmitter({ taskType }): taskType must name a resource pool, got ${JSON.stringify(taskType)}`);
+  if (taskType !== undefined && (typeof taskType !== 'string' || taskType.length === 0)) {
+    fail(`@taskSubmitter({ taskType }): taskType must name a resource pool (or be left out for the counter's only pool), got ${JSON.stringify(taskType)}`);
   }
   checkCountOrName(`@taskSubmitter({ nSlots })`, nSlots, false);
   if (workQueue !== undefined && (typeof workQueue !== 'string' || workQueue.length === 0)) {

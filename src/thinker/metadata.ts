@@ -27,7 +27,8 @@ export type AgentInfo =
       readonly kind: 'taskSubmitter';
       readonly name: string;
       readonly startup: false;
-      readonly taskType: string;
+      /** The pool; `undefined` (no taskType given) means the counter's only pool, resolved when the thinker is built. */
+      readonly taskType: string | undefined;
       /** A number, or the name of a numeric property of the thinker. */
       readonly nSlots: number | string;
       /** Name of the WorkQueue property that feeds it, if any. */
@@ -78,4 +79,25 @@ export function registerAgent(rawMetadata: unknown, record: AgentRecord, where: 
 export function agentsOf(constructor: object): readonly AgentRecord[] {
   const metadata = (constructor as { [Symbol.metadata]?: Metadata | null })[Symbol.metadata];
   return (metadata?.[AGENTS] as AgentRecord[] | undefined) ?? [];
+}
+
+/**
+ * The agents with every `@taskSubmitter` that named no pool given the counter's only one, as
+ * Colmena's `task_submitter()` without a task type does when there is one pool.
+ * @throws ThinkerDefinitionError when such an agent meets a counter of none or several pools.
+ */
+export function withDefaultPools(records: readonly AgentRecord[], taskTypes: readonly string[] | null, className: string): readonly AgentRecord[] {
+  if (!records.some((record) => record.info.kind === 'taskSubmitter' && record.info.taskType === undefined)) return records;
+  return records.map((record) => {
+    const info = record.info;
+    if (info.kind !== 'taskSubmitter' || info.taskType !== undefined) return record;
+    if (taskTypes === null || taskTypes.length !== 1) {
+      const pools = taskTypes === null ? 'no ResourceCounter' : `a ResourceCounter with ${taskTypes.length} pools (${taskTypes.join(', ') || 'none besides null'})`;
+      throw new ThinkerDefinitionError(
+        `${className}.${info.name}: @taskSubmitter names no taskType, which works only with a ResourceCounter of exactly one pool; ` +
+          `this thinker has ${pools}. Name the pool: @taskSubmitter({ taskType: '...' }).`,
+      );
+    }
+    return { ...record, info: { ...info, taskType: taskTypes[0] } };
+  });
 }

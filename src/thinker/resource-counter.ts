@@ -176,15 +176,16 @@ export class ResourceCounter<T extends string = string> extends EventEmitter<Res
   }
 
   /**
-   * Give back slots taken with {@link acquire}; waiting requests are served at once.
+   * Give back slots taken with {@link acquire}; waiting requests are served at once. The
+   * defaults are Colmena's (`release(task=None, n_slots=1)`): one slot of the unallocated pool.
    *
    * @throws InvalidStateError when releasing more slots than are in use in the pool.
    */
-  release(pool: T | null, slots?: number): void;
+  release(pool?: T | null, slots?: number): void;
   /** Give back slots and ask for the same number again, behind the requests already waiting. */
   release(pool: T | null, slots: number, options: ReleaseOptions & { rerequest: true }): Promise<void>;
   release(pool: T | null, slots: number, options?: ReleaseOptions): void | Promise<void>;
-  release(pool: T | null, slots = 1, options: ReleaseOptions = {}): void | Promise<void> {
+  release(pool: T | null = null, slots = 1, options: ReleaseOptions = {}): void | Promise<void> {
     const state = this.#pool(pool);
     checkCount('slots', slots);
     const inUse = state.allocated - state.available;

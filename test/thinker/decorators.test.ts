@@ -183,10 +183,10 @@ describe('misuse fails when the class is defined', () => {
     assert.throws(() => {
       class Bad extends BaseThinker {
         // @ts-expect-error -- options are required
-        @taskSubmitter go() {}
+        @eventResponder go() {}
       }
       return Bad;
-    }, definitionError(/@taskSubmitter needs options: write @taskSubmitter\(\{ \.\.\. \}\)/));
+    }, definitionError(/@eventResponder needs options: write @eventResponder\(\{ \.\.\. \}\)/));
     assert.throws(() => {
       class Bad extends BaseThinker {
         // @ts-expect-error -- misspelt option
@@ -301,5 +301,70 @@ describe('misuse of named properties fails at start', () => {
   test('the rec getter names the missing ResourceCounter', () => {
     class NoRec extends BaseThinker {}
     assert.throws(() => new NoRec(new LocalQueues()).rec, InvalidStateError);
+  });
+});
+
+describe('porting conveniences: Colmena decorator forms', () => {
+  test('bare @resultProcessor listens on default; bare and empty @taskSubmitter take the only pool', async () => {
+    class Ported extends BaseThinker {
+      readonly seen: unknown[] = [];
+      submitted = 0;
+      @resultProcessor
+      store(result: Result) {
+        this.seen.push(result.value);
+        this.rec.release('sim', 1);
+        if (this.seen.length === 4) this.done.set();
+      }
+      @taskSubmitter
+      async submit() {
+        await this.queues.sendInputs('echo', [this.submitted++]);
+      }
+      @taskSubmitter()
+      async submitToo() {
+        await this.queues.sendInputs('echo', [100 + this.submitted++]);
+      }
+    }
+    const infos = Ported.listAgents();
+    assert.deepEqual(
+      infos.map((info) => [info.name, info.kind, info.kind === 'taskSubmitter' ? info.taskType : info.kind === 'resultProcessor' ? info.topic : null]),
+      [
+        ['store', 'resultProcessor', 'default'],
+        ['submit', 'taskSubmitter', undefined],
+        ['submitToo', 'taskSubmitter', undefined],
+      ],
+    );
+    const queues = new LocalQueues();
+    const thinker = new Ported(queues, new ResourceCounter(2, ['sim']));
+    assert.deepEqual(
+      thinker.listAgents().filter((info) => info.kind === 'taskSubmitter').map((info) => info.kind === 'taskSubmitter' && info.taskType),
+      ['sim', 'sim'],
+    );
+    await thinker.rec.reallocate(null, 'sim', 2);
+    // Play the task server: echo each request back.
+    const server = (async () => {
+      for (;;) {
+        const message = await queues.getTask();
+        if (message.kind !== 'task') return;
+        message.task.success = true;
+        message.task.complete = true;
+        message.task.encodedValue = message.task.inputs[0][0]!;
+        await queues.sendResult(message.task);
+      }
+    })();
+    await thinker.run();
+    await queues.sendKillSignal();
+    await server;
+    assert.equal(thinker.seen.length >= 4, true);
+    await queues.close();
+  });
+
+  test('a taskSubmitter without taskType is refused with several pools, naming them', () => {
+    class Ambiguous extends BaseThinker {
+      @taskSubmitter() go() {}
+    }
+    assert.throws(
+      () => new Ambiguous(new LocalQueues(), new ResourceCounter(2, ['sim', 'ml'])),
+      definitionError(/Ambiguous\.go: @taskSubmitter names no taskType.*2 pools \(sim, ml\).*@taskSubmitter\(\{ taskType: '\.\.\.' \}\)/),
+    );
   });
 });

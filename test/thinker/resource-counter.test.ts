@@ -318,3 +318,16 @@ describe('ResourceCounter: change events', () => {
     assert.equal(rec.availableSlots('sim'), 1);
   });
 });
+
+describe('ResourceCounter: Colmena defaults', () => {
+  test('release() with no arguments gives back one slot of the unallocated pool, as Colmena does', async () => {
+    const rec = new ResourceCounter(2, ['sim']);
+    await rec.acquire(null, 2);
+    assert.equal(rec.availableSlots(null), 0);
+    rec.release();
+    assert.equal(rec.availableSlots(null), 1);
+    rec.release(null);
+    assert.equal(rec.availableSlots(null), 2);
+    assert.throws(() => rec.release(), /only 0 of its 2 slot\(s\) are in use/);
+  });
+});
