@@ -96,3 +96,27 @@ export class Walltime {
 export function describeWalltime(reason: WalltimeReason): string {
   return reason.kind === 'signal' ? reason.signal : `deadline ${reason.deadline.toISOString()}`;
 }
+
+/**
+ * When time is up, call `stop` once: a task server's `stop()` (it takes no more requests, finishes
+ * the tasks in hand, and sends their results; requests not taken stay on the channel for the next
+ * job) or a worker's `close()`. Returns the function that unwires it.
+ * @example stopAtWalltime(new Walltime({ deadline: jobEnd, marginMs: 60_000 }), () => server.stop({ abortAfterMs: 30_000 }));
+ */
+export function stopAtWalltime(walltime: Walltime, stop: (reason: WalltimeReason) => unknown): () => void {
+  // At once, not on a later tick: nothing should be taken between the deadline and the stop.
+  // A stop that fails is the stopped object's to report (its join() rejects); do not crash here.
+  const onTimeUp = (): void => {
+    try {
+      void Promise.resolve(stop(walltime.reason!)).catch(() => {});
+    } catch {
+      // as above
+    }
+  };
+  if (walltime.signal.aborted) {
+    onTimeUp();
+    return () => {};
+  }
+  walltime.signal.addEventListener('abort', onTimeUp, { once: true });
+  return () => walltime.signal.removeEventListener('abort', onTimeUp);
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Walltime } from '../../src/common/deadline.js';
+import { stopAtWalltime, Walltime } from '../../src/common/deadline.js';
 import { InvalidArgumentError, InvalidStateError, ThinkerDefinitionError, UnknownTopicError } from '../../src/common/errors.js';
 import { inlineMethod } from '../../src/methods/spec.js';
 import { Result } from '../../src/models/result.js';
@@ -173,4 +173,28 @@ test('Walltime: a deadline or a signal aborts, once, saying why; dispose gives t
   assert.throws(() => new Walltime({ marginMs: -1 }), InvalidArgumentError);
   assert.throws(() => new Walltime({ deadline: Number.NaN }), InvalidArgumentError);
   assert.throws(() => new Walltime({ signals: ['TERM' as NodeJS.Signals] }), InvalidArgumentError);
+});
+
+test('stopAtWalltime stops a task server: it finishes the task in hand and leaves the requests it has not taken', async () => {
+  const queues = new LocalQueues<{ wait: (ms: number) => number }>();
+  let release: () => void = () => {};
+  const started = new Promise<void>((resolve) => (release = resolve));
+  const wait = inlineMethod(async (ms: number) => {
+    release();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return ms;
+  });
+  const server = new LocalTaskServer(queues as unknown as ColmenaQueues, { methods: { wait } }).start();
+  const walltime = new Walltime({ signals: ['SIGUSR2'] });
+  stopAtWalltime(walltime, () => server.stop());
+  await queues.sendInputs('wait', [20]);
+  await started;
+  process.emit('SIGUSR2', 'SIGUSR2');
+  await queues.sendInputs('wait', [20]);
+  await server.join();
+  walltime.dispose();
+  const result = await queues.getResult();
+  assert.equal(result.success, true, 'the task in hand finished');
+  assert.equal(queues.pendingRequests, 1, 'the request sent after the walltime is left for the next job');
+  await queues.close();
 });
