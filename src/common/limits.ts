@@ -57,12 +57,12 @@ function stripUndefined<T extends object>(options: T): Partial<T> {
 
 /**
  * Check a timeout given by a caller (not the wire) against the limits.
- * @throws RangeError naming the option, the range and what was given.
+ * @throws InvalidArgumentError naming the option, the range and what was given.
  */
 export function checkTimeoutMs(value: number | undefined | null, option: string, limits: WireLimits = DEFAULT_WIRE_LIMITS): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'number' || !(value >= 0) || value > limits.maxTimeoutMs) {
-    throw new RangeError(`${option} must be a number of milliseconds from 0 to ${limits.maxTimeoutMs} (365 days), got ${String(value)}`);
+    throw new InvalidArgumentError(`${option} must be a number of milliseconds from 0 to ${limits.maxTimeoutMs} (limits.maxTimeoutMs), got ${String(value)}`);
   }
 }
 

@@ -9,7 +9,7 @@
  * never loads ioredis.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { ColmenaError } from './errors.js';
+import { ColmenaError, InvalidArgumentError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { StopSignal } from './stop-signal.js';
 
@@ -54,14 +54,14 @@ export class RedisConnectionError extends ColmenaError {
 export function checkRedisUrl(url: unknown, option = 'url'): string {
   if (typeof url !== 'string' || !/^rediss?:\/\/[^/\s]/.test(url)) {
     const given = typeof url === 'string' ? `'${redactRedisUrl(url)}'` : String(url);
-    throw new TypeError(
+    throw new InvalidArgumentError(
       `${option} must look like redis://[[user]:password@]host:port[/db] (or rediss:// for TLS), got ${given}`,
     );
   }
   try {
     new URL(url);
   } catch {
-    throw new TypeError(`${option} is not a valid URL: '${redactRedisUrl(url)}'. Percent-encode special characters in the password.`);
+    throw new InvalidArgumentError(`${option} is not a valid URL: '${redactRedisUrl(url)}'. Percent-encode special characters in the password.`);
   }
   return url;
 }

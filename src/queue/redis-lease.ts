@@ -12,6 +12,7 @@
  * - `<prefix>_servers`: ids of servers that may hold leases;
  * - `<prefix>_redelivered`: task id → times its request was put back after a server died.
  */
+import { invalidArgument } from '../common/errors.js';
 
 export interface LeaseKeys {
   requests: string;
@@ -153,7 +154,7 @@ export interface ResolvedLease {
 export function resolveLease(options: LeaseOptions): ResolvedLease {
   const leaseMs = options.leaseMs ?? 3000;
   if (!(Number.isSafeInteger(leaseMs) && leaseMs >= 100)) {
-    throw new RangeError(`leaseMs must be a whole number of milliseconds, at least 100, got ${String(leaseMs)}`);
+    throw invalidArgument('RedisQueues', 'leaseMs', 'a whole number of milliseconds, at least 100', leaseMs);
   }
   return { leaseMs, heartbeatMs: Math.floor(leaseMs / 3), reclaimMs: Math.floor(leaseMs / 6) };
 }

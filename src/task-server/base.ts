@@ -1,4 +1,4 @@
-import { InvalidStateError, SerializationError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
+import { invalidArgument, InvalidStateError, SerializationError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
 import { type Logger, childLogger } from '../common/logging.js';
 import { failedReply, type IntermediateReply, type RunContext, type TaskReply, workerInfo } from '../methods/run.js';
 import { nowSeconds } from '../models/clock.js';
@@ -82,11 +82,11 @@ export abstract class BaseTaskServer {
     this.queues = queues;
     this.logger = options.logger ?? childLogger('task-server');
     if (options.window !== undefined && !(Number.isSafeInteger(options.window) && options.window >= 1)) {
-      throw new RangeError(`window must be a whole number of tasks, at least 1, got ${String(options.window)}`);
+      throw invalidArgument('task server', 'window', 'a whole number of tasks, at least 1', options.window);
     }
     this.#windowOption = options.window;
     if (options.idleTimeoutMs !== undefined && !(options.idleTimeoutMs > 0 && options.idleTimeoutMs <= MAX_TIMER_MS)) {
-      throw new RangeError(`idleTimeoutMs must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${String(options.idleTimeoutMs)}`);
+      throw invalidArgument('task server', 'idleTimeoutMs', `a positive number of milliseconds up to ${MAX_TIMER_MS}`, options.idleTimeoutMs);
     }
     this.#idleTimeoutMs = options.idleTimeoutMs ?? null;
     this.#limits = { ...DEFAULT_WIRE_LIMITS, ...options.limits };
