@@ -97,7 +97,15 @@ export {
   type ThinkerOptions,
   type ThinkerState,
   type WorkQueueOptions,
+  type InFlightChoice,
+  type ResumeOptions,
+  type ResumeSource,
+  type ResumeSummary,
+  runWithinWalltime,
+  type ThinkerWalltimeOptions,
+  type WalltimeOutcome,
 } from './thinker/index.js';
+export { stopAtWalltime, Walltime, type WalltimeOptions, type WalltimeReason } from './common/deadline.js';
 
 export { FileStore } from './proxy/file-store.js';
 export { MemoryStore } from './proxy/memory-store.js';
@@ -109,6 +117,7 @@ export type { ProxyOptions } from './queue/base.js';
 
 export { RunLog, defaultRunLogPath, type AttachTaskServerOptions, type RunLogOptions } from './monitor/run-log/run-log.js';
 export { readRunLog, type ParsedRunLog, type RunLogProblem } from './monitor/run-log/reader.js';
+export { readCampaignRecord, type CampaignRecord } from './monitor/run-log/campaign-record.js';
 export { summarize, type MethodSummary, type RunSummary } from './monitor/report/stats.js';
 export { writeReport, type Report, type ReportOptions } from './monitor/report/report.js';
 export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/report/trace.js';

@@ -26,4 +26,5 @@ export {
 export { Reallocator, type ReallocatorOptions } from './reallocator.js';
 export { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 export type { InFlightChoice, ResumeOptions, ResumeSource, ResumeSummary } from './resume.js';
+export { runWithinWalltime, type ThinkerWalltimeOptions, type WalltimeOutcome } from './resume-walltime.js';
 export { AgentFailedError, ThinkerDefinitionError, UnknownPoolError } from '../common/errors.js';
