@@ -6,6 +6,7 @@ import type { RedisOptions } from 'ioredis';
 import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq/connection.js';
 import { BullmqWorker } from '../task-server/bullmq/worker.js';
 import type { StoreConfig } from '../proxy/store.js';
+import { RedisConnectionError } from '../common/redis-connection.js';
 
 export interface WorkerCommandOptions {
   redis: string;
@@ -71,6 +72,7 @@ export function registerWorkerCommand(program: Command): void {
  */
 export async function runWorker(options: WorkerCommandOptions): Promise<void> {
   let worker: BullmqWorker;
+  let lastProblem: string | null = null;
   try {
     worker = new BullmqWorker({
       url: options.redis,
@@ -84,13 +86,23 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
       maxStalledCount: options.maxStalled,
       redisOptions: redisOptions(options),
       stores: storeConfigs(options),
+      // One line per kind of problem, so a worker started before Redis says what it waits for.
+      onWaitingForRedis: (problem) => {
+        if (problem.problem === lastProblem) return;
+        lastProblem = problem.problem;
+        process.stderr.write(`colmena worker: waiting for Redis at ${problem.url}: ${problem.message}\n`);
+      },
     });
     await worker.start();
   } catch (error) {
     const message = (error as Error).message;
-    const hint = /NOAUTH|WRONGPASS/.test(message)
-      ? ` Redis at ${redactUrl(options.redis)} wants a password: put it in the URL, in a --password-file, or in COLMENA_REDIS_PASSWORD.`
-      : '';
+    const problem = error instanceof RedisConnectionError ? error.problem : null;
+    const hint =
+      problem === 'wrong-password'
+        ? ' (wrong password: check --password-file, COLMENA_REDIS_PASSWORD or the password in --redis)'
+        : problem === 'password-required' || /NOAUTH/.test(message)
+          ? ` Redis at ${redactUrl(options.redis)} wants a password: put it in the URL, in a --password-file, or in COLMENA_REDIS_PASSWORD.`
+          : '';
     process.stderr.write(`colmena worker: ${message}${hint}\n`);
     process.exitCode = 1;
     return;

@@ -17,6 +17,8 @@ import type * as fixtures from '../fixtures/bullmq-methods.js';
 import { type Certificates, type CustomRedis, makeCertificates, startCustomRedis } from '../fixtures/bullmq-redis.js';
 import { WorkerFleet } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
+import { freePort } from '../helpers/redis-server.js';
+import { until as untilTrue } from '../helpers/until.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'error';
 
@@ -155,9 +157,30 @@ describe('colmena worker', () => {
 
       const { process: refused } = fleet.start(WorkerFleet.command({ url, prefix, executor: 'cpu' }), { COLMENA_REDIS_PASSWORD: 'wrong' });
       assert.equal((await refused.exited).code, 1);
-      assert.match(refused.stderr(), /WRONGPASS.*wants a password: put it in the URL, in a --password-file, or in COLMENA_REDIS_PASSWORD/);
+      assert.match(refused.stderr(), /Redis at redis:\/\/127\.0\.0\.1:\d+ refused the password \(wrong password.*\(wrong password: check --password-file/);
+      assert.doesNotMatch(refused.stderr(), /colmena worker: waiting for Redis/, 'a wrong password is not waited through');
+
+      // The executor side: a wrong password answers the task at once, saying so.
+      const wrong = new BullmqExecutor('cpu', { url: `redis://:wrong@127.0.0.1:${secured.port}`, prefix });
+      const reply = await wrong.run(remoteMethod({ executor: 'cpu' }), { method: 'add', serializationMethod: 'json', inputs: [['1', '2'], {}] }, {});
+      assert.equal(reply.success, false);
+      assert.equal(reply.failure?.name, 'RedisConnectionError');
+      assert.match(reply.failure?.message ?? '', /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ refused the password \(wrong password/);
+      await wrong.close();
       await server.close();
       await secured.stop();
+    });
+
+    it('says it is waiting for Redis while nothing answers, with the password redacted', async () => {
+      const port = await freePort();
+      const url = `redis://:hush-${randomUUID()}@127.0.0.1:${port}`;
+      const { process: waiting } = fleet.start(WorkerFleet.command({ url, prefix: redis.prefix(), executor: 'cpu' }));
+      await untilTrue(() => /colmena worker: waiting for Redis/.test(waiting.stderr()), 'the waiting line', 30_000);
+      assert.match(waiting.stderr(), new RegExp(`colmena worker: waiting for Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}: .*[Cc]annot reach`));
+      assert.doesNotMatch(waiting.stderr() + waiting.stdout(), /hush-/);
+      assert.ok(waiting.alive, 'it keeps waiting');
+      waiting.child.kill('SIGKILL');
+      await waiting.exited;
     });
 
     it('over TLS, trusting a given CA', async () => {

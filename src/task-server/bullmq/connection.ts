@@ -3,7 +3,8 @@
  * where Redis is, which key prefix the campaign uses, and what a queue may be called.
  */
 import type { ConnectionOptions } from 'bullmq';
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { RedisConnectionError, type RedisProblem, waitForRedis } from '../../common/redis-connection.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 
 /** @default for every `url` option and for `colmena worker --redis` */
@@ -81,4 +82,29 @@ export interface CancelMessage {
   jobId: string;
   reason: 'timeout' | 'cancelled';
   message: string;
+}
+
+/** Problems that waiting cannot fix: reported at once instead of waited through. */
+const HOPELESS: ReadonlySet<RedisProblem> = new Set(['wrong-password', 'password-required', 'host-not-found', 'tls']);
+
+/**
+ * Wait until `redis` is usable. A wrong or missing password, an unknown host or a TLS failure
+ * rejects at once with a {@link RedisConnectionError} saying so; any other problem (Redis down,
+ * restarting) is waited through, calling `onWaiting` about every `roundMs` with what is wrong.
+ * `stop` rejecting ends the wait.
+ */
+export async function untilRedisUsable(
+  redis: Redis,
+  url: string,
+  options: { stop: Promise<never>; onWaiting?: (problem: RedisConnectionError) => void; roundMs?: number },
+): Promise<void> {
+  for (;;) {
+    try {
+      return await Promise.race([waitForRedis(redis, url, { timeoutMs: options.roundMs ?? 2000 }), options.stop]);
+    } catch (error) {
+      // Anything else (the stop, a bug) ends the wait as it is.
+      if (!(error instanceof RedisConnectionError) || HOPELESS.has(error.problem)) throw error;
+      options.onWaiting?.(error);
+    }
+  }
 }

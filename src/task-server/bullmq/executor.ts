@@ -1,7 +1,7 @@
 import type { StopSignal } from '../../common/stop-signal.js';
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { InvalidStateError, InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
 import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
@@ -17,7 +17,9 @@ import {
   redactUrl,
   type ResolvedConnection,
   resolveConnection,
+  untilRedisUsable,
 } from './connection.js';
+import { describeRedisFailure, openRedis, type RedisProblem } from '../../common/redis-connection.js';
 import type { Executor } from '../executor.js';
 import type { MethodKind } from '../fit.js';
 
@@ -60,6 +62,7 @@ interface Connected {
 const DEFAULT_EVENTS_MAX_LEN = 100_000;
 const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
 const STALLED_REASON = 'job stalled more than allowable limit';
+const PROBLEM_LOG_INTERVAL_MS = 30_000;
 
 /**
  * Runs tasks on `colmena worker` processes anywhere that reaches Redis: the executor's name is a
@@ -100,6 +103,8 @@ export class BullmqExecutor implements Executor {
   #queue: Queue | null = null;
   #events: QueueEvents | null = null;
   #sweepTimer: NodeJS.Timeout | null = null;
+  #lastProblem: RedisProblem | null = null;
+  #lastProblemAt = 0;
   #closing: Promise<void> | null = null;
   #rejectClosed: (reason: Error) => void = () => {};
   /** Rejects when close() begins, ending any wait for Redis. */
@@ -212,9 +217,9 @@ export class BullmqExecutor implements Executor {
 
   async #open(): Promise<Connected> {
     const { url, prefix, redisOptions } = this.#connection;
-    const redis = new Redis(url, { maxRetriesPerRequest: 20, ...redisOptions });
+    // Problems are logged by openRedis (rate-limited, password redacted).
+    const redis = openRedis({ url, purpose: `bullmq-executor-${this.name}`, redisOptions, logger: this.#logger });
     this.#redis = redis;
-    redis.on('error', (error: Error) => this.#connectionError(error));
     const queue = new Queue(this.name, {
       connection: redis,
       prefix,
@@ -224,6 +229,8 @@ export class BullmqExecutor implements Executor {
     this.#queue = queue;
     queue.on('error', (error: Error) => this.#connectionError(error));
     try {
+      // A wrong password or a TLS failure fails the tasks at once, saying so; Redis being down is waited through.
+      await untilRedisUsable(redis, url, { stop: this.#closed });
       await Promise.race([queue.waitUntilReady(), this.#closed]);
       // Read the stream from its current end, rather than from '$' whenever the first XREAD
       // happens to be sent: a job ending in between would be missed.
@@ -357,8 +364,15 @@ export class BullmqExecutor implements Executor {
     return failedReply(workerInfo(this.name), error, reason);
   }
 
+  /** BullMQ's own connections report each retry: one line per kind of problem every 30 s at most. */
   #connectionError(error: Error): void {
-    if (!this.#closing) this.#logger.warn({ err: error, url: redactUrl(this.#connection.url) }, 'Redis connection error');
+    if (this.#closing) return;
+    const described = describeRedisFailure(error, this.#connection.url);
+    const now = Date.now();
+    if (described.problem === this.#lastProblem && now - this.#lastProblemAt < PROBLEM_LOG_INTERVAL_MS) return;
+    this.#lastProblem = described.problem;
+    this.#lastProblemAt = now;
+    this.#logger.warn({ url: described.url, problem: described.problem }, described.message);
   }
 }
 

@@ -2,7 +2,7 @@ import { hostname, availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { InvalidStateError, TaskCancelledError, TaskTimeoutError, InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
 import { isExecutableMethod } from '../../methods/executable.js';
@@ -19,7 +19,9 @@ import {
   checkQueueName,
   type ResolvedConnection,
   resolveConnection,
+  untilRedisUsable,
 } from './connection.js';
+import { openRedis, type RedisConnectionError } from '../../common/redis-connection.js';
 import { ThreadsExecutor } from '../executors/threads.js';
 import type { ObjectStore, StoreConfig } from '../../proxy/store.js';
 import { openConfiguredStores, processStores } from '../../proxy/store-registry.js';
@@ -51,6 +53,11 @@ export interface BullmqWorkerOptions extends BullmqConnectionOptions {
    * @default []
    */
   stores?: readonly StoreConfig[];
+  /**
+   * Called while start() waits for Redis (down, restarting), about every 2 s, with what is wrong.
+   * A wrong or missing password or a TLS failure is not waited through: start() rejects saying so.
+   */
+  onWaitingForRedis?: (problem: RedisConnectionError) => void;
   /** @default a child of the library's logger named `worker.<executor>` */
   logger?: Logger;
 }
@@ -80,6 +87,9 @@ export class BullmqWorker {
   readonly #runners = new Map<string, Runner>();
   #threads: ThreadsExecutor | null = null;
   #stores: ObjectStore[] = [];
+  #rejectClosed: (reason: Error) => void = () => {};
+  /** Rejects when close() begins, ending any wait for Redis. */
+  readonly #closed = new Promise<never>((_resolve, reject) => (this.#rejectClosed = reject));
   #worker: Worker<unknown, TaskJobReturn> | null = null;
   #cancels: Redis | null = null;
   #state: State = 'created';
@@ -87,6 +97,7 @@ export class BullmqWorker {
   #tasksDone = 0;
 
   constructor(options: BullmqWorkerOptions) {
+    this.#closed.catch(() => {});
     this.executor = checkQueueName(options.executor, 'BullmqWorker');
     this.#connection = resolveConnection(options, 'BullmqWorker');
     this.concurrency = positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency');
@@ -131,6 +142,8 @@ export class BullmqWorker {
       // Only the stores opened here are closed here; others belong to whoever opened them.
       this.#stores = (await openConfiguredStores(configs)).filter((store) => fresh.has(store.id));
       await this.#loadMethods();
+      // First the cancel channel: it waits for Redis, saying why, and fails at once on a wrong password.
+      await this.#listenForCancels();
       this.#worker = new Worker<unknown, TaskJobReturn>(this.executor, (job, _token, signal) => this.#process(job, signal), {
         connection: bullmqConnection(this.#connection),
         prefix: this.#connection.prefix,
@@ -148,8 +161,7 @@ export class BullmqWorker {
       this.#worker.on('error', (error: Error) => {
         if (this.#state === 'running') this.#logger.warn({ err: error }, 'BullMQ worker error');
       });
-      await this.#listenForCancels();
-      await this.#worker.waitUntilReady();
+      await Promise.race([this.#worker.waitUntilReady(), this.#closed]);
     } catch (error) {
       await this.close({ force: true }).catch(() => {});
       throw error;
@@ -171,6 +183,7 @@ export class BullmqWorker {
   close(options: { force?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#state = 'closing';
+      this.#rejectClosed(new InvalidStateError('The worker was closed while starting'));
       try {
         await this.#worker?.close(options.force ?? false);
       } finally {
@@ -219,10 +232,9 @@ export class BullmqWorker {
   /** The task server asks, over pub/sub, to stop jobs it no longer waits for (cancelled, timed out). */
   async #listenForCancels(): Promise<void> {
     const { url, prefix, redisOptions } = this.#connection;
-    this.#cancels = new Redis(url, { ...redisOptions, maxRetriesPerRequest: null });
-    this.#cancels.on('error', (error: Error) => {
-      if (this.#state === 'running') this.#logger.warn({ err: error }, 'Redis connection error (cancel channel)');
-    });
+    // Problems are logged by openRedis (rate-limited, password redacted).
+    this.#cancels = openRedis({ url, purpose: `bullmq-worker-${this.executor}-cancels`, blocking: true, redisOptions, logger: this.#logger });
+    await untilRedisUsable(this.#cancels, url, { stop: this.#closed, onWaiting: this.#options.onWaitingForRedis });
     this.#cancels.on('message', (_channel: string, text: string) => {
       let message: CancelMessage;
       try {
