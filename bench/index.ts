@@ -5,6 +5,7 @@
 const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   local: () => import('./local.js'),
   redis: () => import('./redis.js'),
+  recovery: () => import('./recovery.js'),
   thinker: () => import('./thinker.js'),
   stop: () => import('./stop.js'),
   distributed: () => import('./distributed.js'),
@@ -13,6 +14,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   envelope: () => import('./envelope.js'),
   imports: () => import('./imports.js'),
   resume: () => import('./resume.js'),
+  fuzz: () => import('./fuzz.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -145,9 +145,9 @@ export interface LeaseOptions {
 
 export interface ResolvedLease {
   leaseMs: number;
-  /** The heartbeat is refreshed this often: a third of the lease. */
+  /** The heartbeat is refreshed this often: half the lease, so one late beat is survived. */
   heartbeatMs: number;
-  /** Lapsed servers are looked for this often: a sixth of the lease. */
+  /** Lapsed servers are looked for this often: an eighth of the lease. */
   reclaimMs: number;
 }
 
@@ -156,5 +156,5 @@ export function resolveLease(options: LeaseOptions): ResolvedLease {
   if (!(Number.isSafeInteger(leaseMs) && leaseMs >= 100)) {
     throw invalidArgument('RedisQueues', 'leaseMs', 'a whole number of milliseconds, at least 100', leaseMs);
   }
-  return { leaseMs, heartbeatMs: Math.floor(leaseMs / 3), reclaimMs: Math.floor(leaseMs / 6) };
+  return { leaseMs, heartbeatMs: Math.floor(leaseMs / 2), reclaimMs: Math.floor(leaseMs / 8) };
 }

@@ -469,7 +469,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   /**
    * Put back the requests of task servers whose heartbeat lapsed, at the head of the request list
-   * (each server's once, whoever runs it first). Live servers run it every sixth of the lease.
+   * (each server's once, whoever runs it first). Live servers run it every eighth of the lease.
    * Resolves with the number of requests put back.
    */
   async reclaimLapsed(): Promise<number> {
