@@ -21,6 +21,7 @@ export {
 export { childLogger, rootLogger, type Logger } from './common/logging.js';
 
 export { Result, type TaskInit } from './models/result.js';
+export { fromColmenaJSON } from './models/colmena-json-read.js';
 export { ResourceRequirements, type ResourceRequirementsInit } from './models/resources.js';
 export type { Durations, Timestamps } from './models/timing.js';
 export type { FailedAttempt, FailureInformation, WorkerInformation } from './models/failure.js';
@@ -45,6 +46,7 @@ export { LocalQueues } from './queue/local.js';
 
 export { inlineMethod, moduleMethod, remoteMethod, type MethodOptions, type MethodSpec, type MethodsOf } from './methods/spec.js';
 export type { GeneratorMode, IntermediateReply, RunContext, TaskPayload, TaskReply } from './methods/run.js';
+export { taskContext, type TaskContext } from './methods/task-context.js';
 export {
   ExecutableFailedError,
   ExecutableMethod,

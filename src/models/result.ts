@@ -12,6 +12,7 @@ import {
 } from './serialization.js';
 import { emptyDurations, emptyTimestamps, type Durations, type Timestamps } from './timing.js';
 import type { ValueProxySettings } from './value-proxy.js';
+import { writeColmenaJSON } from './colmena-json.js';
 import { InvalidArgumentError } from '../common/errors.js';
 
 /** What a thinker sets when it creates a task. */
@@ -156,6 +157,14 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     this.encodedValue = null;
     this.value = undefined;
     return this;
+  }
+
+  /**
+   * This result in Colmena's JSON form, byte for byte as Python's `result.json()` writes it
+   * (Colmena's fields only, in its order). Read it back with `fromColmenaJSON`.
+   */
+  toColmenaJSON(): string {
+    return writeColmenaJSON(this);
   }
 
   /** Drop the inputs when the task asked not to keep them. */
