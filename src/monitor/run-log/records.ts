@@ -5,7 +5,6 @@
  */
 import type { Result } from '../../models/result.js';
 import type { Timestamps } from '../../models/timing.js';
-import { encodeWireMessage } from '../../models/wire.js';
 import { nonFiniteToNull } from './strict-json.js';
 
 /** Bumped when a change would make an older reader misread a log. */
@@ -14,8 +13,10 @@ export const RUN_LOG_VERSION = 1;
 /**
  * The `task` line of a task or result: its Colmena message goes in as the wire codec wrote it
  * (no second encoding; `NaN` made `null`), so the line costs one `encodeWireMessage` and a scan.
+ * The encoder is passed in: the wire codec loads zod, which the core import leaves out until a
+ * run log with `tasks: true` is opened.
  */
-export function taskLine(stage: TaskRecord['stage'], result: Result, t: number): string {
+export function taskLine(stage: TaskRecord['stage'], result: Result, t: number, encodeWireMessage: (result: Result) => string): string {
   return `{"type":"task","t":${num(t)},"stage":"${stage}","taskId":${JSON.stringify(result.taskId)},"colmena":${nonFiniteToNull(encodeWireMessage(result))}}\n`;
 }
 

@@ -89,6 +89,8 @@ export class RunLog {
   readonly #detach: (() => void)[] = [];
   readonly #serverNames = new Set<string>();
   readonly #onExit = (): void => this.#writeRemainingSync();
+  /** The wire encoder, loaded by `open` only for `tasks: true` (it brings zod along). */
+  #encodeWire: ((result: Result) => string) | null = null;
 
   /** Use {@link RunLog.open}, which creates the file. */
   private constructor(path: string, options: ResolvedOptions) {
@@ -104,6 +106,7 @@ export class RunLog {
     if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError(`RunLog.open needs a file path, got ${String(path)}`);
     const resolved = resolveOptions(options);
     const log = new RunLog(resolve(path), resolved);
+    if (resolved.tasks) log.#encodeWire = (await import('../../models/wire.js')).encodeWireMessage;
     await mkdir(dirname(log.path), { recursive: true });
     log.#handle = await open(log.path, 'a');
     process.on('exit', log.#onExit);
@@ -123,18 +126,18 @@ export class RunLog {
   /** Record every task sent and every result taken through these queues. */
   attachQueues(queues: ObservedQueues): this {
     this.#assertOpen('attachQueues');
-    const tasks = this.#options.tasks;
+    const encode = this.#encodeWire;
     this.#detach.push(
       queues.events.on('sent', (task: Result) => {
         const t = nowSeconds();
         this.#push({ type: 'sent', t, taskId: task.taskId, method: task.method, topic: task.topic, created: task.timestamp.created });
-        if (tasks) this.#pushLine(taskLine('sent', task, t));
+        if (encode !== null) this.#pushLine(taskLine('sent', task, t, encode));
       }),
       queues.events.on('result', (result: Result) => {
         const t = nowSeconds();
         this.#pushLine(resultLine(result, t));
         // Intermediate (streamed) results are not what a resumed campaign needs back.
-        if (tasks && result.complete !== false) this.#pushLine(taskLine('result', result, t));
+        if (encode !== null && result.complete !== false) this.#pushLine(taskLine('result', result, t, encode));
       }),
     );
     return this;
