@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what npm cannot: the Debian packages the test suite runs for real (redis-server, a C
-# compiler and Open MPI for the executable tests, chromium for the dashboard's browser test).
+# compiler and Open MPI for the executable tests, chromium for the dashboard's browser test, slurm-wlm and munge
+# for the multi-node Slurm test cluster in test/helpers/slurm-cluster.ts).
 # Skips anything already present; needs root (or sudo) and apt-get when something is missing.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ declare -A needs=(
   [mpicc]=libopenmpi-dev
   [mpirun]=openmpi-bin
   [chromium]=chromium
+  [slurmctld]=slurm-wlm
+  [munged]=munge
 )
 
 missing=()
