@@ -59,7 +59,7 @@ process.stdout.write(JSON.stringify({ ms, packages: [...packages].sort() }) + '\
     // With an IPC channel, as a worker process has one.
     const child = spawn(process.execPath, [script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     const [code] = (await once(child, 'exit')) as [number | null];
     if (code !== 0) throw new Error(`importing ${file} exited with ${String(code)}`);
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as ImportProbe;
