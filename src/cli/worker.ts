@@ -7,6 +7,7 @@ import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bul
 import { BullmqWorker } from '../task-server/bullmq/worker.js';
 import type { StoreConfig } from '../proxy/store.js';
 import { RedisConnectionError } from '../common/redis-connection.js';
+import { stopAtWalltime, Walltime } from '../common/deadline.js';
 
 export interface WorkerCommandOptions {
   redis: string;
@@ -22,6 +23,8 @@ export interface WorkerCommandOptions {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** Seconds until the job's walltime: then stop as on SIGTERM (finish the tasks in hand). */
+  walltime?: number;
   /** Object stores as JSON configs (`{ kind: 'file', id, dir }` or `{ kind: 'redis', id, url, prefix }`), repeatable. */
   store?: string[];
 }
@@ -58,6 +61,7 @@ export function registerWorkerCommand(program: Command): void {
       'an object store that references may name, as JSON: {"kind":"file","id":"…","dir":"…"} or {"kind":"redis","id":"…","url":"…","prefix":"…"}; repeatable (env COLMENA_STORES: a JSON array)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option('--walltime <seconds>', "stop after this many seconds as on SIGTERM, finishing the tasks in hand (for a batch job's end)", positive)
     .option('--lock-ms <ms>', 'how long a job stays locked without renewal before other workers may take it over (default: 30000)', positive)
     .option('--stalled-interval-ms <ms>', 'how often to look for jobs whose worker died (default: 30000)', positive)
     .option('--max-stalled <n>', "times a job whose worker died is run again before it fails as 'worker-crashed' (default: 1)", nonNegative)
@@ -67,7 +71,7 @@ export function registerWorkerCommand(program: Command): void {
 }
 
 /**
- * Run a worker until SIGTERM or SIGINT, then finish the tasks in hand and return. A second signal
+ * Run a worker until SIGTERM, SIGINT or its --walltime, then finish the tasks in hand and return. A second signal
  * abandons them to other workers.
  */
 export async function runWorker(options: WorkerCommandOptions): Promise<void> {
@@ -114,7 +118,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
   );
   await new Promise<void>((resolve, reject) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
+    const onSignal = (signal: NodeJS.Signals | 'walltime'): void => {
       if (stopping) {
         // Their locks lapse and BullMQ's stall recovery hands the tasks to other workers.
         process.stderr.write(`colmena worker: ${signal} again, leaving the tasks in hand to other workers\n`);
@@ -130,6 +134,13 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (options.walltime !== undefined) {
+      const walltime = new Walltime({ deadline: Date.now() + options.walltime * 1000, signals: [] });
+      stopAtWalltime(walltime, () => {
+        walltime.dispose();
+        if (!stopping) onSignal('walltime');
+      });
+    }
   });
   console.log(`colmena worker stopped: ${worker.tasksDone} task${worker.tasksDone === 1 ? '' : 's'} done`);
 }
