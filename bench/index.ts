@@ -15,7 +15,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   imports: () => import('./imports.js'),
   resume: () => import('./resume.js'),
   fuzz: () => import('./fuzz.js'),
-  fuzz: () => import('./fuzz.js'),
+  stream: () => import('./stream.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

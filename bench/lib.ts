@@ -141,6 +141,15 @@ export function summaryRows(lines: readonly Record<string, unknown>[]): SummaryR
           target: '',
         });
         break;
+      case 'stream':
+        rows.push({
+          benchmark: bench,
+          case: `yield → thinker lag, a yield every ${l.interval_ms} ms`,
+          result: `p50 inline ${l.local_inline_p50_ms} / threads ${l.local_threads_p50_ms} / Redis ${l.redis_p50_ms} ms`,
+          'raw limit / anchor': `for-await ${l.raw_local_p50_ms} ms, bare RPUSH/BLPOP ${l.raw_redis_p50_ms} ms`,
+          target: `p50 ≤ 1 ms local, ≤ 3 ms Redis${verdict(l.meets_target)}`,
+        });
+        break;
       case 'thinker':
         rows.push({ benchmark: bench, case: 'thinker exit after last result', result: `p50 ${l.shutdown_p50_ms} ms, p99 ${l.shutdown_p99_ms} ms`, 'raw limit / anchor': 'Python: 1 s polling tick', target: '' });
         break;
