@@ -1,13 +1,19 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColmenaError, InvalidArgumentError } from '../common/errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
 import type { StopSignal } from '../common/stop-signal.js';
+import { launchEnvironment } from './launch-env.js';
+import {
+  newProcessToken, signalGroup, sweepMarkedProcesses, sweepMarkedProcessesSync, TASK_TOKEN_VARIABLE, WORKER_TOKEN_VARIABLE,
+} from './launch-kill.js';
+import { acceleratorEnvironment, currentPlacement, type Placement } from './launch-placement.js';
+import { checkLaunchTemplate, fillTemplate, hostfileText, type LaunchTemplate } from './launch-template.js';
 
 /** Marks executable methods so a worker recognises them even when loaded as another module copy. */
 export const EXECUTABLE_BRAND = Symbol.for('colmena.ExecutableMethod');
@@ -23,12 +29,16 @@ export interface ExecutableMethodOptions<Args extends unknown[], Value> {
   /** The program and its fixed arguments, e.g. `['./simulate', '--fast']`. Never run through a shell. */
   command: readonly string[];
   /**
-   * Launch through MPI: a template put in front of `command`, filled from the task's resources.
-   * `true` means `mpirun -np {total_ranks}`. Placeholders: `{node_count}`, `{cpu_processes}`,
-   * `{cpu_threads}`, `{total_ranks}`.
+   * Launch through MPI: a template put in front of `command`, filled from the task's resources
+   * and, on an allocation executor, its placement. `true` means `mpirun -np {total_ranks}`; a
+   * string is split on whitespace (no shell), as Colmena's `mpi_command_string`. Placeholders:
+   * `{node_count}`, `{cpu_processes}` (= `{ranks_per_node}`), `{cpu_threads}`, `{total_ranks}`;
+   * with a placement also `{hosts}` (comma-separated), `{hosts_slots}` (`n1:2,n2:2`),
+   * `{hostfile}` (written into the run directory), `{gpus_per_node}`, `{gpu_ids}`.
+   * Ready-made: `LAUNCHERS.mpirun`, `.mpiexec`, `.srun`, `.aprun`.
    * @example ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', '{total_ranks}']
    */
-  mpi?: boolean | readonly string[];
+  mpi?: boolean | LaunchTemplate;
   /** Turn the task's arguments into command-line arguments and standard input. @default no extra arguments */
   preprocess?(runDir: string, args: Args, kwargs: Record<string, unknown>): PreparedRun | Promise<PreparedRun>;
   /** Read the outcome from the run directory. @default the text of `colmena.stdout` */
@@ -37,8 +47,19 @@ export interface ExecutableMethodOptions<Args extends unknown[], Value> {
   keepRunDir?: boolean;
   /** Parent of the run directories. @default the system's temporary directory */
   runDirParent?: string;
-  /** Extra environment variables. */
+  /**
+   * Extra environment variables, on top of the base environment (see `BASE_ENV_VARIABLES` and
+   * `BASE_ENV_PREFIXES` in launch-env.ts: PATH, HOME, locale, and the SLURM_/PBS_/PMI_/OMPI_…
+   * families).
+   */
   env?: Record<string, string>;
+  /** Start from the task server's whole environment instead of the base; `COLMENA_*` still never passes. @default false */
+  inheritEnv?: boolean;
+  /**
+   * On timeout or cancel: ms between SIGTERM to the launcher (so `mpirun`/`srun` can tear down
+   * their ranks and remote daemons) and SIGKILL of its group and every process it started. @default 2000
+   */
+  killGraceMs?: number;
   /** Bytes of standard error quoted in a failure. @default 2000 */
   stderrTailBytes?: number;
 }
@@ -63,29 +84,11 @@ export interface ExecutableOutcome<Value> {
   additional: { exec_preprocess: number; exec_execution: number; exec_postprocess: number };
 }
 
-const PLACEHOLDER = /\{([^{}]*)\}/g;
 const DEFAULT_MPI = ['mpirun', '-np', '{total_ranks}'];
 
 /** Fill `{node_count}`-style placeholders; an unknown one is an error before anything runs. */
-export function fillLaunchTemplate(template: readonly string[], resources: ResourceRequirements): string[] {
-  const values: Record<string, number> = {
-    node_count: resources.nodeCount,
-    cpu_processes: resources.cpuProcesses,
-    cpu_threads: resources.cpuThreads,
-    total_ranks: resources.totalRanks,
-  };
-  return template.map((part) =>
-    part.replace(PLACEHOLDER, (_match, name: string) => {
-      const value = values[name];
-      if (value === undefined) {
-        throw new ColmenaError(
-          'INVALID_ARGUMENT',
-          `Unknown placeholder {${name}} in MPI launch template ${JSON.stringify(template)}. Known: ${Object.keys(values).map((k) => `{${k}}`).join(', ')}`,
-        );
-      }
-      return String(value);
-    }),
-  );
+export function fillLaunchTemplate(template: LaunchTemplate, resources: ResourceRequirements, placement?: Placement, hostfile?: string): string[] {
+  return fillTemplate(template, resources, placement, hostfile);
 }
 
 /**
@@ -107,14 +110,17 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
     if (!Array.isArray(options.command) || options.command.length === 0 || options.command.some((p) => typeof p !== 'string')) {
       throw new InvalidArgumentError('ExecutableMethod needs `command`: a non-empty array of strings, e.g. ["./simulate"]');
     }
-    if (Array.isArray(options.mpi)) fillLaunchTemplate(options.mpi, new ResourceRequirements());
+    if (options.mpi !== undefined && typeof options.mpi !== 'boolean') checkLaunchTemplate(options.mpi);
+    if (options.killGraceMs !== undefined && !(Number.isFinite(options.killGraceMs) && options.killGraceMs >= 0)) {
+      throw new InvalidArgumentError(`ExecutableMethod.killGraceMs must be a non-negative number of ms, got ${String(options.killGraceMs)}`);
+    }
     this.options = options;
   }
 
   /** The full command line for a task with these resources. */
-  commandLine(resources: ResourceRequirementsInit = {}, extraArgs: readonly string[] = []): string[] {
+  commandLine(resources: ResourceRequirementsInit = {}, extraArgs: readonly string[] = [], placement?: Placement, hostfile?: string): string[] {
     const { mpi, command } = this.options;
-    const launch = mpi ? fillLaunchTemplate(mpi === true ? DEFAULT_MPI : mpi, new ResourceRequirements(resources)) : [];
+    const launch = mpi ? fillLaunchTemplate(mpi === true ? DEFAULT_MPI : mpi, new ResourceRequirements(resources), placement, hostfile) : [];
     return [...launch, ...command, ...extraArgs];
   }
 
@@ -128,11 +134,17 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
     try {
       let mark = performance.now();
       const prepared = (await options.preprocess?.(runDir, args, kwargs)) ?? {};
-      const commandLine = this.commandLine(context.resources, prepared.args ?? []);
+      const placement = currentPlacement();
+      let hostfile: string | undefined;
+      if (placement) {
+        hostfile = join(runDir, 'colmena.hostfile');
+        await writeFile(hostfile, hostfileText(placement));
+      }
+      const commandLine = this.commandLine(context.resources, prepared.args ?? [], placement, hostfile);
       const preprocessSeconds = (performance.now() - mark) / 1000;
 
       mark = performance.now();
-      await runProgram(commandLine, runDir, prepared.stdin, options, context.signal);
+      await runProgram(commandLine, runDir, prepared.stdin, options, context.signal, placement);
       const executionSeconds = (performance.now() - mark) / 1000;
 
       mark = performance.now();
@@ -163,31 +175,47 @@ async function runProgram(
   stdin: string | Uint8Array | undefined,
   options: ExecutableMethodOptions<never, unknown>,
   signal: StopSignal | undefined,
+  placement: Placement | undefined,
 ): Promise<void> {
   signal?.throwIfAborted();
   const stdout = createWriteStream(join(runDir, 'colmena.stdout'));
   const stderr = createWriteStream(join(runDir, 'colmena.stderr'));
   await Promise.all([once(stdout, 'open'), once(stderr, 'open')]);
+  // Every process this launch starts inherits the token: the sweep finds them by it, even after
+  // they called setsid or were reparented to PID 1.
+  const token = newProcessToken();
+  const markers: Record<string, string> = { [TASK_TOKEN_VARIABLE]: token };
+  const workerToken = process.env[WORKER_TOKEN_VARIABLE];
+  if (workerToken) markers[WORKER_TOKEN_VARIABLE] = workerToken;
   const child = spawn(commandLine[0]!, commandLine.slice(1), {
     cwd: runDir,
     shell: false,
     // Its own process group, so killing the group also stops what it launched (MPI ranks).
     detached: true,
     stdio: [stdin === undefined ? 'ignore' : 'pipe', stdout, stderr],
-    env: options.env ? { ...process.env, ...options.env } : process.env,
+    env: launchEnvironment(process.env, options, { ...acceleratorEnvironment(placement?.gpuIds ?? []), ...markers }),
   });
-  // Kill the whole group, even after the leader has exited: a program may leave children behind.
-  const killGroup = (): void => {
-    if (child.pid === undefined) return;
+  const graceMs = options.killGraceMs ?? 2000;
+  let exited = false;
+  let graceTimer: NodeJS.Timeout | undefined;
+  // Launcher first, gently: mpirun and srun forward SIGTERM to their ranks and remote daemons.
+  // Whatever is left after the grace is killed by the group kill and the sweep below.
+  const terminate = (): void => {
+    if (exited || child.pid === undefined) return;
     try {
-      process.kill(-child.pid, 'SIGKILL');
+      child.kill('SIGTERM');
     } catch {
-      // ESRCH: the group is already gone.
+      // already gone
     }
+    graceTimer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), graceMs);
   };
-  signal?.addEventListener('abort', killGroup, { once: true });
+  signal?.addEventListener('abort', terminate, { once: true });
   // Our own exit (e.g. the worker being replaced) must not leave the program running.
-  process.once('exit', killGroup);
+  const onExit = (): void => {
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    sweepMarkedProcessesSync(TASK_TOKEN_VARIABLE, token);
+  };
+  process.once('exit', onExit);
   try {
     if (stdin !== undefined) child.stdin!.end(stdin);
     const [code, killedBy] = (await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
@@ -197,6 +225,7 @@ async function runProgram(
       if (error.code === 'ENOENT') throw new ColmenaError('INVALID_ARGUMENT', `Cannot run '${commandLine[0]}': no such program (in ${runDir}, PATH=${process.env.PATH})`);
       throw error;
     })) as [number | null, NodeJS.Signals | null];
+    exited = true;
     signal?.throwIfAborted();
     if (code !== 0) {
       stderr.end();
@@ -206,9 +235,14 @@ async function runProgram(
       throw new ExecutableFailedError(commandLine, code, killedBy, tail);
     }
   } finally {
-    signal?.removeEventListener('abort', killGroup);
-    process.removeListener('exit', killGroup);
-    killGroup();
+    exited = true;
+    if (graceTimer) clearTimeout(graceTimer);
+    signal?.removeEventListener('abort', terminate);
+    process.removeListener('exit', onExit);
+    // However the launch ended, nothing it started outlives it: its group, then every marked
+    // process (daemonized, setsid, reparented to PID 1).
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+    await sweepMarkedProcesses(TASK_TOKEN_VARIABLE, token);
     stdout.end();
     stderr.end();
   }
