@@ -1,104 +1,197 @@
-import { z } from 'zod';
 import { STORE_ID_PATTERN } from './value-proxy.js';
 
 /**
- * The shape of a Colmena message body on the wire (snake_case, Python Colmena 0.6/0.7). Python
- * omits null fields in requests, so nearly everything is optional with the Python default.
+ * The shape of a Colmena message body on the wire (snake_case, Python Colmena 0.6/0.7), and the
+ * one check every decoded message goes through. Python omits null fields in requests, so nearly
+ * everything is optional with the Python default.
+ *
+ * Written by hand rather than with a schema library: it runs once per message on the hot path
+ * (over the object the lenient JSON parser already built, in place, without copying), and keeps
+ * `import 'colmena'` free of zod.
  */
+
+type Float = number;
+
+export interface WireFailure {
+  exception?: string;
+  traceback?: string;
+  name?: string;
+  message?: string;
+  reason?: string;
+  [extra: string]: unknown;
+}
+
+export interface WireWorkerInfo {
+  hostname?: string;
+  pid?: number;
+  worker_id?: string;
+  [extra: string]: unknown;
+}
+
+export interface WireMessage {
+  task_id: string;
+  method: string;
+  success?: boolean | null;
+  complete?: boolean | null;
+  task_info?: Record<string, unknown> | null;
+  resources?: { node_count?: number; cpu_processes?: number; cpu_threads?: number; [extra: string]: unknown };
+  failure_info?: WireFailure | null;
+  worker_info?: WireWorkerInfo | null;
+  message_sizes?: Record<string, number>;
+  timestamp?: Partial<Record<
+    'created' | 'input_received' | 'compute_started' | 'compute_ended' | 'result_sent' | 'result_received' | 'start_task_submission' | 'task_received',
+    Float
+  >>;
+  time?: Partial<Record<'running' | 'serialize_inputs' | 'deserialize_inputs' | 'serialize_results' | 'deserialize_results' | 'async_resolve_proxies', Float>> & {
+    proxy?: Record<string, unknown>;
+    additional?: Record<string, Float>;
+  };
+  serialization_method?: 'json' | 'pickle' | 'msgpack';
+  keep_inputs?: boolean;
+  topic?: string | null;
+  max_retries?: number | null;
+  retries?: number | null;
+  timeout_ms?: number | null;
+  /** A store id only: each process resolves it against the stores it was configured with. */
+  value_proxy?: { store: string; threshold_bytes: number } | null;
+  failed_attempts?: { failure: WireFailure; worker_info?: WireWorkerInfo | null; compute_started?: Float; compute_ended?: Float }[];
+  inputs?: [unknown[], Record<string, unknown>];
+  value?: unknown;
+}
+
+/** A check of one value at `path`: pushes what was expected onto `issues` when it does not fit. */
+type Check = (value: unknown, path: string, issues: string[]) => void;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A check made once, from a predicate and the words for what it expects. */
+function check(ok: (value: unknown) => boolean, expected: string): Check {
+  return (value, path, issues) => {
+    if (!ok(value)) issues.push(`${path}: expected ${expected}`);
+  };
+}
 
 // Python writes NaN for unset floats, so any JS number (NaN and ±Infinity included) is accepted;
 // `null` is not, since a Python 0.6 task server crashes on it.
-const float = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number (NaN allowed)' });
-const count = z.number().int().nonnegative();
-const encoded = z.unknown();
+const float = check((v) => typeof v === 'number', 'a number (NaN allowed)');
+const number = check((v) => typeof v === 'number', 'a number');
+const string = check((v) => typeof v === 'string', 'a string');
+const boolean = check((v) => typeof v === 'boolean', 'a boolean');
+const count = check((v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer');
+const positiveInteger = check((v) => Number.isInteger(v) && (v as number) > 0, 'a positive integer');
+const positive = check((v) => typeof v === 'number' && v > 0, 'a positive number');
+const nonNegative = check((v) => typeof v === 'number' && v >= 0, 'a non-negative number');
+const nonEmptyString = check((v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
+const anything: Check = () => {};
 
-const timestamps = z.object({
-  created: float.optional(),
-  input_received: float.optional(),
-  compute_started: float.optional(),
-  compute_ended: float.optional(),
-  result_sent: float.optional(),
-  result_received: float.optional(),
-  start_task_submission: float.optional(),
-  task_received: float.optional(),
+const nullable =
+  (check: Check): Check =>
+  (v, path, issues) => {
+    if (v !== null) check(v, path, issues);
+  };
+
+/** An object whose listed fields, where present, pass their checks; other fields are kept as they are. */
+function fields(shape: Record<string, Check>): Check {
+  return (v, path, issues) => {
+    if (!isObject(v)) {
+      issues.push(`${path}: expected an object`);
+      return;
+    }
+    for (const key in shape) {
+      const value = v[key];
+      if (value !== undefined) shape[key]!(value, path ? `${path}.${key}` : key, issues);
+    }
+  };
+}
+
+function record(check: Check): Check {
+  return (v, path, issues) => {
+    if (!isObject(v)) {
+      issues.push(`${path}: expected an object`);
+      return;
+    }
+    for (const key in v) check(v[key], `${path}.${key}`, issues);
+  };
+}
+
+function oneOf(...allowed: string[]): Check {
+  return check((v) => allowed.includes(v as string), `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+}
+
+const FLOAT_FIELDS = (names: readonly string[]): Record<string, Check> => Object.fromEntries(names.map((name) => [name, float]));
+
+const failureInfo = fields({ exception: string, traceback: string, name: string, message: string, reason: string });
+const workerInfo = fields({ hostname: string, pid: float, worker_id: string });
+
+const proxyFields = fields({ store: string, threshold_bytes: nonNegative });
+const valueProxy: Check = (v, path, issues) => {
+  proxyFields(v, path, issues);
+  if (isObject(v) && typeof v.store === 'string' && !STORE_ID_PATTERN.test(v.store)) issues.push(`${path}.store: expected a store id matching ${String(STORE_ID_PATTERN)}`);
+  if (isObject(v) && v.store === undefined) issues.push(`${path}.store: expected a store id`);
+};
+
+const inputs: Check = (v, path, issues) => {
+  if (!Array.isArray(v) || v.length !== 2) {
+    issues.push(`${path}: expected [positional arguments (an array), keyword arguments (an object)]`);
+    return;
+  }
+  if (!Array.isArray(v[0])) issues.push(`${path}.0: expected an array of positional arguments`);
+  if (!isObject(v[1])) issues.push(`${path}.1: expected an object of keyword arguments`);
+};
+
+const attemptFields = fields({ failure: failureInfo, worker_info: nullable(workerInfo), compute_started: float, compute_ended: float });
+const failedAttempts: Check = (v, path, issues) => {
+  if (!Array.isArray(v)) {
+    issues.push(`${path}: expected an array`);
+    return;
+  }
+  v.forEach((attempt, index) => {
+    const at = `${path}.${index}`;
+    attemptFields(attempt, at, issues);
+    if (isObject(attempt) && attempt.failure === undefined) issues.push(`${at}.failure: expected an object`);
+  });
+};
+
+const message = fields({
+  task_id: nonEmptyString,
+  method: string,
+  success: nullable(boolean),
+  complete: nullable(boolean),
+  task_info: nullable(record(anything)),
+  resources: fields({ node_count: positiveInteger, cpu_processes: positiveInteger, cpu_threads: positiveInteger }),
+  failure_info: nullable(failureInfo),
+  worker_info: nullable(workerInfo),
+  message_sizes: record(number),
+  timestamp: fields(FLOAT_FIELDS(['created', 'input_received', 'compute_started', 'compute_ended', 'result_sent', 'result_received', 'start_task_submission', 'task_received'])),
+  time: fields({
+    ...FLOAT_FIELDS(['running', 'serialize_inputs', 'deserialize_inputs', 'serialize_results', 'deserialize_results', 'async_resolve_proxies']),
+    proxy: record(anything),
+    additional: record(float),
+  }),
+  serialization_method: oneOf('json', 'pickle', 'msgpack'),
+  keep_inputs: boolean,
+  topic: nullable(string),
+  max_retries: nullable(count),
+  retries: nullable(count),
+  timeout_ms: nullable(positive),
+  value_proxy: nullable(valueProxy),
+  failed_attempts: failedAttempts,
+  inputs,
 });
 
-const durations = z.object({
-  running: float.optional(),
-  serialize_inputs: float.optional(),
-  deserialize_inputs: float.optional(),
-  serialize_results: float.optional(),
-  deserialize_results: float.optional(),
-  async_resolve_proxies: float.optional(),
-  proxy: z.record(z.string(), z.unknown()).optional(),
-  additional: z.record(z.string(), float).optional(),
-});
-
-const failureInfo = z.looseObject({
-  exception: z.string().optional(),
-  traceback: z.string().optional(),
-  name: z.string().optional(),
-  message: z.string().optional(),
-  reason: z.string().optional(),
-});
-
-const workerInfo = z.looseObject({
-  hostname: z.string().optional(),
-  pid: z.number().optional(),
-  worker_id: z.string().optional(),
-});
-
-const failedAttempt = z.object({
-  failure: failureInfo,
-  worker_info: workerInfo.nullable().optional(),
-  compute_started: float.optional(),
-  compute_ended: float.optional(),
-});
-
-export const wireMessageSchema = z.object({
-  task_id: z.string().min(1),
-  method: z.string(),
-  success: z.boolean().nullable().optional(),
-  complete: z.boolean().nullable().optional(),
-  task_info: z.record(z.string(), z.unknown()).nullable().optional(),
-  resources: z
-    .object({
-      node_count: z.number().int().positive().optional(),
-      cpu_processes: z.number().int().positive().optional(),
-      cpu_threads: z.number().int().positive().optional(),
-    })
-    .optional(),
-  failure_info: failureInfo.nullable().optional(),
-  worker_info: workerInfo.nullable().optional(),
-  message_sizes: z.record(z.string(), z.number()).optional(),
-  timestamp: timestamps.optional(),
-  time: durations.optional(),
-  serialization_method: z.enum(['json', 'pickle', 'msgpack']).optional(),
-  keep_inputs: z.boolean().optional(),
-  topic: z.string().nullable().optional(),
-  max_retries: count.nullable().optional(),
-  retries: count.nullable().optional(),
-  timeout_ms: z.number().positive().nullable().optional(),
-  value_proxy: z
-    .object({
-      // A store id only: each process resolves it against the stores it was configured with.
-      store: z.string().regex(STORE_ID_PATTERN),
-      threshold_bytes: z.number().nonnegative(),
-    })
-    .nullable()
-    .optional(),
-  failed_attempts: z.array(failedAttempt).optional(),
-  inputs: z.tuple([z.array(encoded), z.record(z.string(), encoded)]).optional(),
-  value: encoded.optional(),
-});
-
-export type WireMessage = z.infer<typeof wireMessageSchema>;
-export type WireFailure = z.infer<typeof failureInfo>;
-export type WireWorkerInfo = z.infer<typeof workerInfo>;
-
-/** One line per bad field: `timestamp.created: expected a number (NaN allowed)`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(message)'}: ${issue.message}`)
-    .join('; ');
+/**
+ * Check a parsed message body against Colmena's format.
+ * @returns the issues, one line per bad field (`timestamp.created: expected a number (NaN allowed)`); empty when it fits.
+ */
+export function wireMessageIssues(parsed: unknown): string[] {
+  const issues: string[] = [];
+  message(parsed, '', issues);
+  if (isObject(parsed)) {
+    if (parsed.task_id === undefined) issues.push('task_id: expected a non-empty string');
+    if (parsed.method === undefined) issues.push('method: expected a string');
+  } else {
+    issues.length = 0;
+    issues.push('(message): expected a JSON object');
+  }
+  return issues;
 }
