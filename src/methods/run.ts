@@ -20,6 +20,12 @@ export interface RunContext {
   signal?: StopSignal;
   /** Receives streamed values; must not block. */
   onIntermediate?: (item: IntermediateReply) => void;
+  /**
+   * Which task and which attempt of it (0 first, then one per retry): lets an executor that keeps
+   * work outside this process (BullMQ) recognise a task it already ran, e.g. after a restart.
+   */
+  taskId?: string;
+  attempt?: number;
 }
 
 /** A thing a method name can stand for: a function or an external program. */

@@ -354,7 +354,12 @@ export abstract class BaseTaskServer {
       // Chained past 2³¹−1 ms, so a long timeout is not a 1 ms one.
       const clearTimer =
         timeoutMs === null ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
-      const context: RunContext = { signal: controller, onIntermediate: (item) => this.#sendIntermediate(task, item) };
+      const context: RunContext = {
+        signal: controller,
+        onIntermediate: (item) => this.#sendIntermediate(task, item),
+        taskId: task.taskId,
+        attempt: task.retries,
+      };
       task.timestamp.startTaskSubmission = nowSeconds();
       let reply: TaskReply;
       try {

@@ -73,8 +73,9 @@ function rig<S extends Record<string, MethodSpec>>(
 /** Resolves with the first job of a queue that a worker answers with a failure of this reason. */
 function nextFailureOnWorker(events: QueueEvents, reason: string): Promise<void> {
   return new Promise((resolve) => {
-    const listener = ({ returnvalue }: { returnvalue: { failure?: { reason?: string } | null } }): void => {
-      if (returnvalue?.failure?.reason !== reason) return;
+    // The return value is the worker's reply in the job format (codec.ts).
+    const listener = ({ returnvalue }: { returnvalue: { reply?: { failure?: { reason?: string } | null } } }): void => {
+      if (returnvalue?.reply?.failure?.reason !== reason) return;
       events.off('completed', listener);
       resolve();
     };

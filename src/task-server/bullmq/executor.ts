@@ -1,6 +1,6 @@
 import type { StopSignal } from '../../common/stop-signal.js';
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InvalidStateError, InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
@@ -38,6 +38,14 @@ export interface BullmqExecutorOptions extends BullmqConnectionOptions {
    * @default 30_000
    */
   sweepIntervalMs?: number;
+  /**
+   * How long a finished job (and its reply) stays in Redis. Jobs are named by task id and attempt,
+   * so a task server restarted with the same executor name within this time, re-running a task its
+   * predecessor had sent, collects the reply of a job that finished meanwhile, or adopts a job
+   * still waiting or running, instead of running it again. At most 100,000 finished jobs are kept.
+   * @default 600
+   */
+  keepFinishedJobsSeconds?: number;
   /** @default a child of the library's logger named `executor.bullmq.<name>` */
   logger?: Logger;
 }
@@ -63,6 +71,10 @@ const DEFAULT_EVENTS_MAX_LEN = 100_000;
 const DEFAULT_SWEEP_INTERVAL_MS = 30_000;
 const STALLED_REASON = 'job stalled more than allowable limit';
 const PROBLEM_LOG_INTERVAL_MS = 30_000;
+const DEFAULT_KEEP_FINISHED_SECONDS = 600;
+const KEEP_FINISHED_COUNT = 100_000;
+/** Task ids that can name a job as they are (BullMQ ids cannot hold ':' nor be integers). */
+const TASK_ID_AS_JOB_ID = /^[A-Za-z0-9_.-]{1,200}$/;
 
 /**
  * Runs tasks on `colmena worker` processes anywhere that reaches Redis: the executor's name is a
@@ -92,6 +104,7 @@ export class BullmqExecutor implements Executor {
   readonly #connection: ResolvedConnection;
   readonly #eventsMaxLen: number;
   readonly #sweepIntervalMs: number;
+  readonly #keepFinished: { age: number; count: number };
   readonly #logger: Logger;
   /** Job ids start with it, so two task servers sharing a queue never mix up their jobs. */
   readonly #instance = randomUUID();
@@ -117,6 +130,7 @@ export class BullmqExecutor implements Executor {
     this.prefix = this.#connection.prefix;
     this.#eventsMaxLen = positiveInteger(options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN, 'eventsMaxLen');
     this.#sweepIntervalMs = positiveInteger(options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, 'sweepIntervalMs');
+    this.#keepFinished = { age: positiveInteger(options.keepFinishedJobsSeconds ?? DEFAULT_KEEP_FINISHED_SECONDS, 'keepFinishedJobsSeconds'), count: KEEP_FINISHED_COUNT };
     this.#logger = options.logger ?? childLogger(`executor.bullmq.${name}`);
   }
 
@@ -142,7 +156,7 @@ export class BullmqExecutor implements Executor {
         ),
       );
     }
-    const jobId = `${this.#instance}-${++this.#sequence}`;
+    const jobId = this.#jobId(context);
     const pending: Pending = {
       resolve: () => {},
       method: payload.method,
@@ -224,7 +238,7 @@ export class BullmqExecutor implements Executor {
       connection: redis,
       prefix,
       streams: { events: { maxLen: this.#eventsMaxLen } },
-      defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+      defaultJobOptions: { attempts: 1, removeOnComplete: this.#keepFinished, removeOnFail: this.#keepFinished },
     });
     this.#queue = queue;
     queue.on('error', (error: Error) => this.#connectionError(error));
@@ -243,6 +257,7 @@ export class BullmqExecutor implements Executor {
       events.on('failed', ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
       events.on('progress', ({ jobId, data }) => this.#progress(jobId, data));
       events.on('removed', ({ jobId }) => this.#removed(jobId));
+      events.on('duplicated', ({ jobId }) => this.#adopt(jobId));
       await Promise.race([events.waitUntilReady(), this.#closed]);
       this.#sweepTimer = setInterval(() => void this.#sweep(queue, redis), this.#sweepIntervalMs);
       this.#sweepTimer.unref();
@@ -255,6 +270,40 @@ export class BullmqExecutor implements Executor {
       this.#redis = this.#queue = this.#events = null;
       throw error;
     }
+  }
+
+  /**
+   * A job named by task and attempt, so a restarted task server finds the job its predecessor
+   * added; tasks without a usable id get one of this executor's own.
+   */
+  #jobId(context: RunContext): string {
+    const { taskId, attempt = 0 } = context;
+    if (typeof taskId === 'string' && TASK_ID_AS_JOB_ID.test(taskId)) {
+      const jobId = `task-${taskId}-${attempt}`;
+      if (!this.#pending.has(jobId)) return jobId;
+    }
+    return `${this.#instance}-${++this.#sequence}`;
+  }
+
+  /**
+   * `add` found the job already there: a task server before this one (killed, restarted) sent it.
+   * A job that has finished is answered from its stored reply; one still waiting or running is
+   * adopted: its ending event will come, and it is not run again.
+   */
+  #adopt(jobId: string): void {
+    if (!this.#pending.has(jobId)) return;
+    void (async () => {
+      const { queue } = await this.#connect();
+      const state = await queue.getJobState(jobId);
+      if (state !== 'completed' && state !== 'failed') {
+        this.#logger.info({ jobId, state }, 'adopted a job a previous task server added');
+        return;
+      }
+      const job = await Job.fromId(queue, jobId);
+      this.#logger.info({ jobId, state }, 'collected a job that finished while no task server waited for it');
+      if (state === 'completed') this.#completed(jobId, job?.returnvalue);
+      else this.#jobFailed(jobId, job?.failedReason ?? 'unknown');
+    })().catch((error: unknown) => this.#logger.warn({ err: error, jobId }, 'could not read a job a previous task server added'));
   }
 
   #throwIfClosed(): void {
