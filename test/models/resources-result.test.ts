@@ -91,10 +91,10 @@ describe('Result', () => {
     assert.deepEqual(result.kwargs, { c: 3 });
   });
 
-  test('decodeValue decodes once received, and leaves a null value alone', () => {
+  test('decodeValue decodes once received; no value on the wire is null, as Python\'s None', () => {
     const result = Result.create({ method: 'm' });
     result.decodeValue();
-    assert.equal(result.value, undefined);
+    assert.equal(result.value, null);
     assert.ok(Number.isNaN(result.time.deserializeResults));
     result.encodedValue = encodeValue('json', { ok: true });
     result.decodeValue();
