@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ColmenaError } from '../../src/common/errors.js';
@@ -52,7 +52,11 @@ describe('ExecutableMethod', () => {
     let seenDir = '';
     const method = new ExecutableMethod({ command: [programs.simulator, 'x'], keepRunDir: true, preprocess: (runDir) => ((seenDir = runDir), {}) });
     await method.execute([], {});
-    assert.equal(await readFile(join(seenDir, 'colmena.stdout'), 'utf8'), 'arg:x\n');
+    try {
+      assert.equal(await readFile(join(seenDir, 'colmena.stdout'), 'utf8'), 'arg:x\n');
+    } finally {
+      await rm(seenDir, { recursive: true, force: true }); // kept for the test, not for the temp dir
+    }
   });
 
   it('fails with the exit code and the end of stderr', async () => {
