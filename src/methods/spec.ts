@@ -68,7 +68,12 @@ export interface MethodOptions {
   params?: readonly string[];
   /** Let the method read its task's context with `taskContext()` (task id, topic, resources, stop signal). @default false */
   taskContext?: boolean;
-  /** For `generator: 'stream'`: send the intermediate results to this topic (Colmena's `streaming_queue`). @default the task's topic */
+  /**
+   * For `generator: 'stream'`: send the intermediate results to this topic (Colmena's
+   * `streaming_queue`); the final result stays on the task's topic. Over Redis, an agent should
+   * be waiting on this topic while such tasks run: an intermediate result read after its task's
+   * final one is dropped, like any result of a retired task. @default the task's topic
+   */
   streamTopic?: string;
 }
 
