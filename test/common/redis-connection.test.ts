@@ -88,3 +88,21 @@ describe('redis-connection', () => {
     assert.equal(error.url, 'redis://:***@h:1');
   });
 });
+
+describe('RedisQueues and an unusable Redis', () => {
+  it('sendInputs rejects within 5 s with a RedisConnectionError naming the redacted URL', async () => {
+    const { RedisQueues } = await import('../../src/queue/redis.js');
+    const port = await freePort();
+    const queues = new RedisQueues({ url: `redis://:hidden@127.0.0.1:${port}`, role: 'client', connectTimeoutMs: 2000, noServerWarningMs: null });
+    const started = performance.now();
+    await assert.rejects(queues.sendInputs('anything', []), (error: unknown) => {
+      assert.ok(error instanceof RedisConnectionError, String(error));
+      assert.equal(error.problem, 'unreachable');
+      assert.match(error.message, /redis:\/\/:\*\*\*@127\.0\.0\.1/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 5000);
+    assert.equal(queues.activeCount(), 0, 'the task that could not be sent is not left active');
+    await queues.close();
+  });
+});
