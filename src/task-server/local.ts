@@ -100,7 +100,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       inputs: task.inputs,
     };
     // Only executables read the resources; skip the copy into the worker in the common case.
-    if (task.resources.totalRanks > 1 || task.resources.cpuThreads > 1) payload.resources = task.resources.toJSON();
+    if (task.resources.totalRanks > 1 || task.resources.cpuThreads > 1 || task.resources.gpusPerRank > 0) payload.resources = task.resources.toJSON();
     if (spec.generator) payload.generator = spec.generator;
     if (spec.params) payload.params = spec.params;
     if (spec.streamTopic) payload.streamTopic = spec.streamTopic;

@@ -1,0 +1,75 @@
+import { runWithPlacement } from '../../../methods/launch-placement.js';
+import { loadModuleMethod } from '../../../methods/load.js';
+import { abortReason, failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../../methods/run.js';
+import type { MethodSpec } from '../../../methods/spec.js';
+import { ResourceRequirements } from '../../../models/resources.js';
+import { replyOnAbort } from '../../abort-reply.js';
+import type { Executor } from '../../executor.js';
+import type { MethodKind } from '../../fit.js';
+import type { Allocation } from './allocation.js';
+import { NodePlacer, type NodePlacerOptions } from './placement.js';
+
+export interface AllocationExecutorOptions extends NodePlacerOptions {
+  /** The nodes to place tasks on: `await discoverAllocation()`, `allocationFromList([...])`, … */
+  allocation: Allocation;
+}
+
+/**
+ * Runs executables on the nodes of an allocation: each task waits (FIFO, or with backfill) for
+ * the nodes its resources ask for, its launch template is filled with them (`{hosts}`,
+ * `{hostfile}`, …; see `LAUNCHERS`), its devices are exported (CUDA_VISIBLE_DEVICES and
+ * equivalents), and the nodes come back only once every process it started is gone. The hosts and
+ * device ids are recorded on the result's worker info (`hosts`, `gpu_ids`).
+ *
+ * The launcher (mpirun, srun, …) runs on this task server's host and starts the ranks on the
+ * placed nodes; function tasks belong on the other executors.
+ */
+export class AllocationExecutor implements Executor {
+  readonly name: string;
+  readonly sharesMemory = true;
+  readonly runs: readonly MethodKind[] = ['executable', 'module-executable'];
+  readonly placer: NodePlacer;
+  readonly allocation: Allocation;
+
+  constructor(name: string, options: AllocationExecutorOptions) {
+    this.name = name;
+    this.allocation = options.allocation;
+    this.placer = new NodePlacer(options.allocation, options);
+  }
+
+  /** One task per node at most (more with shareNodes: up to one per core). */
+  get capacity(): number {
+    return this.placer.nodeCount;
+  }
+
+  async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
+    const waitingWorker = workerInfo(this.name);
+    let target;
+    let lease;
+    try {
+      if (spec.kind === 'remote') throw new TypeError(`Method '${payload.method}' is remote; the allocation executor cannot run it`);
+      target = spec.kind === 'inline' ? spec.fn : await loadModuleMethod(spec.module, spec.exportName);
+      lease = await this.placer.place(new ResourceRequirements(payload.resources ?? {}), context.signal);
+    } catch (error) {
+      if (context.signal?.aborted) return failedReply(waitingWorker, context.signal.reason, abortReason(context.signal));
+      return failedReply(waitingWorker, error);
+    }
+    const worker = { ...waitingWorker, hosts: [...lease.hosts], gpu_ids: [...lease.gpuIds] };
+    const running = runWithPlacement(lease, () => runMethod(target, payload, worker, context));
+    // Nodes come back when the launch has ended and its processes are swept, not when the reply
+    // is sent: a timed-out task still holds its nodes until its kill is complete.
+    void running.finally(() => lease.release());
+    const aborted = replyOnAbort(context.signal, worker);
+    try {
+      return await Promise.race([running, aborted.reply]);
+    } finally {
+      aborted.dispose();
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async close(): Promise<void> {}
+}
