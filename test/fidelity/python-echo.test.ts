@@ -20,6 +20,7 @@ import { parseLenientJson } from '../../src/models/lenient-json.js';
 import { RedisQueues } from '../../src/queue/redis.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import { redisFixture } from '../helpers/redis.js';
+import { pythonCases } from './python-values.js';
 import { pythonView } from './python-view.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'error';
@@ -105,6 +106,17 @@ describe('value fidelity with Python over the Redis wire', () => {
       seen.push([sent, pythonView(answer.value as string)]);
     }
     assert.deepEqual(seen, ECHO_VECTORS);
+  });
+
+  it('echoes 300 random nested Python values as Python reads them (fuzz, seeded)', async () => {
+    const cases = pythonCases(17, 300);
+    const mismatches: string[] = [];
+    for (const [index, { sent, expected }] of cases.entries()) {
+      const answer = await exchange(request(echoTemplate, `fuzz-${index}`, [sent], {}));
+      const seen = answer.success === true ? pythonView(answer.value as string) : `failed: ${JSON.stringify(answer.failure_info)}`;
+      if (seen !== expected) mismatches.push(`${sent} → ${seen}, expected ${expected}`);
+    }
+    assert.deepEqual(mismatches, []);
   });
 
   it("binds a Python thinker's input_kwargs by name", async () => {
