@@ -190,6 +190,8 @@ export class RunLog {
     this.#assertOpen('recordResume');
     const { replayed, adopted, resent, abandoned } = summary;
     this.#push({ type: 'resume', t: nowSeconds(), replayed, adopted: [...adopted], resent: resent.map((r) => ({ ...r })), abandoned: [...abandoned] });
+    // Written at once: a crash before the next flush would make the next resume re-send these again.
+    this.#writeBuffered();
   }
 
   /** Whether `task` lines (inputs and values) are recorded: the option `tasks`. */
