@@ -4,11 +4,11 @@
  */
 import type { ConnectionOptions } from 'bullmq';
 import type { Redis, RedisOptions } from 'ioredis';
-import { RedisConnectionError, type RedisProblem, waitForRedis } from '../../common/redis-connection.js';
+import { checkRedisUrl, DEFAULT_REDIS_URL, RedisConnectionError, type RedisProblem, redactRedisUrl, waitForRedis } from '../../common/redis-connection.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 
-/** @default for every `url` option and for `colmena worker --redis` */
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+// The default URL, the URL check and redaction are the library's one Redis connection module's.
+export { DEFAULT_REDIS_URL } from '../../common/redis-connection.js';
 
 /** @default for every `prefix` option: one campaign per Redis. Give each campaign its own. */
 export const DEFAULT_PREFIX = 'colmena';
@@ -37,9 +37,11 @@ export interface ResolvedConnection {
 
 /** Check and fill connection options once, naming what is wrong. */
 export function resolveConnection(options: BullmqConnectionOptions, owner: string): ResolvedConnection {
-  const url = options.url ?? DEFAULT_REDIS_URL;
-  if (typeof url !== 'string' || !/^rediss?:\/\/[^/]/.test(url)) {
-    throw new InvalidArgumentError(`${owner}: url must look like redis://host:port or rediss://host:port (TLS), got '${String(url)}'`);
+  let url: string;
+  try {
+    url = checkRedisUrl(options.url ?? DEFAULT_REDIS_URL, `${owner} url`);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || prefix.length === 0) {
@@ -59,12 +61,7 @@ export function checkQueueName(name: string, owner: string): string {
 }
 
 /** The URL with any password replaced, for logs and startup lines. */
-export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_match, scheme: string, auth: string) => {
-    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
-    return `${scheme}${user}:***@`;
-  });
-}
+export const redactUrl = redactRedisUrl;
 
 /** Connection options for a BullMQ Queue, QueueEvents or Worker (each opens its own connections). */
 export function bullmqConnection(connection: ResolvedConnection): ConnectionOptions {
