@@ -4,6 +4,9 @@
  * context sees its task id, topic, resources and stop signal — on inline, threads and processes.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bindArguments } from '../../src/methods/bind-arguments.js';
 import { moduleMethod, type MethodsOf } from '../../src/methods/spec.js';
@@ -102,3 +105,31 @@ for (const executor of ['inline', 'threads', 'processes'] as const) {
     });
   });
 }
+
+describe("the task context's stop signal on 'inline'", () => {
+  it('fires when the task times out, so a plain function can stop its own work', async () => {
+    const methods = { waitForStop: moduleMethod<typeof fixtures.waitForStop>(FIXTURES, 'waitForStop', { executor: 'inline', taskContext: true }) };
+    const queues = new LocalQueues<MethodsOf<typeof methods>>();
+    const server = new LocalTaskServer(queues, { methods }).start();
+    const dir = await mkdtemp(join(tmpdir(), 'colmena-stop-'));
+    try {
+      const file = join(dir, 'stopped');
+      await queues.sendInputs('waitForStop', [file], { timeoutMs: 200 });
+      const result = await queues.getResult('default', { timeoutMs: 20_000 });
+      assert.equal(result.timedOut, true);
+      // The method writes the file once its signal fires (after the timeout's result was sent).
+      let written = '';
+      const readWritten = async (): Promise<void> => void (written = await readFile(file, 'utf8').catch(() => ''));
+      for (let tries = 0; written !== 'stopped' && tries < 1000; tries++) {
+        await readWritten();
+        if (written !== 'stopped') await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(written, 'stopped', 'the method saw its stop signal');
+    } finally {
+      await queues.sendKillSignal();
+      await server.join();
+      await queues.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
