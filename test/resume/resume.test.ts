@@ -103,6 +103,45 @@ test('SIGKILL a thinker on Redis queues with the task server in its own process;
   }
 });
 
+test('SIGKILL a thinker on Redis at any moment; re-sending (the default) counts every result once and runs no finished task again', async () => {
+  const { dir, remove } = await tempFolder();
+  try {
+    const record = join(dir, 'run.jsonl');
+    const calls = join(dir, 'calls.txt');
+    const env = { COLMENA_RESUME_CALLS: calls };
+    const prefix = `resume-${randomUUID()}`;
+    const budget = 40;
+    const settings = { record, budget, slots: 4, workMs: 30, queues: 'redis', url: redis.url, prefix };
+    const server = startChild('server.ts', [redis.url, prefix], env);
+    await until(() => server.lines.includes('ready'), 'the task server to start', WAIT_MS);
+
+    // No freezing this time: results may be in flight on Redis, or taken and not yet recorded.
+    const first = startChild('thinker.ts', [JSON.stringify(settings)], env);
+    await until(() => first.processed() >= 12, 'the first thinker to take 12 results', WAIT_MS);
+    first.process.kill('SIGKILL');
+    await first.exited;
+    const left = await readCampaignRecord(record);
+    const finishedBefore = new Set(left.completed.map((r) => r.args[0] as number));
+    const callsBefore = callCounts(calls);
+
+    const second = startChild('thinker.ts', [JSON.stringify({ ...settings, resume: 'resend' })], env);
+    assert.equal((await second.exited).code, 0, second.stderr());
+    const summary = summaryOf(second);
+    assert.equal(summary.replayed, finishedBefore.size);
+    assertCountedOnce(summary.counted, budget);
+    assert.equal(summary.best?.value, expectedBest(budget));
+    const counts = callCounts(calls);
+    for (const i of finishedBefore) assert.equal(counts.get(i), callsBefore.get(i), `finished point ${i} ran again`);
+
+    const queues = new RedisQueues({ url: redis.url, prefix, topics: ['sweep'], role: 'client' });
+    await queues.sendKillSignal();
+    await queues.close();
+    assert.equal((await server.exited).code, 0, server.stderr());
+  } finally {
+    await remove();
+  }
+});
+
 test('SIGKILL a thinker on local queues; the resumed thinker re-sends its tasks in flight and runs no finished task again', async () => {
   const { dir, remove } = await tempFolder();
   try {
