@@ -17,8 +17,8 @@ export interface ResumeOptions {
    * to the old channels (with in-process queues they died with the process). `'adopt'` claims the
    * old ids on channels that outlived the thinker (Redis, with the task server still running):
    * each task runs once and its result is counted once, but a task whose request was lost never
-   * finishes. The old run of a re-sent task may still finish on a surviving task server; queues
-   * that accept only results of tasks they sent (or adopted) ignore it.
+   * finishes. The old run of a re-sent task may still finish on a surviving task server; its
+   * result carries the old id, which the queues drop (they accept only tasks they sent or adopted).
    * @default 'resend'
    */
   inFlight?: InFlightChoice;
