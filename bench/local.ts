@@ -48,6 +48,19 @@ export async function main(argv: string[]): Promise<void> {
       );
     }
   }
+  // Everything sent at once (the window keeps the server's intake bounded), against piscina given
+  // the same batch at once.
+  const atOnceTotal = option(argv, 'at-once', 2000);
+  const atOnce = { bare: [] as number[], ours: [] as number[] };
+  for (let round = 0; round < 3; round++) {
+    let started = performance.now();
+    await Promise.all(Array.from({ length: atOnceTotal }, () => pool.run(null)));
+    atOnce.bare.push(atOnceTotal / ((performance.now() - started) / 1000));
+    started = performance.now();
+    await Promise.all(Array.from({ length: atOnceTotal }, () => queues.sendInputs('noop', [])));
+    for (let i = 0; i < atOnceTotal; i++) await queues.getResult();
+    atOnce.ours.push(atOnceTotal / ((performance.now() - started) / 1000));
+  }
   await queues.sendKillSignal();
   await server.join();
   await queues.close();
@@ -73,5 +86,15 @@ export async function main(argv: string[]): Promise<void> {
     bare_p50_ms: round(bareP50),
     throughput_ratio: round(tasksPerS / bareTasksPerS),
     p50_ratio: round(p50 / bareP50),
+  });
+  report({
+    bench: 'local',
+    mode: 'at-once',
+    tasks: atOnceTotal,
+    threads,
+    window: server.window,
+    tasks_per_s: Math.round(median(atOnce.ours)),
+    bare_tasks_per_s: Math.round(median(atOnce.bare)),
+    throughput_ratio: round(median(atOnce.ours) / median(atOnce.bare)),
   });
 }

@@ -14,6 +14,7 @@ import { checkRequest } from '../models/request-checks.js';
 import { throwIfAborted, type WaitOptions } from '../common/abort.js';
 import { AsyncQueue } from '../common/async-queue.js';
 import { ActiveTasks } from './active-tasks.js';
+import { checkTimeoutMs } from '../common/limits.js';
 import { Emitter } from '../common/emitter.js';
 
 /** Which side of the queues this object plays; misuse from the other side is an error. */
@@ -48,7 +49,9 @@ export interface SendOptions {
   maxRetries?: number;
   /**
    * Stop the task if it runs longer than this on the task server (counted from when the server
-   * hands it to its executor); it then ends as a failed result with `timedOut` true.
+   * hands it to its executor, never while it waits on the request channel; see the task server's
+   * `window`); it then ends as a failed result with `timedOut` true. Up to 365 days
+   * (`limits.maxTimeoutMs`); values past 2³¹−1 ms are honoured, not cut short.
    */
   timeoutMs?: number;
   /** Cancel the task when this signal aborts (see {@link ColmenaQueues.cancel}). */
@@ -212,6 +215,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     }
     throwIfAborted(options.signal);
     checkRequest(method, options.taskInfo);
+    checkTimeoutMs(options.timeoutMs, `sendInputs('${method}') timeoutMs`);
     const task = Result.create({
       method,
       args,

@@ -25,8 +25,10 @@ export interface TaskServerOptions {
   /**
    * Most tasks taken off the request channel and not yet answered. Requests beyond it stay on the
    * channel (in Redis, for other servers to take), so a crash loses no more than this many leases
-   * and a task's `timeoutMs` is not spent waiting inside this server.
-   * @default what the executors can run at once, times two (so the next task is ready when one ends)
+   * and a task's `timeoutMs` is not spent waiting on the request channel. A task's timeout starts
+   * when it is handed to its executor, so with a window above the executors' capacity a task may
+   * spend part of it queued there; a window equal to the capacity makes it running time only.
+   * @default twice what the executors run at once, at least 64 (64 when unknown)
    */
   window?: number;
   /** Backoff and filter for retries. */
