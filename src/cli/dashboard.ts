@@ -23,7 +23,7 @@ function port(value: string): number {
 
 /** Add the `dashboard` command to the `colmena` program. */
 export function registerDashboardCommand(program: Command): void {
-  program
+  const command: Command = program
     .command('dashboard')
     .description('serve a live dashboard of a campaign running elsewhere, which publishes its events with a DashboardPublisher')
     .option('--redis <url>', 'the campaign\'s Redis: redis://[user:password@]host:port, or rediss:// for TLS (env COLMENA_REDIS_URL)', process.env.COLMENA_REDIS_URL ?? 'redis://127.0.0.1:6379')
@@ -33,7 +33,7 @@ export function registerDashboardCommand(program: Command): void {
     .option('--token <token>', 'access token the page asks for (default: none on loopback, a random one elsewhere; env COLMENA_DASHBOARD_TOKEN)', process.env.COLMENA_DASHBOARD_TOKEN)
     .option('--password-file <file>', 'read the Redis password from a file (or set env COLMENA_REDIS_PASSWORD), keeping it out of ps')
     .action(async (options: DashboardCommandOptions) => {
-      if (!options.prefix) program.error("colmena dashboard needs the campaign's key prefix: --prefix <prefix> (or env COLMENA_PREFIX)", { exitCode: 2 });
+      if (!options.prefix) command.error("colmena dashboard needs the campaign's key prefix: --prefix <prefix> (or env COLMENA_PREFIX)", { exitCode: 2 });
       await runDashboardCommand(options);
     });
 }

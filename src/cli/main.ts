@@ -2,6 +2,7 @@
 /** The `colmena` command. */
 import { Command, InvalidArgumentError } from 'commander';
 import { registerDashboardCommand } from './dashboard.js';
+import { applyCliManners, packageVersion } from './manners.js';
 import { describeDemo, runDemo } from '../demo/campaign.js';
 import { registerReport } from './report.js';
 import { registerWorkerCommand } from './worker.js';
@@ -24,7 +25,7 @@ function number(value: string): number {
 const program = new Command()
   .name('colmena')
   .description('Steer large campaigns of simulations with AI')
-  .showHelpAfterError();
+  .version(packageVersion(), '-V, --version', 'print the version of colmena');
 
 program
   .command('demo')
@@ -48,5 +49,7 @@ registerWorkerCommand(program);
 registerReport(program);
 
 registerDashboardCommand(program);
+
+applyCliManners(program);
 
 await program.parseAsync();

@@ -1,5 +1,6 @@
 /** `colmena report <run-log>`: what a campaign did, as a table, charts and a trace. */
-import { relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { ColmenaError } from '../common/errors.js';
 import { writeReport } from '../monitor/report/report.js';
@@ -7,20 +8,21 @@ import { formatSummary } from '../monitor/report/table.js';
 
 /** Add the `report` command. */
 export function registerReport(program: Command): void {
-  program
+  const command: Command = program
     .command('report')
     .description('summarize a run log and write its charts (SVG, PNG) and a Perfetto trace')
-    .argument('<run-log>', 'a run log (JSON lines) written by a campaign, e.g. runs/<time>/run.jsonl')
+    .argument('<run-log>', 'a run log (JSON lines) written by a campaign, e.g. runs/<time>/run.jsonl, or the runs/<time> folder holding it')
     .option('--out <dir>', 'folder for the charts, trace.json and summary.json (default: a "report" folder beside the log)')
     .option('--value <name...>', 'recorded value(s) to chart against time (default: all recorded)')
     .option('--no-png', 'write SVG charts only')
-    .action(async (logPath: string, options: { out?: string; value?: string[]; png: boolean }) => {
+    .action(async (given: string, options: { out?: string; value?: string[]; png: boolean }) => {
+      const logPath = runLogPath(given, (message) => command.error(message, { exitCode: 1 }));
       let report;
       try {
         report = await writeReport(logPath, { outDir: options.out, values: options.value, png: options.png });
       } catch (error) {
         const message = error instanceof ColmenaError ? error.message : `Cannot report on ${logPath}: ${(error as Error).message}`;
-        program.error(message, { exitCode: 1 });
+        command.error(message, { exitCode: 1 });
       }
       const { log, summary, files } = report;
       for (const problem of log.problems) console.error(`warning: ${logPath} line ${problem.line}: ${problem.message}`);
@@ -32,4 +34,13 @@ export function registerReport(program: Command): void {
       console.log(`\nWrote ${written.map(shown).join(', ')}`);
       console.log(`Open ${shown(files.trace)} in https://ui.perfetto.dev to browse the task stream.`);
     });
+}
+
+/** The run log named by `given`: the file itself, or the run.jsonl inside a runs/<time> folder. */
+function runLogPath(given: string, fail: (message: string) => never): string {
+  if (!existsSync(given)) fail(`No run log at ${given}: give the run.jsonl a campaign wrote, e.g. runs/<time>/run.jsonl`);
+  if (!statSync(given).isDirectory()) return given;
+  const inside = join(given, 'run.jsonl');
+  if (existsSync(inside)) return inside;
+  return fail(`${given} is a folder without a run.jsonl: give the run log itself, e.g. runs/<time>/run.jsonl`);
 }
