@@ -9,6 +9,7 @@ import type { MethodKind } from '../fit.js';
 import type { FromChild, ToChild } from './process-worker.js';
 import { processStores } from '../../proxy/store-registry.js';
 import { InvalidArgumentError } from '../../common/errors.js';
+import { newProcessToken, sweepMarkedProcesses, WORKER_TOKEN_VARIABLE } from '../../methods/launch-kill.js';
 
 export interface ProcessesExecutorOptions {
   /** Child processes to keep. @default the machine's available parallelism */
@@ -96,7 +97,10 @@ export class ProcessesExecutor implements Executor {
   }
 
   #spawn(): Slot {
-    const child = fork(new URL(WORKER_FILE), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Marks every program this child's executables start, so none outlives the child being killed.
+    const token = newProcessToken();
+    const env = { ...process.env, [WORKER_TOKEN_VARIABLE]: token };
+    const child = fork(new URL(WORKER_FILE), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     // The stores this process was configured with, before any task: references name them by id only.
     child.send({ type: 'stores', configs: processStores.configs() } satisfies ToChild);
     const slot: Slot = { child, job: null, ready: Promise.resolve() };
@@ -109,7 +113,10 @@ export class ProcessesExecutor implements Executor {
         else this.#finish(slot, job, message.reply);
       });
     });
-    child.on('exit', (code, signal) => this.#onExit(slot, code, signal));
+    child.on('exit', (code, signal) => {
+      void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token);
+      this.#onExit(slot, code, signal);
+    });
     child.on('error', () => {}); // reported through 'exit'
     this.#slots.push(slot);
     return slot;

@@ -1,3 +1,4 @@
+import { isExecutableMethod } from '../../../methods/executable.js';
 import { runWithPlacement } from '../../../methods/launch-placement.js';
 import { loadModuleMethod } from '../../../methods/load.js';
 import { abortReason, failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../../methods/run.js';
@@ -27,7 +28,9 @@ export interface AllocationExecutorOptions extends NodePlacerOptions {
 export class AllocationExecutor implements Executor {
   readonly name: string;
   readonly sharesMemory = true;
-  readonly runs: readonly MethodKind[] = ['executable', 'module-executable'];
+  // 'module-function' too: a module method is known to be an executable only once its module loads
+  // (the fit check does that before the first task); run() refuses plain functions.
+  readonly runs: readonly MethodKind[] = ['executable', 'module-function', 'module-executable'];
   readonly placer: NodePlacer;
   readonly allocation: Allocation;
 
@@ -49,6 +52,9 @@ export class AllocationExecutor implements Executor {
     try {
       if (spec.kind === 'remote') throw new TypeError(`Method '${payload.method}' is remote; the allocation executor cannot run it`);
       target = spec.kind === 'inline' ? spec.fn : await loadModuleMethod(spec.module, spec.exportName);
+      if (!isExecutableMethod(target)) {
+        throw new TypeError(`Method '${payload.method}' is a function; the allocation executor runs only ExecutableMethods. Serve functions on the inline, threads or processes executor`);
+      }
       lease = await this.placer.place(new ResourceRequirements(payload.resources ?? {}), context.signal);
     } catch (error) {
       if (context.signal?.aborted) return failedReply(waitingWorker, context.signal.reason, abortReason(context.signal));
