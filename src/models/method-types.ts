@@ -9,7 +9,8 @@ export type MethodMap = Record<string, AnyMethod>;
 
 /**
  * The value a method's Result carries: the awaited return value; for a generator method, what its
- * mode delivers (one item when streamed, the array of yields, or yields with the return value).
+ * mode delivers (streamed: a yield on each intermediate result and the return value, or `null`, on
+ * the final one; collected: the array of yields, or the yields with the return value).
  */
 export type MethodValue<F extends AnyMethod> =
   ReturnType<F> extends Generator<infer Y, infer R, never> | AsyncGenerator<infer Y, infer R, never>
