@@ -1,6 +1,7 @@
 /**
  * A message can name object stores only by id, among those the process was configured with. Each
- * attack of issue 15 is tried on the inline, threads and processes executors behind Redis queues,
+ * attack of issue 15 is tried on the inline, threads, processes and BullMQ (a real `colmena worker`)
+ * executors behind Redis queues,
  * with the raw elements an attacker would push, and the refusal is checked where it would show:
  * the file system, a listening socket, Redis's client list, and the answer itself.
  */
@@ -10,6 +11,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { inlineMethod, moduleMethod } from '../../src/methods/spec.js';
@@ -18,9 +20,12 @@ import { FileStore } from '../../src/proxy/file-store.js';
 import { REFERENCE_PREFIX } from '../../src/models/value-proxy.js';
 import { RedisQueues } from '../../src/queue/redis.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
+import { BullmqExecutor } from '../../src/task-server/bullmq/executor.js';
+import { WorkerFleet } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
 
 const FIXTURES = new URL('../fixtures/methods.ts', import.meta.url);
+const CONTRACT_METHODS = new URL('../fixtures/contract-methods.ts', import.meta.url);
 const redis = redisFixture();
 let dir: string;
 let listener: Server;
@@ -60,7 +65,10 @@ async function redisClients(): Promise<number> {
   return list.trim().split('\n').length;
 }
 
-for (const executor of ['inline', 'threads', 'processes'] as const) {
+const fleet = new WorkerFleet();
+after(() => fleet.killAll());
+
+for (const executor of ['inline', 'threads', 'processes', 'bullmq'] as const) {
   describe(`hostile references on the ${executor} executor`, () => {
     let prefix: string;
     let queues: RedisQueues;
@@ -99,8 +107,16 @@ for (const executor of ['inline', 'threads', 'processes'] as const) {
       await symlink('/dev/zero', join(storeDir, 'zero'));
       queues = new RedisQueues({ url: redis.url, prefix, role: 'server' });
       const echo =
-        executor === 'inline' ? inlineMethod((value: unknown) => value) : moduleMethod(FIXTURES, 'echo', { executor });
-      server = new LocalTaskServer(queues, { methods: { echo }, stores: [store], threads: 1, processes: 1 }).start();
+        executor === 'inline' ? inlineMethod((value: unknown) => value) : moduleMethod(executor === 'bullmq' ? CONTRACT_METHODS : FIXTURES, 'echo', { executor });
+      let executors = {};
+      if (executor === 'bullmq') {
+        // A real `colmena worker`, given the store as a deployment would (COLMENA_STORES).
+        const bullPrefix = `${prefix}-bullmq`;
+        const env = { COLMENA_STORES: JSON.stringify([store.config()]) };
+        await fleet.spawn({ url: redis.url, prefix: bullPrefix, executor: 'bullmq', methods: fileURLToPath(CONTRACT_METHODS), concurrency: 1, env });
+        executors = { bullmq: new BullmqExecutor('bullmq', { url: redis.url, prefix: bullPrefix }) };
+      }
+      server = new LocalTaskServer(queues, { methods: { echo }, stores: [store], threads: 1, processes: 1, executors }).start();
     });
     after(async () => {
       await raw.rpush(`${prefix}_requests`, 'defaultnull');
