@@ -712,7 +712,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       await Promise.allSettled(cleanup);
       await commands.quit().catch(() => commands.disconnect());
     }
-    for (const connection of [this.#taker, this.#resultReader, this.#cancelReader]) connection?.disconnect();
+    // Also a command connection that never got through (it would otherwise retry forever).
+    for (const connection of [this.#commands, this.#taker, this.#resultReader, this.#cancelReader]) connection?.disconnect();
   }
 }
 
