@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { isExecutableMethod } from './executable.js';
@@ -41,6 +42,14 @@ async function importModule(module: string): Promise<Record<string, unknown>> {
     // development. Compiled JavaScript never takes this path.
     if ((error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION' && module.startsWith('file:')) {
       return createRequire(import.meta.url)(fileURLToPath(module)) as Record<string, unknown>;
+    }
+    // Under tsx, new URL('./simulate.js', import.meta.url) names a file that exists only as
+    // simulate.ts: resolve it as tsx resolves './simulate.js' in an import, so one line works
+    // both with tsx and compiled.
+    const source = /\.(m?)js$/.exec(module);
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && module.startsWith('file:') && source) {
+      const typescript = `${module.slice(0, -source[0].length)}.${source[1]}ts`;
+      if (existsSync(fileURLToPath(typescript)) && !existsSync(fileURLToPath(module))) return importModule(typescript);
     }
     throw error;
   }
