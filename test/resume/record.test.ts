@@ -198,3 +198,24 @@ test('stopAtWalltime stops a task server: it finishes the task in hand and leave
   assert.equal(queues.pendingRequests, 1, 'the request sent after the walltime is left for the next job');
   await queues.close();
 });
+
+test('requests in flight are read back from a record larger than one read chunk', async () => {
+  const { dir, remove } = await tempFolder();
+  try {
+    const path = join(dir, 'run.jsonl');
+    const queues = new LocalQueues<Methods>();
+    const log = await RunLog.open(path, { tasks: true, flushChars: 1 << 16 });
+    log.attachQueues(queues);
+    const ids: string[] = [];
+    // About 3 MB of requests, so lines straddle the reader's 1 MiB chunks.
+    for (let i = 0; i < 600; i++) ids.push(await queues.sendInputs('scale', [Array.from({ length: 500 }, (_, k) => i + k), i]));
+    await log.close();
+    const record = await readCampaignRecord(path);
+    assert.deepEqual(record.problems, []);
+    assert.deepEqual(record.inFlight.map((t) => t.taskId), ids);
+    for (const [i, task] of record.inFlight.entries()) assert.equal(task.args[1], i);
+    await queues.close();
+  } finally {
+    await remove();
+  }
+});

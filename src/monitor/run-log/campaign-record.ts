@@ -70,14 +70,27 @@ export async function readCampaignRecord(path: string): Promise<CampaignRecord> 
   let pending: Buffer = Buffer.alloc(0);
   let pendingOffset = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    const bytes = pending.length === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer]);
+    const bytes = chunk as Buffer;
     let start = 0;
-    for (let newline = bytes.indexOf(NEWLINE); newline >= 0; newline = bytes.indexOf(NEWLINE, start)) {
-      take(bytes, start, newline, pendingOffset + start);
+    let newline = bytes.indexOf(NEWLINE);
+    if (newline < 0) {
+      pending = Buffer.concat([pending, bytes]);
+      continue;
+    }
+    // Only the line split across chunks is copied, not the whole chunk.
+    if (pending.length > 0) {
+      const joined = Buffer.concat([pending, bytes.subarray(0, newline)]);
+      take(joined, 0, joined.length, pendingOffset);
+      start = newline + 1;
+      newline = bytes.indexOf(NEWLINE, start);
+    }
+    const chunkOffset = pendingOffset + pending.length;
+    for (; newline >= 0; newline = bytes.indexOf(NEWLINE, start)) {
+      take(bytes, start, newline, chunkOffset + start);
       start = newline + 1;
     }
-    pending = bytes.subarray(start);
-    pendingOffset += start;
+    pending = Buffer.from(bytes.subarray(start));
+    pendingOffset = chunkOffset + start;
   }
   // A last line without its newline was cut off mid-write; a complete one still parses.
   if (pending.length > 0) take(pending, 0, pending.length, pendingOffset);
