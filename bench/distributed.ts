@@ -7,6 +7,9 @@
  * The colmena workers run with --inline, like the bare BullMQ processor, so the two differ only by
  * what colmena adds; --threads measures the worker default (a worker thread per concurrent task).
  *
+ * A second line, `distributed-by-reference`, echoes a 50 kB value through one worker inline and by
+ * reference through a Redis store (1,000-byte threshold), beside the bare BullMQ p50.
+ *
  * Options: --tasks N, --latency-tasks N, --window N (tasks in flight), --workers N,
  * --concurrency N (per worker), --threads, --quick.
  */
@@ -19,6 +22,7 @@ import { remoteMethod } from '../src/methods/spec.js';
 import { LocalQueues } from '../src/queue/local.js';
 import { BullmqExecutor } from '../src/task-server/bullmq/executor.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
+import { RedisStore } from '../src/proxy/redis-store.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { closedLoopThroughput, flag, option, percentile, report, round, sequentialLatencies } from './lib.js';
 
@@ -132,6 +136,49 @@ async function colmena(url: string, options: Measure & { threads: boolean }) {
   }
 }
 
+/**
+ * A 50 kB value echoed through `colmena worker`, sequentially: inline in the job, and by reference
+ * through a Redis store (1,000-byte threshold), with how much of each task rode the BullMQ job.
+ */
+async function byReference(url: string, options: { count: number; valueBytes: number }) {
+  const prefix = `bench-${randomUUID()}`;
+  const store = new RedisStore({ url, prefix: `${prefix}-store`, id: 'bench-store' });
+  const workerArgs = ['src/cli/main.ts', 'worker', '--redis', url, '--prefix', prefix, '--executor', 'bench'];
+  workerArgs.push('--methods', 'bench/echo-methods.ts', '--concurrency', '4', '--inline', '--store', JSON.stringify(store.config()));
+  const workers = [await startProcess(workerArgs)];
+  const value = 'x'.repeat(options.valueBytes);
+  const measure = async (proxied: boolean) => {
+    const queues = new LocalQueues<{ echo: (value: string) => string }>(proxied ? { proxy: { store, thresholdBytes: 1000 } } : {});
+    const server = new LocalTaskServer(queues, {
+      methods: { echo: remoteMethod<(value: string) => string>({ executor: 'bench' }) },
+      executors: { bench: new BullmqExecutor('bench', { url, prefix }) },
+    }).start();
+    let referenced = 0;
+    let ok = 0;
+    try {
+      const latencies = await sequentialLatencies(options.count, async () => {
+        await queues.sendInputs('echo', [value]);
+        const result = await queues.getResult();
+        if (result.value === value) ok++;
+        if (Object.keys(result.time.proxy).length === 2) referenced++;
+      });
+      return { p50: percentile(latencies, 50), referenced, ok };
+    } finally {
+      await queues.sendKillSignal();
+      await server.join();
+      await queues.close();
+    }
+  };
+  try {
+    const inline = await measure(false);
+    const proxied = await measure(true);
+    return { inline, proxied };
+  } finally {
+    await stopProcesses(workers);
+    await store.close();
+  }
+}
+
 interface Measure {
   total: number;
   latencyCount: number;
@@ -157,6 +204,19 @@ export async function main(argv: string[]): Promise<void> {
     const measured = await colmena(url, options);
     const p50 = percentile(measured.latencies, 50);
     const bareP50 = percentile(baseline.latencies, 50);
+    const refs = await byReference(url, { count: quick ? 100 : 500, valueBytes: 50_000 });
+    report({
+      bench: 'distributed-by-reference',
+      tasks: quick ? 100 : 500,
+      value_bytes: 50_000,
+      threshold_bytes: 1000,
+      by_reference_p50_ms: round(refs.proxied.p50),
+      inline_p50_ms: round(refs.inline.p50),
+      bare_p50_ms: round(bareP50),
+      // Tasks whose input and value both went through the store (two timed references), and whose value came back intact.
+      tasks_by_reference: refs.proxied.referenced,
+      values_intact: refs.proxied.ok + refs.inline.ok,
+    });
     report({
       bench: 'distributed',
       tasks: options.total,
