@@ -141,7 +141,8 @@ export class Result<TMethod extends string = string, TValue = unknown> {
    */
   decodeValue(): void {
     if (this.encodedValue === null) {
-      this.value = null as TValue;
+      // A success without a value is Python's None; a failure has no value at all.
+      if (this.success === true) this.value = null as TValue;
       return;
     }
     const started = performance.now();

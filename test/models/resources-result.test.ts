@@ -91,10 +91,10 @@ describe('Result', () => {
     assert.deepEqual(result.kwargs, { c: 3 });
   });
 
-  test('decodeValue decodes once received; no value on the wire is null, as Python\'s None', () => {
+  test('decodeValue decodes once received, and leaves a null value alone', () => {
     const result = Result.create({ method: 'm' });
     result.decodeValue();
-    assert.equal(result.value, null);
+    assert.equal(result.value, undefined);
     assert.ok(Number.isNaN(result.time.deserializeResults));
     result.encodedValue = encodeValue('json', { ok: true });
     result.decodeValue();
