@@ -1,4 +1,5 @@
-import { abortReason, failedReply, type TaskReply } from '../methods/run.js';
+import type { TaskReply } from '../methods/envelope.js';
+import { abortReason, failedReply } from '../methods/run.js';
 import type { WorkerInformation } from '../models/failure.js';
 import type { StopSignal } from '../common/stop-signal.js';
 

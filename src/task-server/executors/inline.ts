@@ -1,5 +1,6 @@
 import { loadModuleMethod } from '../../methods/load.js';
-import { failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
+import { failedReply, type RunContext, runMethod, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
 import { replyOnAbort } from '../abort-reply.js';
 import type { Executor } from '../executor.js';

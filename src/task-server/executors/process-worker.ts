@@ -3,7 +3,8 @@
  * sent over IPC, streaming intermediate values back, and stops a task when told to.
  */
 import { loadModuleMethod } from '../../methods/load.js';
-import { failedReply, type IntermediateReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { IntermediateReply, TaskPayload, TaskReply } from '../../methods/envelope.js';
+import { failedReply, runMethod, workerInfo } from '../../methods/run.js';
 import type { StoreConfig } from '../../proxy/store.js';
 import { openConfiguredStores } from '../../proxy/store-registry.js';
 

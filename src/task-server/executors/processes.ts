@@ -1,7 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { abortReason, failedReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
+import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
 import { siblingModule } from '../../common/sibling.js';
 import type { Executor } from '../executor.js';

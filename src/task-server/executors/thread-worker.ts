@@ -4,7 +4,8 @@
  */
 import { type MessagePort, threadId, workerData } from 'node:worker_threads';
 import { loadModuleMethod } from '../../methods/load.js';
-import { failedReply, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
+import { failedReply, runMethod, workerInfo } from '../../methods/run.js';
 import type { StoreConfig } from '../../proxy/store.js';
 import { openConfiguredStores } from '../../proxy/store-registry.js';
 

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { abortReason, failedReply, type IntermediateReply, type RunContext, type TaskPayload, type TaskReply, workerInfo } from '../../methods/run.js';
+import type { IntermediateReply, TaskPayload, TaskReply } from '../../methods/envelope.js';
+import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
 import { siblingModule } from '../../common/sibling.js';
 import type { StopSignal } from '../../common/stop-signal.js';
