@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { type Executor, InlineExecutor, LocalTaskServer, type MethodSpec, moduleMethod, type RunContext, type TaskPayload, type TaskReply } from '../../src/index.js';
 import { closeConfiguredStores } from '../../src/proxy/store-registry.js';
 import { RedisQueues } from '../../src/queue/redis.js';
+import { RedisStore } from '../../src/proxy/redis-store.js';
 import type * as taskMethods from './methods.js';
 
 export type WorkerKind = 'threads' | 'slots';
@@ -59,12 +60,16 @@ export class SlotsExecutor implements Executor {
 
 export async function serve(redisUrl: string, prefix: string, workers: number, kind: WorkerKind, onReady: () => void): Promise<void> {
   const queues = new RedisQueues({ url: redisUrl, prefix, role: 'server', serializationMethod: 'msgpack' });
+  // The store the thinker in run.ts passes values through: references name it by id only, so
+  // this process is configured with it.
+  const stores = [new RedisStore({ url: redisUrl, prefix: `${prefix}-store` })];
   const served =
     kind === 'threads'
-      ? new LocalTaskServer(queues, { methods, threads: workers })
+      ? new LocalTaskServer(queues, { methods, threads: workers, stores })
       : new LocalTaskServer(queues, {
           methods: { target: moduleMethod<typeof taskMethods.target>(url, 'target', { executor: 'slots' }) },
           executors: { slots: new SlotsExecutor(workers) },
+          stores,
         });
   served.start();
   onReady();
