@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ColmenaError } from '../../src/common/errors.js';
 import { ExecutableFailedError, ExecutableMethod, fillLaunchTemplate } from '../../src/methods/executable.js';
-import { inlineMethod, type MethodsOf } from '../../src/methods/spec.js';
+import { LAUNCHERS } from '../../src/methods/launch-template.js';
+import { inlineMethod, type MethodsOf, moduleMethod } from '../../src/methods/spec.js';
 import { ResourceRequirements } from '../../src/models/resources.js';
 import { LocalQueues } from '../../src/queue/local.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
@@ -87,6 +88,60 @@ describe('ExecutableMethod', () => {
       '--threads=4',
       '2x3',
     ]);
+  });
+
+  it('accepts a launch template as one string (Colmena\'s mpi_command_string), split without a shell', async () => {
+    const method = new ExecutableMethod<[], string>({ command: [programs.mpiRanks], mpi: 'mpirun --allow-run-as-root --oversubscribe -np {total_ranks}' });
+    assert.deepEqual(method.commandLine({ cpuProcesses: 2 }).slice(0, 5), ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', '2']);
+    const { value } = await method.execute([], {}, { resources: { cpuProcesses: 2 } });
+    assert.deepEqual(value.trim().split('\n').sort(), ['rank 0 of 2', 'rank 1 of 2']);
+  });
+
+  it('asks for a placement when a template names the hosts and none was given', async () => {
+    const method = new ExecutableMethod({ command: ['true'], mpi: LAUNCHERS.srun });
+    await assert.rejects(method.execute([], {}), /\{hosts\} needs a placement: serve this method on an AllocationExecutor/);
+  });
+
+  it('starts programs with the base environment plus env, never COLMENA_* variables; inheritEnv passes the rest', async () => {
+    process.env.COLMENA_TEST_SECRET = 'redis://:hunter2@db';
+    process.env.SOME_SERVER_TOKEN = 'token-123';
+    try {
+      const variables = async (inheritEnv: boolean): Promise<Map<string, string>> => {
+        const method = new ExecutableMethod({ command: ['env'], env: { MY_INPUT: 'on' }, inheritEnv });
+        const { value } = await method.execute([], {});
+        return new Map(value.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      };
+      const base = await variables(false);
+      assert.equal(base.get('MY_INPUT'), 'on');
+      assert.equal(base.get('PATH'), process.env.PATH);
+      assert.equal(base.has('SOME_SERVER_TOKEN'), false, 'the server\'s other variables stay out by default');
+      assert.equal(base.has('COLMENA_TEST_SECRET'), false);
+      assert.match(base.get('COLMENA_TASK_TOKEN') ?? '', /^[0-9a-f]{24}$/, 'the kill sweep\'s marker is set');
+      const inherited = await variables(true);
+      assert.equal(inherited.get('SOME_SERVER_TOKEN'), 'token-123');
+      assert.equal(inherited.has('COLMENA_TEST_SECRET'), false, 'COLMENA_* never passes, even inherited');
+    } finally {
+      delete process.env.COLMENA_TEST_SECRET;
+      delete process.env.SOME_SERVER_TOKEN;
+    }
+  });
+
+  it('is refused on the threads executor when the server is built, naming the executors that run it', async () => {
+    const methods = { sleep: moduleMethod(new URL('../hpc/fixtures/launches.ts', import.meta.url), 'setsidSleep', { executor: 'threads' }) };
+    const queues = new LocalQueues();
+    const server = new LocalTaskServer(queues, { methods });
+    try {
+      await assert.rejects(
+        (async () => {
+          server.start();
+          await server.join();
+        })(),
+        (error: unknown) => /threads/.test((error as Error).message) && /inline|processes/.test((error as Error).message),
+      );
+    } finally {
+      await queues.sendKillSignal().catch(() => {});
+      await queues.close();
+    }
   });
 
   it('launches an MPI program with the rank count each task asks for', async () => {

@@ -38,12 +38,11 @@ export class AllocationExecutor implements Executor {
     this.name = name;
     this.allocation = options.allocation;
     this.placer = new NodePlacer(options.allocation, options);
+    this.capacity = options.shareNodes ? options.allocation.nodes.reduce((sum, node) => sum + node.cores, 0) : options.allocation.nodes.length;
   }
 
-  /** One task per node at most (more with shareNodes: up to one per core). */
-  get capacity(): number {
-    return this.placer.nodeCount;
-  }
+  /** Tasks that can run at once: one per node, or with `shareNodes` up to one per core. */
+  readonly capacity: number;
 
   async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
     const waitingWorker = workerInfo(this.name);
