@@ -55,6 +55,9 @@ export {
   type ExecutableOutcome,
   type PreparedRun,
 } from './methods/executable.js';
+export { LAUNCHERS, type LaunchTemplate } from './methods/launch-template.js';
+export { BASE_ENV_PREFIXES, BASE_ENV_VARIABLES } from './methods/launch-env.js';
+export type { Placement } from './methods/launch-placement.js';
 
 export { BaseTaskServer, type TaskServerEvents, type TaskServerOptions } from './task-server/base.js';
 export { LocalTaskServer, type LocalTaskServerOptions } from './task-server/local.js';
@@ -62,6 +65,11 @@ export type { Executor } from './task-server/executor.js';
 export { InlineExecutor } from './task-server/executors/inline.js';
 export { ThreadsExecutor, type ThreadsExecutorOptions } from './task-server/executors/threads.js';
 export { ProcessesExecutor, type ProcessesExecutorOptions } from './task-server/executors/processes.js';
+export {
+  type Allocation, type AllocationNode, type NodeShape, allocationFromHostfile, allocationFromList, allocationFromPbs,
+  allocationFromSlurm, AllocationExecutor, type AllocationExecutorOptions, discoverAllocation, NodePlacer,
+  type NodePlacerOptions, type PlacementEvent, type PlacementLease,
+} from './task-server/executors/allocation/index.js';
 
 export type { WaitOptions } from './common/abort.js';
 export { AsyncQueue } from './common/async-queue.js';
