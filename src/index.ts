@@ -45,7 +45,8 @@ export {
 export { LocalQueues } from './queue/local.js';
 
 export { inlineMethod, moduleMethod, remoteMethod, type MethodOptions, type MethodSpec, type MethodsOf } from './methods/spec.js';
-export type { GeneratorMode, IntermediateReply, RunContext, TaskPayload, TaskReply } from './methods/run.js';
+export type { GeneratorMode, IntermediateReply, TaskPayload, TaskReply } from './methods/envelope.js';
+export type { RunContext } from './methods/run.js';
 export { taskContext, type TaskContext } from './methods/task-context.js';
 export {
   ExecutableFailedError,
@@ -62,6 +63,7 @@ export type { Placement } from './methods/launch-placement.js';
 export { BaseTaskServer, type TaskServerEvents, type TaskServerOptions } from './task-server/base.js';
 export { LocalTaskServer, type LocalTaskServerOptions } from './task-server/local.js';
 export type { Executor } from './task-server/executor.js';
+export type { MethodKind } from './task-server/fit.js';
 export { InlineExecutor } from './task-server/executors/inline.js';
 export { ThreadsExecutor, type ThreadsExecutorOptions } from './task-server/executors/threads.js';
 export { ProcessesExecutor, type ProcessesExecutorOptions } from './task-server/executors/processes.js';
