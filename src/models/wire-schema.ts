@@ -1,3 +1,4 @@
+import { DEFAULT_WIRE_LIMITS } from '../common/limits.js';
 import { STORE_ID_PATTERN } from './value-proxy.js';
 
 /**
@@ -83,6 +84,12 @@ const positive = check((v) => typeof v === 'number' && v > 0, 'a positive number
 const nonNegative = check((v) => typeof v === 'number' && v >= 0, 'a non-negative number');
 const nonEmptyString = check((v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
 const anything: Check = () => {};
+// Bounds from limits.ts: an id or name longer than any real one is a broken or hostile message.
+const taskId = check(
+  (v) => typeof v === 'string' && v.length > 0 && v.length <= DEFAULT_WIRE_LIMITS.maxIdLength,
+  `a non-empty string of at most ${DEFAULT_WIRE_LIMITS.maxIdLength} characters`,
+);
+const name = check((v) => typeof v === 'string' && v.length <= DEFAULT_WIRE_LIMITS.maxNameLength, `a string of at most ${DEFAULT_WIRE_LIMITS.maxNameLength} characters`);
 
 const nullable =
   (check: Check): Check =>
@@ -153,8 +160,8 @@ const failedAttempts: Check = (v, path, issues) => {
 };
 
 const message = fields({
-  task_id: nonEmptyString,
-  method: string,
+  task_id: taskId,
+  method: name,
   success: nullable(boolean),
   complete: nullable(boolean),
   task_info: nullable(record(anything)),
@@ -170,7 +177,7 @@ const message = fields({
   }),
   serialization_method: oneOf('json', 'pickle', 'msgpack'),
   keep_inputs: boolean,
-  topic: nullable(string),
+  topic: nullable(name),
   max_retries: nullable(count),
   retries: nullable(count),
   timeout_ms: nullable(positive),
