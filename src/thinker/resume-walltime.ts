@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../common/errors.js';
 import { describeWalltime, type Walltime, type WalltimeReason } from '../common/deadline.js';
+import type { MethodMap } from '../models/method-types.js';
 import type { BaseThinker } from './base.js';
 
 export interface ThinkerWalltimeOptions {
@@ -33,7 +34,7 @@ export interface WalltimeOutcome {
  * await runLog.close();
  * process.exit(outcome === 'completed' ? 0 : 3);
  */
-export async function runWithinWalltime(thinker: BaseThinker, walltime: Walltime, options: ThinkerWalltimeOptions = {}): Promise<WalltimeOutcome> {
+export async function runWithinWalltime<M extends MethodMap>(thinker: BaseThinker<M>, walltime: Walltime, options: ThinkerWalltimeOptions = {}): Promise<WalltimeOutcome> {
   const inFlight = options.inFlight ?? 'finish';
   if (inFlight !== 'finish' && inFlight !== 'handBack') {
     throw new InvalidArgumentError(`runWithinWalltime option inFlight must be 'finish' or 'handBack', got ${String(options.inFlight)}`);
