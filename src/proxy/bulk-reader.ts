@@ -7,8 +7,11 @@ class ConnectionLostError extends Error {
 }
 
 /** A value larger than its reader allows: its connection is dropped instead of reading it. */
-class OversizeReplyError extends Error {
+export class OversizeReplyError extends Error {
   override name = 'OversizeReplyError';
+  constructor(readonly size: number, readonly maxBytes: number) {
+    super(`the value is ${size} bytes, over the ${maxBytes} allowed`);
+  }
 }
 
 interface Pending {
@@ -180,7 +183,7 @@ export class BulkReader {
         // Skipping the value would still mean receiving it: drop the connection instead.
         const waiter = this.#pending.shift();
         this.#fail(new ConnectionLostError('the connection was dropped to refuse an oversize value'));
-        waiter?.reject(new OversizeReplyError(`the value is ${size} bytes, over the ${waiter.maxBytes} allowed`));
+        waiter?.reject(new OversizeReplyError(size, waiter.maxBytes ?? 0));
       } else if (size === 0) {
         this.#skip = 2;
         this.#pending.shift()?.resolve(Buffer.alloc(0));

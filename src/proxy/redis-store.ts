@@ -1,5 +1,5 @@
 import { Command, Redis, type RedisOptions } from 'ioredis';
-import { BulkReader } from './bulk-reader.js';
+import { BulkReader, OversizeReplyError } from './bulk-reader.js';
 import { KEY_PATTERN } from './reference.js';
 import { DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, oversize, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
 import { processStores } from './store-registry.js';
@@ -109,7 +109,12 @@ export class RedisStore implements ObjectStore {
     if (tooLarge) throw new RangeError(tooLarge);
     let data: Buffer | null;
     if (this.#reader) {
-      data = await this.#reader.get(this.#key(key), expectedBytes);
+      try {
+        data = await this.#reader.get(this.#key(key), expectedBytes);
+      } catch (error) {
+        if (error instanceof OversizeReplyError) throw sizeMismatch(this, key, expectedBytes, error.size);
+        throw error;
+      }
     } else {
       // ioredis would read any size: ask the size first.
       const size = await this.#redis.strlen(this.#key(key));

@@ -17,6 +17,8 @@ const connectors: [string, () => ObjectStore][] = [
   ['memory', () => new MemoryStore()],
   ['file', () => new FileStore(join(dir, `store-${Math.random()}`))],
   ['redis', () => new RedisStore({ url: redis.url, prefix: redis.prefix() })],
+  // Client options take the ioredis read path instead of the bulk reader's.
+  ['redis (ioredis reads)', () => new RedisStore({ url: redis.url, prefix: redis.prefix(), redisOptions: { connectTimeout: 5000 } })],
 ];
 
 before(async () => {
@@ -48,6 +50,21 @@ for (const [name, connect] of connectors) {
         assert.equal(await store.get('key-1', 100_000), null);
         assert.deepEqual(await store.keys(), []);
         await store.evict('never-there');
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('reads only what a reference declares: another size or one over maxObjectBytes is refused', async () => {
+      const store = connect();
+      try {
+        await store.put('sized', new Uint8Array(1000));
+        await assert.rejects(store.get('sized', 999), /holds 1000 bytes under sized, but its reference declares 999/);
+        await assert.rejects(store.get('sized', 1001), /holds 1000 bytes under sized, but its reference declares 1001|declares 1001/);
+        await assert.rejects(store.get('sized', store.maxObjectBytes + 1), /over the \d+-byte limit .* maxObjectBytes/);
+        // Still usable after a refusal (the bulk reader drops its connection to refuse).
+        assert.equal((await store.get('sized', 1000))!.data.byteLength, 1000);
+        assert.equal(store.id.includes('@'), false, 'no credentials in the id');
       } finally {
         await store.close();
       }
