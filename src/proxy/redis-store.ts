@@ -73,6 +73,7 @@ export class RedisStore implements ObjectStore {
   readonly label: string;
   readonly maxObjectBytes: number;
   readonly #url: string;
+  readonly #handOver: boolean;
   readonly #redis: Redis;
   /** Fast GETs on a socket of their own, for plain `redis://` URLs without extra client options. */
   readonly #reader: BulkReader | null;
@@ -81,6 +82,7 @@ export class RedisStore implements ObjectStore {
   constructor(options: RedisStoreOptions = {}) {
     const url = options.url ?? 'redis://127.0.0.1:6379';
     this.#url = url;
+    this.#handOver = options.redisOptions === undefined;
     this.#prefix = options.prefix ?? 'colmena-store';
     this.id = options.id ?? `redis:${location(url)}/${this.#prefix}`;
     this.maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
@@ -146,8 +148,13 @@ export class RedisStore implements ObjectStore {
     return found;
   }
 
-  /** Includes the URL with its password: for handing to this campaign's own threads and processes only. */
-  config(): StoreConfig {
+  /**
+   * Includes the URL with its password: for handing to this campaign's own threads and processes
+   * only. `null` when the store was given client options (TLS, a password outside the URL), which
+   * cannot be handed over: its references are then resolved on the task server's own thread.
+   */
+  config(): StoreConfig | null {
+    if (!this.#handOver) return null;
     return { kind: 'redis', id: this.id, url: this.#url, prefix: this.#prefix, maxObjectBytes: this.maxObjectBytes };
   }
 
