@@ -16,6 +16,7 @@ const benchmarks: Record<string, () => Promise<{ main(argv: string[]): Promise<v
   resume: () => import('./resume.js'),
   fuzz: () => import('./fuzz.js'),
   stream: () => import('./stream.js'),
+  hpc: () => import('./hpc.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
