@@ -11,6 +11,7 @@
 import type { FailureInformation, WorkerInformation } from './failure.js';
 import type { Result } from './result.js';
 import type { Encoded } from './serialization.js';
+import { DURATION_WIRE_NAMES, TIMESTAMP_WIRE_NAMES } from './timing.js';
 
 /** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
 export function pythonFloat(x: number): string {
@@ -71,26 +72,6 @@ function workerJson(info: WorkerInformation): string {
   return pythonJson(workerId === undefined ? rest : { ...rest, worker_id: workerId });
 }
 
-const TIMESTAMPS = [
-  ['created', 'created'],
-  ['inputReceived', 'input_received'],
-  ['computeStarted', 'compute_started'],
-  ['computeEnded', 'compute_ended'],
-  ['resultSent', 'result_sent'],
-  ['resultReceived', 'result_received'],
-  ['startTaskSubmission', 'start_task_submission'],
-  ['taskReceived', 'task_received'],
-] as const;
-
-const DURATIONS = [
-  ['running', 'running'],
-  ['serializeInputs', 'serialize_inputs'],
-  ['deserializeInputs', 'deserialize_inputs'],
-  ['serializeResults', 'serialize_results'],
-  ['deserializeResults', 'deserialize_results'],
-  ['asyncResolveProxies', 'async_resolve_proxies'],
-] as const;
-
 /** The Result as Colmena's `result.json()` writes it (see the module comment). */
 export function writeColmenaJSON(result: Result): string {
   const sizes: Record<string, number> = {};
@@ -107,8 +88,8 @@ export function writeColmenaJSON(result: Result): string {
     `, "failure_info": ${result.failureInfo ? failureJson(result.failureInfo) : 'null'}` +
     `, "worker_info": ${result.workerInfo ? workerJson(result.workerInfo) : 'null'}` +
     `, "message_sizes": ${pythonJson(sizes)}` +
-    `, "timestamp": {${TIMESTAMPS.map(([ours, theirs]) => `"${theirs}": ${pythonFloat(result.timestamp[ours])}`).join(', ')}}` +
-    `, "time": {${DURATIONS.map(([ours, theirs]) => `"${theirs}": ${pythonFloat(result.time[ours])}`).join(', ')}` +
+    `, "timestamp": {${TIMESTAMP_WIRE_NAMES.map(([ours, theirs]) => `"${theirs}": ${pythonFloat(result.timestamp[ours])}`).join(', ')}}` +
+    `, "time": {${DURATION_WIRE_NAMES.map(([ours, theirs]) => `"${theirs}": ${pythonFloat(result.time[ours])}`).join(', ')}` +
     `, "proxy": ${pythonJson(result.time.proxy, true)}, "additional": ${pythonJson(result.time.additional, true)}}` +
     `, "serialization_method": ${pythonString(result.serializationMethod)}, "keep_inputs": ${result.keepInputs}` +
     `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +

@@ -57,6 +57,28 @@ export const DURATION_FIELDS = [
   'asyncResolveProxies',
 ] as const satisfies readonly (keyof Durations)[];
 
+/** Each timestamp's camelCase name here and its snake_case name on Colmena's wire. */
+export const TIMESTAMP_WIRE_NAMES = [
+  ['created', 'created'],
+  ['inputReceived', 'input_received'],
+  ['computeStarted', 'compute_started'],
+  ['computeEnded', 'compute_ended'],
+  ['resultSent', 'result_sent'],
+  ['resultReceived', 'result_received'],
+  ['startTaskSubmission', 'start_task_submission'],
+  ['taskReceived', 'task_received'],
+] as const satisfies readonly (readonly [keyof Timestamps, string])[];
+
+/** Each duration's camelCase name here and its snake_case name on Colmena's wire. */
+export const DURATION_WIRE_NAMES = [
+  ['running', 'running'],
+  ['serializeInputs', 'serialize_inputs'],
+  ['deserializeInputs', 'deserialize_inputs'],
+  ['serializeResults', 'serialize_results'],
+  ['deserializeResults', 'deserialize_results'],
+  ['asyncResolveProxies', 'async_resolve_proxies'],
+] as const satisfies readonly (readonly [keyof Durations, string])[];
+
 export function emptyTimestamps(): Timestamps {
   return {
     created: NaN,

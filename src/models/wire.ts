@@ -6,31 +6,12 @@ import { Result } from './result.js';
 import type { Encoded, EncodedInputs, SerializationMethod } from './serialization.js';
 import { isReference } from './value-proxy.js';
 import { type WireFailure, type WireMessage, wireMessageIssues, type WireWorkerInfo } from './wire-schema.js';
+import { DURATION_WIRE_NAMES, TIMESTAMP_WIRE_NAMES } from './timing.js';
 
 /**
  * Python Colmena's JSON message format, both ways. The public API is camelCase; this is the one
  * module that knows the snake_case wire names. See `wire-format.md` in the design notes.
  */
-
-const TIMESTAMP_WIRE = [
-  ['created', 'created'],
-  ['inputReceived', 'input_received'],
-  ['computeStarted', 'compute_started'],
-  ['computeEnded', 'compute_ended'],
-  ['resultSent', 'result_sent'],
-  ['resultReceived', 'result_received'],
-  ['startTaskSubmission', 'start_task_submission'],
-  ['taskReceived', 'task_received'],
-] as const;
-
-const DURATION_WIRE = [
-  ['running', 'running'],
-  ['serializeInputs', 'serialize_inputs'],
-  ['deserializeInputs', 'deserialize_inputs'],
-  ['serializeResults', 'serialize_results'],
-  ['deserializeResults', 'deserialize_results'],
-  ['asyncResolveProxies', 'async_resolve_proxies'],
-] as const;
 
 /** A float as Python's `json.dumps` writes it: non-finite values as bare `NaN`/`Infinity` tokens. */
 function float(value: number): string {
@@ -110,8 +91,8 @@ export function encodeWireMessage(result: Result): string {
     `, "failure_info": ${result.failureInfo ? JSON.stringify(failureToWire(result.failureInfo)) : 'null'}` +
     `, "worker_info": ${result.workerInfo ? JSON.stringify(workerInfoToWire(result.workerInfo)) : 'null'}` +
     `, "message_sizes": ${JSON.stringify(result.messageSizes)}` +
-    `, "timestamp": {${TIMESTAMP_WIRE.map(([ours, theirs]) => `"${theirs}": ${float(ts[ours])}`).join(', ')}}` +
-    `, "time": {${DURATION_WIRE.map(([ours, theirs]) => `"${theirs}": ${float(time[ours])}`).join(', ')}` +
+    `, "timestamp": {${TIMESTAMP_WIRE_NAMES.map(([ours, theirs]) => `"${theirs}": ${float(ts[ours])}`).join(', ')}}` +
+    `, "time": {${DURATION_WIRE_NAMES.map(([ours, theirs]) => `"${theirs}": ${float(time[ours])}`).join(', ')}` +
     `, "proxy": ${floatJson(time.proxy)}, "additional": ${floatJson(time.additional)}}` +
     `, "serialization_method": "${result.serializationMethod}", "keep_inputs": ${result.keepInputs}` +
     `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +
@@ -202,8 +183,8 @@ export function decodeWireMessage(body: string): Result {
   result.failureInfo = wire.failure_info ? failureFromWire(wire.failure_info) : null;
   result.workerInfo = wire.worker_info ? workerInfoFromWire(wire.worker_info) : null;
   result.messageSizes = wire.message_sizes ?? {};
-  for (const [ours, theirs] of TIMESTAMP_WIRE) result.timestamp[ours] = wire.timestamp?.[theirs] ?? NaN;
-  for (const [ours, theirs] of DURATION_WIRE) result.time[ours] = wire.time?.[theirs] ?? NaN;
+  for (const [ours, theirs] of TIMESTAMP_WIRE_NAMES) result.timestamp[ours] = wire.timestamp?.[theirs] ?? NaN;
+  for (const [ours, theirs] of DURATION_WIRE_NAMES) result.time[ours] = wire.time?.[theirs] ?? NaN;
   result.time.proxy = wire.time?.proxy ?? {};
   result.time.additional = wire.time?.additional ?? {};
   result.failedAttempts = wire.failed_attempts?.map(attemptFromWire) ?? [];

@@ -11,6 +11,7 @@ import { ResourceRequirements } from '../../models/resources.js';
 import { Result } from '../../models/result.js';
 import type { Encoded, SerializationMethod } from '../../models/serialization.js';
 import type { Durations } from '../../models/timing.js';
+import { DURATION_WIRE_NAMES, TIMESTAMP_WIRE_NAMES } from '../../models/timing.js';
 
 type Wire = Record<string, unknown>;
 
@@ -37,9 +38,9 @@ export function resultFromRecord(wire: Wire): Result {
   if (isObject(wire.failure_info)) result.failureInfo = failure(wire.failure_info);
   if (isObject(wire.worker_info)) result.workerInfo = workerInfo(wire.worker_info);
   if (isObject(wire.message_sizes)) result.messageSizes = wire.message_sizes as Result['messageSizes'];
-  if (isObject(wire.timestamp)) copyTimes(wire.timestamp, result.timestamp as unknown as Record<string, number>, TIMESTAMP_FIELDS);
+  if (isObject(wire.timestamp)) copyTimes(wire.timestamp, result.timestamp as unknown as Record<string, number>, TIMESTAMP_WIRE_NAMES);
   if (isObject(wire.time)) {
-    copyTimes(wire.time, result.time as unknown as Record<string, number>, DURATION_FIELDS);
+    copyTimes(wire.time, result.time as unknown as Record<string, number>, DURATION_WIRE_NAMES);
     const time = wire.time as { additional?: unknown; proxy?: unknown };
     if (isObject(time.additional)) result.time.additional = time.additional as Durations['additional'];
   }
@@ -75,26 +76,6 @@ function encoded(method: SerializationMethod, value: unknown): Encoded {
   // Python Colmena's JSON workers may answer with a bare value; keep its JSON form.
   return JSON.stringify(value);
 }
-
-const TIMESTAMP_FIELDS = [
-  ['created', 'created'],
-  ['inputReceived', 'input_received'],
-  ['computeStarted', 'compute_started'],
-  ['computeEnded', 'compute_ended'],
-  ['resultSent', 'result_sent'],
-  ['resultReceived', 'result_received'],
-  ['startTaskSubmission', 'start_task_submission'],
-  ['taskReceived', 'task_received'],
-] as const;
-
-const DURATION_FIELDS = [
-  ['running', 'running'],
-  ['serializeInputs', 'serialize_inputs'],
-  ['deserializeInputs', 'deserialize_inputs'],
-  ['serializeResults', 'serialize_results'],
-  ['deserializeResults', 'deserialize_results'],
-  ['asyncResolveProxies', 'async_resolve_proxies'],
-] as const;
 
 /** Numeric fields of a `timestamp` or `time` object onto ours; `null` stays NaN (unset). */
 function copyTimes(from: Record<string, unknown>, to: Record<string, number>, fields: readonly (readonly [string, string])[]): void {
