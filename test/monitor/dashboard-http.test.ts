@@ -14,9 +14,9 @@ import { LocalTaskServer } from '../../src/task-server/local.js';
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
 /** A GET with any Host header (fetch will not send a made-up one). */
-function raw(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+function raw(port: number, path: string, headers: Record<string, string> = {}, host = '127.0.0.1'): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+    const req = request({ host, port, path, headers }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -48,6 +48,20 @@ describe('dashboard server', () => {
       // A page from elsewhere that points a name at 127.0.0.1 (DNS rebinding) gets nothing.
       const rebound = await raw(dashboard.port, '/api/view', { Host: `attacker.example:${dashboard.port}` });
       assert.equal(rebound.status, 403);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  test('on another loopback address (--host 127.0.0.2) it answers pages opened by that address', async () => {
+    const dashboard = await Dashboard.open({ host: '127.0.0.2', port: 0 });
+    try {
+      assert.equal(dashboard.token, null);
+      assert.equal(dashboard.url, `http://127.0.0.2:${dashboard.port}/`);
+      assert.equal((await raw(dashboard.port, '/api/view', { Host: `127.0.0.2:${dashboard.port}` }, '127.0.0.2')).status, 200);
+      const rebound = await raw(dashboard.port, '/api/view', { Host: `attacker.example:${dashboard.port}` }, '127.0.0.2');
+      assert.equal(rebound.status, 403);
+      assert.match(rebound.body, /Open it as http:\/\/127\.0\.0\.2:<port>\//);
     } finally {
       await dashboard.close();
     }

@@ -109,7 +109,7 @@ export class Dashboard {
     this.#meta = options.meta ?? {};
     this.#http = new DashboardHttp(
       { view: (after) => this.#view(after), spansAfter: (after) => this.#state.spansAfter(after), seq: () => this.#state.seq },
-      { token: this.token, loopbackOnly: loopback, logger: this.#logger },
+      { token: this.token, loopbackOnly: loopback, boundHost: this.host, logger: this.#logger },
     );
     if (!loopback && this.token === null) this.#logger.warn({ host: this.host }, 'the dashboard is served beyond loopback without an access token');
   }

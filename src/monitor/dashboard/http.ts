@@ -48,6 +48,8 @@ export interface HttpOptions {
   token: string | null;
   /** Bound to a loopback address: refuse requests naming another host (DNS rebinding). */
   loopbackOnly: boolean;
+  /** The address it listens on (e.g. 127.0.0.2): a page opened by that address is answered too. */
+  boundHost: string;
   logger: Logger;
 }
 
@@ -160,7 +162,9 @@ export class DashboardHttp {
 
   /** Host check on loopback; the access token everywhere else (header, cookie, or `?token=` once). */
   #guard(): MiddlewareHandler {
-    const { token, loopbackOnly } = this.#options;
+    const { token, loopbackOnly, boundHost } = this.#options;
+    const bound = boundHost.toLowerCase();
+    const answersFor = new Set([...LOOPBACK_NAMES, bound, bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound]);
     const expected = token === null ? null : Buffer.from(token);
     const matches = (given: string | undefined): boolean => {
       if (expected === null || given === undefined) return false;
@@ -171,8 +175,9 @@ export class DashboardHttp {
       if (this.#closing) return c.text('The dashboard is closing', 503);
       if (loopbackOnly) {
         const host = (c.req.header('Host') ?? '').replace(/:\d+$/, '').toLowerCase();
-        if (!LOOPBACK_NAMES.has(host)) {
-          return c.text(`This dashboard listens on loopback only and does not answer for host '${host}'. Open it as http://127.0.0.1:<port>/`, 403);
+        if (!answersFor.has(host)) {
+          const shown = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
+          return c.text(`This dashboard listens on loopback only and does not answer for host '${host}'. Open it as http://${shown}:<port>/`, 403);
         }
       }
       if (expected !== null) {
