@@ -15,6 +15,7 @@ import { readCampaignRecord } from '../monitor/run-log/campaign-record.js';
 import { runWithinWalltime } from '../thinker/resume-walltime.js';
 import { moduleMethod } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
+import { workerUtilization } from '../monitor/report/utilization.js';
 import { defaultRunLogPath, RunLog } from '../monitor/run-log/run-log.js';
 import { LocalQueues } from '../queue/local.js';
 import { LocalTaskServer } from '../task-server/local.js';
@@ -66,7 +67,7 @@ export interface DemoSummary {
   /** Best value of random search with the same budget and seed. */
   randomBest: number;
   seconds: number;
-  /** Busy worker time over capacity (workers × seconds), in all and by method. */
+  /** Worker utilization (see WORKER_UTILIZATION), in all and by method. */
   utilization: { total: number; simulation: number; training: number };
   /** Median time a task spends in transit (to the worker and back), in milliseconds. */
   medianOverheadMs: number;
@@ -131,7 +132,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const busySeconds = { simulate: 0, retrain: 0 };
   const overheadsMs: number[] = [];
   const moves = { toTraining: 0, toSimulation: 0 };
-  let lastResultAt = 0;
+  // The campaign span, as `colmena report` measures it: first task created to last result received.
+  const span = { firstCreated: Infinity, lastReceived: -Infinity };
   let lastBest = Infinity;
   let runLog: RunLog | null = null;
 
@@ -147,7 +149,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     if (result.method === 'simulate' || result.method === 'retrain') busySeconds[result.method] += result.time.running || 0;
     const t = result.timestamp;
     overheadsMs.push((t.inputReceived - t.created + (t.resultReceived - t.computeEnded)) * 1000);
-    lastResultAt = performance.now();
+    if (Number.isFinite(t.created)) span.firstCreated = Math.min(span.firstCreated, t.created);
+    if (Number.isFinite(t.resultReceived)) span.lastReceived = Math.max(span.lastReceived, t.resultReceived);
   });
   const onChange = (change: ResourceChange): void => {
     if (change.kind !== 'reallocate') return;
@@ -185,9 +188,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     await queues.close();
     await runLog?.close();
   }
-  const seconds = ((lastResultAt || performance.now()) - started) / 1000;
+  const seconds = span.lastReceived > span.firstCreated ? span.lastReceived - span.firstCreated : (performance.now() - started) / 1000;
   const baseline = randomSearch(budget, seed);
-  const capacity = seconds * workers;
   overheadsMs.sort((a, b) => a - b);
   return {
     budget,
@@ -200,9 +202,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     randomBest: baseline.best,
     seconds,
     utilization: {
-      total: (busySeconds.simulate + busySeconds.retrain) / capacity,
-      simulation: busySeconds.simulate / capacity,
-      training: busySeconds.retrain / capacity,
+      total: workerUtilization(busySeconds.simulate + busySeconds.retrain, workers, seconds),
+      simulation: workerUtilization(busySeconds.simulate, workers, seconds),
+      training: workerUtilization(busySeconds.retrain, workers, seconds),
     },
     medianOverheadMs: overheadsMs[Math.floor(overheadsMs.length / 2)] ?? NaN,
     trainings: {

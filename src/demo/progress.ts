@@ -1,5 +1,6 @@
 /** What `colmena demo` shows: a progress bar while it runs (on a terminal), and the final report. */
 import { SingleBar } from 'cli-progress';
+import { WORKER_UTILIZATION } from '../monitor/report/utilization.js';
 import { HARTMANN6_MINIMUM } from './objective.js';
 import type { DemoSummary } from './campaign.js';
 import type { SteeringThinker } from './thinker.js';
@@ -57,7 +58,7 @@ export function describeDemo(summary: DemoSummary): string {
     `  random search   ${summary.randomBest.toFixed(5)} with the same budget of ${summary.budget} and seed ${summary.seed}: ${verdict}`,
     `  model           a Gaussian process retrained ${summary.trainings.count} time(s), ${(summary.trainings.meanSeconds * 1000).toFixed(0)} ms each on a worker; ` +
       `${summary.moves.toTraining} slot move(s) simulation -> training, ${summary.moves.toSimulation} back`,
-    `  utilization     ${percent(summary.utilization.total)} of the workers (simulation ${percent(summary.utilization.simulation)}, training ${percent(summary.utilization.training)})`,
+    `  utilization     ${percent(summary.utilization.total)} ${WORKER_UTILIZATION.name} (simulate ${percent(summary.utilization.simulation)}, retrain ${percent(summary.utilization.training)}): ${WORKER_UTILIZATION.definition}`,
     `  overhead        ${summary.medianOverheadMs.toFixed(3)} ms per task (median time in transit to the worker and back)`,
   ];
   if (summary.runLog !== null) lines.push(`  run log         ${summary.runLog}; see what the campaign did with: npx colmena report ${summary.runLog}`);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { describeDemo, runDemo } from '../../src/demo/campaign.js';
 import { writeReport } from '../../src/monitor/report/report.js';
+import { formatSummary } from '../../src/monitor/report/table.js';
+import { WORKER_UTILIZATION } from '../../src/monitor/report/utilization.js';
 import { defaultRunLogPath } from '../../src/monitor/run-log/run-log.js';
 import { tempFolder } from './helpers.js';
 
@@ -28,6 +30,15 @@ test('the demo logs its run, and its last line names the report command', async 
     const pools = report.summary.utilization.filter((p) => p.source === 'resource-counter').map((p) => p.name);
     assert.ok(pools.includes('simulation') && pools.includes('training'), `slot pools in the report: ${pools.join(', ')}`);
     assert.equal(report.outDir, join(folder.dir, 'demo', 'report'));
+
+    // One utilization, named alike in both: the demo's figure is the report's worker utilization,
+    // over the same span (the demo counts the values it received, the log the times it recorded).
+    const workers = report.summary.utilization.find((p) => p.source === 'tasks')!;
+    assert.ok(Math.abs(summary.seconds - report.summary.window.seconds) < 0.05, `span ${summary.seconds} s vs ${report.summary.window.seconds} s`);
+    assert.ok(Math.abs(summary.utilization.total - workers.utilization) < 0.03, `demo ${summary.utilization.total} vs report ${workers.utilization}`);
+    assert.match(describeDemo(summary), new RegExp(`${WORKER_UTILIZATION.name} \\(simulate [\\d.]+ %, retrain [\\d.]+ %\\)`));
+    assert.match(formatSummary(report.summary), new RegExp(`^${WORKER_UTILIZATION.name} .*retrain [\\d.]+ %, simulate [\\d.]+ %$`, 'm'));
+    assert.match(formatSummary(report.summary), /^slot occupancy, pool simulation /m);
 
     const quiet = await runDemo({ ...SMALL, runLog: false });
     assert.equal(quiet.runLog, null);

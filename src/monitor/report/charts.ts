@@ -6,6 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { alignSteps, quantile } from './series.js';
 import { LATENCY_PARTS, LATENCY_PARTS_HELP, type RunSummary } from './stats.js';
+import { SLOT_OCCUPANCY, WORKER_UTILIZATION } from './utilization.js';
 
 const WIDTH = 720;
 /** Points per utilization series before it is averaged into bins (about 2 px each at the chart's width). */
@@ -22,7 +23,8 @@ export function utilizationSpec(summary: RunSummary): TopLevelSpec {
   const rows: { panel: string; series: string; kind: 'capacity' | 'busy'; t: number; value: number }[] = [];
   const { start, end } = summary.window;
   for (const panel of summary.utilization) {
-    const name = `${panel.name} — ${(panel.utilization * 100).toFixed(1)} % busy`;
+    const measure = panel.source === 'tasks' ? WORKER_UTILIZATION.name : `${SLOT_OCCUPANCY.name}, pool ${panel.name}`;
+    const name = `${measure}: ${(panel.utilization * 100).toFixed(1)} %`;
     const aligned = alignSteps([panel.capacity, ...panel.busy.map((b) => b.points)], start, end, MAX_POINTS);
     aligned.t.forEach((t, i) => {
       rows.push({ panel: name, series: panel.capacityLabel, kind: 'capacity', t, value: aligned.values[0]![i]! });
@@ -32,7 +34,7 @@ export function utilizationSpec(summary: RunSummary): TopLevelSpec {
   const x = { field: 't', type: 'quantitative' as const, title: 'time (s)', scale: { domain: [start, end], nice: false } };
   return {
     $schema: SCHEMA,
-    title: { text: 'Utilization', subtitle: 'slots in use (areas) against slots available (line), per pool' },
+    title: { text: 'Utilization', subtitle: 'in use (areas: workers running each method, or a pool\'s slots in use) against available (line)' },
     config: CONFIG,
     data: { values: rows },
     facet: { row: { field: 'panel', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
@@ -46,7 +48,7 @@ export function utilizationSpec(summary: RunSummary): TopLevelSpec {
           encoding: {
             x,
             y: { field: 'value', type: 'quantitative', stack: 'zero', title: 'slots' },
-            color: { field: 'series', type: 'nominal', title: 'busy' },
+            color: { field: 'series', type: 'nominal', title: 'in use' },
           },
         },
         {
@@ -56,7 +58,8 @@ export function utilizationSpec(summary: RunSummary): TopLevelSpec {
         },
       ],
     },
-    resolve: { scale: { y: 'independent' } },
+    // A legend per panel: methods beside the workers panel, 'slots in use' beside each pool.
+    resolve: { scale: { y: 'independent', color: 'independent' } },
   };
 }
 

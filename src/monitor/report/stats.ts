@@ -235,7 +235,7 @@ function poolPanels(records: readonly RunLogRecord[], rel: (t: number) => number
       source: 'resource-counter',
       capacityLabel: 'allocated',
       capacity: series.capacity,
-      busy: [{ series: 'busy', points: series.busy }],
+      busy: [{ series: 'slots in use', points: series.busy }],
       capacitySeconds,
       busySeconds,
       utilization: busySeconds / capacitySeconds,

@@ -1,6 +1,7 @@
 /** The report's text summary: counts, latency parts and utilization as aligned tables. */
-import { maxOf } from './series.js';
+import { integrate, maxOf } from './series.js';
 import { LATENCY_PARTS, LATENCY_PARTS_HELP, type RunSummary } from './stats.js';
+import { CAMPAIGN_SPAN, SLOT_OCCUPANCY, WORKER_UTILIZATION } from './utilization.js';
 
 /** Format rows as columns: the first `textColumns` left-aligned, the others (numbers) right-aligned. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], textColumns = 1): string {
@@ -44,11 +45,18 @@ export function formatSummary(summary: RunSummary): string {
   out.push('', formatTable(['latency (ms)', 'part', 'n', 'median', 'p95', 'max'], latencyRows, 2));
 
   if (summary.utilization.length > 0) {
-    const rows = summary.utilization.map((p) => {
+    // Worker utilization first (the demo's figure), then each pool's slot occupancy; each named.
+    const panels = [...summary.utilization].sort((a, b) => (a.source === 'tasks' ? 0 : 1) - (b.source === 'tasks' ? 0 : 1));
+    const rows = panels.map((p) => {
       const peak = Math.max(0, maxOf(p.capacity.map((c) => c.value)));
-      return [p.name, `${p.source === 'tasks' ? p.capacityLabel : 'slots'}: up to ${peak}`, percent(p.utilization)];
+      if (p.source !== 'tasks') return [`${SLOT_OCCUPANCY.name}, pool ${p.name}`, `slots: up to ${peak}`, percent(p.utilization), ''];
+      const byMethod = p.busy.map((b) => `${b.series} ${percent(p.capacitySeconds > 0 ? integrate(b.points, summary.window.start, summary.window.end) / p.capacitySeconds : NaN)}`);
+      return [WORKER_UTILIZATION.name, `${p.capacityLabel}: up to ${peak}`, percent(p.utilization), byMethod.join(', ')];
     });
-    out.push('', formatTable(['utilization', 'capacity', 'busy'], rows, 2));
+    out.push('', formatTable(['utilization', 'capacity', 'value', 'by method'], rows, 2));
+    out.push(`  ${WORKER_UTILIZATION.name}: ${WORKER_UTILIZATION.definition}`);
+    out.push(`  ${SLOT_OCCUPANCY.name}: ${SLOT_OCCUPANCY.definition}`);
+    out.push(`  campaign span (${CAMPAIGN_SPAN}): ${summary.window.seconds.toFixed(2)} s`);
   }
   const valueNames = Object.keys(summary.values);
   if (valueNames.length > 0) {
