@@ -21,7 +21,7 @@ const run = promisify(execFile);
 const NODES = 3;
 
 export async function main(argv: string[]): Promise<void> {
-  const quick = flag(argv, '--quick');
+  const quick = flag(argv, 'quick');
   const tasks = option(argv, '--tasks', quick ? 9 : 24);
   const seconds = option(argv, '--seconds', 2);
   const sizes = Array.from({ length: tasks }, (_, i) => ((i * 7 + 3) % NODES) + 1);
