@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { remoteMethod } from '../../src/methods/spec.js';
+import { LocalQueues } from '../../src/queue/local.js';
+import { BullmqExecutor } from '../../src/task-server/bullmq/executor.js';
+import { LocalTaskServer } from '../../src/task-server/local.js';
 import { SlurmProvider } from '../../src/task-server/providers/slurm.js';
+import type * as fixtures from '../fixtures/bullmq-methods.js';
+import { BULLMQ_METHODS } from '../fixtures/bullmq-workers.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import { type SlurmClusterHandle, startSlurmCluster } from '../helpers/slurm-cluster.js';
 
 /** Like `until`, for a condition that needs a Slurm command to answer. */
@@ -58,6 +66,54 @@ describe('SlurmProvider on the real 3-node test cluster', () => {
       await provider.close();
     }
     await untilAsync(async () => (await anyJobs()).length === 0, 'close cancels it');
+  });
+
+  it('runs 300 tasks on colmena workers in its jobs, one job cancelled mid-run (scancel), each task with exactly one result', async () => {
+    const redis = await startRedisServer();
+    const prefix = `hpc-${process.pid}`;
+    const methods = { sleep: remoteMethod<typeof fixtures.sleep>({ executor: 'cpu' }) };
+    const queues = new LocalQueues<{ sleep: typeof fixtures.sleep }>();
+    const server = new LocalTaskServer(queues, { methods, executors: { cpu: new BullmqExecutor('cpu', { url: redis.url, prefix }) } }).start();
+    // Absolute paths: the jobs run in the provider's own directory.
+    const worker = [
+      process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)),
+      'worker', '--redis', redis.url, '--prefix', prefix, '--executor', 'cpu', '--methods', BULLMQ_METHODS, '--concurrency', '2',
+    ];
+    let outstanding = 0;
+    const provider = new SlurmProvider({ command: worker, demand: () => outstanding, tasksPerBlock: 2, maxBlocks: 3, pollMs: 200, env: { ...cluster.env, COLMENA_LOG_LEVEL: 'error' } }).start();
+    try {
+      const sent = new Set<string>();
+      for (let i = 0; i < 300; i++) {
+        sent.add(await queues.sendInputs('sleep', [50]));
+        outstanding++;
+      }
+      const seen = new Map<string, number>();
+      let cancelled = false;
+      for (let i = 0; i < 300; i++) {
+        const result = await queues.getResult('default', { timeoutMs: 120_000 });
+        outstanding--;
+        assert.equal(result.success, true, result.failureInfo?.message);
+        seen.set(result.taskId, (seen.get(result.taskId) ?? 0) + 1);
+        if (!cancelled && i >= 20) {
+          const jobs = await running();
+          if (jobs.length >= 2) {
+            await cluster.command('scancel', [jobs[0]!]);
+            cancelled = true;
+          }
+        }
+      }
+      assert.ok(cancelled, 'a worker job was cancelled mid-run');
+      assert.equal(seen.size, 300);
+      assert.deepEqual([...seen.keys()].sort(), [...sent].sort());
+      assert.ok([...seen.values()].every((count) => count === 1), 'exactly one result each');
+      await untilAsync(async () => (await anyJobs()).length === 0, 'the jobs go once idle');
+    } finally {
+      await provider.close();
+      await queues.sendKillSignal();
+      await server.join();
+      await queues.close();
+      await redis.stop();
+    }
   });
 
   it('refuses bad options, naming them', () => {
