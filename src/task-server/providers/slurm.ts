@@ -156,6 +156,7 @@ export class SlurmProvider {
     if (this.#timer) clearTimeout(this.#timer);
     await this.#ticking;
     await this.#cancel(this.#blocks.map((block) => block.jobId)).catch(() => {});
-    if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
+    // Cancelled jobs may still be writing their slurm-<id>.out for a moment.
+    if (this.#dir) await rm(this.#dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }).catch(() => {});
   }
 }
