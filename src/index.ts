@@ -72,6 +72,7 @@ export {
   allocationFromSlurm, AllocationExecutor, type AllocationExecutorOptions, discoverAllocation, NodePlacer,
   type NodePlacerOptions, type PlacementEvent, type PlacementLease,
 } from './task-server/executors/allocation/index.js';
+export { type SlurmBlock, SlurmProvider, type SlurmProviderOptions } from './task-server/providers/slurm.js';
 
 export type { WaitOptions } from './common/abort.js';
 export { AsyncQueue } from './common/async-queue.js';
