@@ -14,7 +14,16 @@ export interface DashboardCheckpoint {
   seq: number;
   /** `null` when no record was seen (JSON has no NaN). */
   origin: number | null;
-  campaign: { hostname: string | null; pid: number | null; meta: Record<string, unknown>; ended: boolean };
+  campaign: {
+    hostname: string | null;
+    pid: number | null;
+    meta: Record<string, unknown>;
+    ended: boolean;
+    /** Relative seconds: the campaign span's start and end (absent in checkpoints of older versions). */
+    firstSentAt?: number | null;
+    endedAt?: number | null;
+    serversStoppedAt?: number | null;
+  };
   rows: { method: string; topic: string; sent: number; outstanding: number; done: number; failed: number; retried: number }[];
   /** Tasks in flight, oldest first: [task id, row]. */
   outstanding: [string, number][];

@@ -16,6 +16,9 @@ import { type DashboardRecord, MAX_STACK_CHARS } from './records.js';
 /** A task server as the dashboard sees it: its events, and (when it has one) its count of tasks in hand. */
 export interface DashboardTaskServer extends ObservedTaskServer {
   readonly inFlight?: number;
+  /** 'running' when attached after start(): its start is then taken as the moment of attaching. */
+  readonly state?: string;
+  readonly methodNames?: readonly string[];
 }
 
 export interface CollectTaskServerOptions {
@@ -96,6 +99,10 @@ export class EventCollector {
       server.events.on('stopped', ({ reason }) => this.#other.push({ type: 'server', t: nowSeconds(), event: 'stopped', server: name, reason })),
       () => this.#servers.splice(this.#servers.indexOf(watched), 1),
     );
+    // Every doc starts the server, then attaches it: its 'started' has been emitted already.
+    if (server.state === 'running') {
+      this.#other.push({ type: 'server', t: nowSeconds(), event: 'started', server: name, methods: [...(server.methodNames ?? [])], workers });
+    }
     if (options.results) {
       this.#detach.push(
         server.events.on('result', (result: Result) => {

@@ -66,6 +66,14 @@ export class DashboardState {
   #pid: number | null = null;
   #meta: Record<string, unknown> = {};
   #ended = false;
+  /**
+   * When the campaign ended (relative seconds): its 'end' record, or else the moment its last task
+   * server stopped with nothing outstanding. The clock, rates and utilization stop there.
+   */
+  #endedAt: number | null = null;
+  #serversStoppedAt: number | null = null;
+  /** When the first task was sent: the start of the campaign span over which rates are given. */
+  #firstSentAt: number | null = null;
   readonly #rows: Row[] = [];
   readonly #rowIndex = new Map<string, number>();
   /** Tasks in flight, in the order they were sent: task id → row index. */
@@ -133,11 +141,14 @@ export class DashboardState {
         this.#pid = r.pid;
         this.#meta = r.meta;
         this.#ended = false;
+        this.#endedAt = null;
         return;
       case 'end':
         this.#ended = true;
+        this.#endedAt ??= t;
         return;
       case 'sent': {
+        this.#firstSentAt ??= t;
         const index = this.#row(r.method, r.topic);
         this.#rows[index]!.sent++;
         if (!this.#outstanding.has(r.taskId)) {
@@ -271,10 +282,13 @@ export class DashboardState {
     if (r.event === 'started') {
       this.#servers.set(r.server, { methods: r.methods, workers: r.workers, state: 'running', inFlight: null, since: t });
       this.#event(t, `${r.server} started (${r.methods.join(', ')})`);
+      this.#serversStoppedAt = null;
     } else {
       const server = this.#servers.get(r.server);
       if (server) Object.assign(server, { state: 'stopped', inFlight: 0, since: t });
       this.#event(t, `${r.server} stopped (${r.reason})`);
+      const allStopped = [...this.#servers.values()].every((s) => s.state !== 'running');
+      if (allStopped && this.#outstanding.size === 0) this.#serversStoppedAt = t;
     }
     let declared = 0;
     for (const server of this.#servers.values()) if (server.state === 'running' && server.workers !== null) declared += server.workers;
@@ -306,7 +320,15 @@ export class DashboardState {
       version: 1,
       seq: this.#seq,
       origin: this.#origin,
-      campaign: { hostname: this.#hostname, pid: this.#pid, meta: this.#meta, ended: this.#ended },
+      campaign: {
+        hostname: this.#hostname,
+        pid: this.#pid,
+        meta: this.#meta,
+        ended: this.#ended,
+        firstSentAt: this.#firstSentAt,
+        endedAt: this.#endedAt,
+        serversStoppedAt: this.#serversStoppedAt,
+      },
       rows: this.#rows,
       outstanding: [...this.#outstanding],
       latency: [...this.#latency].map(([method, l]) => ({
@@ -342,6 +364,9 @@ export class DashboardState {
     state.#pid = c.campaign.pid;
     state.#meta = c.campaign.meta;
     state.#ended = c.campaign.ended;
+    state.#firstSentAt = c.campaign.firstSentAt ?? null;
+    state.#endedAt = c.campaign.endedAt ?? null;
+    state.#serversStoppedAt = c.campaign.serversStoppedAt ?? null;
     for (const row of c.rows) {
       state.#rowIndex.set(`${row.method}\u0000${row.topic}`, state.#rows.push({ ...row }) - 1);
     }
@@ -392,7 +417,8 @@ export class DashboardState {
   /** The view of everything, with the runs newer than `afterSeq` (all kept runs by default). */
   view(nowEpoch: number, afterSeq = 0): DashboardView {
     const origin = Number.isNaN(this.#origin) ? nowEpoch : this.#origin;
-    const now = Math.max(0, nowEpoch - origin);
+    const endedAt = this.#endedAt ?? this.#serversStoppedAt;
+    const now = endedAt ?? Math.max(0, nowEpoch - origin);
     const { rows, running, runningKnown } = this.#taskRows();
     const sum = (key: keyof TaskRow): number => rows.reduce((total, row) => total + (row[key] as number), 0);
     const done = sum('done');
@@ -400,9 +426,18 @@ export class DashboardState {
     return {
       version: VIEW_VERSION,
       seq: this.#seq,
-      campaign: { origin, hostname: this.#hostname, pid: this.#pid, meta: this.#meta, ended: this.#ended },
+      campaign: { origin, hostname: this.#hostname, pid: this.#pid, meta: this.#meta, ended: endedAt !== null },
       now,
-      totals: { sent: sum('queued') + sum('running') + done + failed, queued: sum('queued'), running, done, failed, runningKnown, throughput: this.#throughput(now, done + failed) },
+      totals: {
+        sent: sum('queued') + sum('running') + done + failed,
+        queued: sum('queued'),
+        running,
+        done,
+        failed,
+        runningKnown,
+        // Once ended, the rate over the campaign span (first task sent to the end), which stays put.
+        throughput: endedAt === null ? this.#throughput(now, done + failed) : this.#spanRate(endedAt, done + failed),
+      },
       tasks: rows,
       utilization: this.#utilization(now),
       stream: { rows: this.#workerLabels, methods: [...this.#methods.keys()], spans: this.spansAfter(afterSeq), lastSeq: this.#spanSeq },
@@ -463,6 +498,11 @@ export class DashboardState {
     while (samples.length > 2 && now - samples[1]![0] >= 10) samples.shift();
     const [t0, n0] = samples[0]!;
     return now - t0 > 0.2 ? (finished - n0) / (now - t0) : NaN;
+  }
+
+  #spanRate(endedAt: number, finished: number): number {
+    const seconds = endedAt - (this.#firstSentAt ?? 0);
+    return seconds > 0 ? finished / seconds : NaN;
   }
 
   #utilization(now: number): UtilizationView[] {

@@ -52,7 +52,7 @@ function stepPath(values, bin, x, y, until) {
 
 /**
  * Slots busy (area) against slots available (line) for one pool.
- * @param {{ name: string, capacityLabel: string, binSeconds: number, capacity: number[], busy: number[], utilization: number }} panel
+ * @param {{ name: string, source: string, capacityLabel: string, binSeconds: number, capacity: number[], busy: number[], utilization: number }} panel
  * @param {number} now @param {number} width
  */
 export function utilizationChart(panel, now, width) {
@@ -65,8 +65,10 @@ export function utilizationChart(panel, now, width) {
   const x = (t) => m.left + (t / end) * w;
   const y = (v) => m.top + h - (v / top) * h;
   const svg = root(width, height, `utilization of ${panel.name}`);
-  const pct = Number.isFinite(panel.utilization) ? ` — ${(panel.utilization * 100).toFixed(1)} % busy` : '';
-  svg.append(s('text', { class: 'title', x: m.left, y: 14 }, [`${panel.name}${pct}`]));
+  // Named as colmena report names them: worker utilization, or a pool's slot occupancy.
+  const measure = panel.source === 'tasks' ? 'worker utilization' : `slot occupancy, pool ${panel.name}`;
+  const pct = Number.isFinite(panel.utilization) ? `: ${(panel.utilization * 100).toFixed(1)} %` : '';
+  svg.append(s('text', { class: 'title', x: m.left, y: 14 }, [`${measure}${pct}`]));
   const g = s('g');
   timeAxis(g, x, 0, end, m.top, h);
   for (const v of ticks(0, top / 1.1, 3)) {
