@@ -144,6 +144,7 @@ const inputs: Check = (v, path, issues) => {
   }
   if (!Array.isArray(v[0])) issues.push(`${path}.0: expected an array of positional arguments`);
   if (!isObject(v[1])) issues.push(`${path}.1: expected an object of keyword arguments`);
+  shallow(v, path, issues);
 };
 
 const attemptFields = fields({ failure: failureInfo, worker_info: nullable(workerInfo), compute_started: float, compute_ended: float });
@@ -159,12 +160,27 @@ const failedAttempts: Check = (v, path, issues) => {
   });
 };
 
+/** Whether `value` nests arrays and objects at most `levels` deep (stops looking past the limit). */
+function nestsAtMost(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (levels === 0) return false;
+  for (const key in value) if (!nestsAtMost((value as Record<string, unknown>)[key], levels - 1)) return false;
+  return true;
+}
+
+// Free-form fields are echoed back in the answer; one nested past any real use could not be written again.
+const shallow = check((v) => nestsAtMost(v, DEFAULT_WIRE_LIMITS.maxNestingDepth), `at most ${DEFAULT_WIRE_LIMITS.maxNestingDepth} levels of nesting`);
+const freeForm: Check = (v, path, issues) => {
+  record(anything)(v, path, issues);
+  shallow(v, path, issues);
+};
+
 const message = fields({
   task_id: taskId,
   method: name,
   success: nullable(boolean),
   complete: nullable(boolean),
-  task_info: nullable(record(anything)),
+  task_info: nullable(freeForm),
   resources: fields({ node_count: positiveInteger, cpu_processes: positiveInteger, cpu_threads: positiveInteger }),
   failure_info: nullable(failureInfo),
   worker_info: nullable(workerInfo),
@@ -172,7 +188,7 @@ const message = fields({
   timestamp: fields(FLOAT_FIELDS(['created', 'input_received', 'compute_started', 'compute_ended', 'result_sent', 'result_received', 'start_task_submission', 'task_received'])),
   time: fields({
     ...FLOAT_FIELDS(['running', 'serialize_inputs', 'deserialize_inputs', 'serialize_results', 'deserialize_results', 'async_resolve_proxies']),
-    proxy: record(anything),
+    proxy: freeForm,
     additional: record(float),
   }),
   serialization_method: oneOf('json', 'pickle', 'msgpack'),

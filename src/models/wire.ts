@@ -35,7 +35,10 @@ function floatJson(value: unknown): string {
 }
 
 function encodedToWire(item: Encoded): string | unknown {
-  return typeof item === 'string' ? item : Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('base64');
+  if (typeof item === 'string') return item;
+  if (ArrayBuffer.isView(item)) return Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('base64');
+  // A raw JSON value, as a Python worker accepts in place of an encoded argument: written back as it came.
+  return item;
 }
 
 function encodedFromWire(method: SerializationMethod, item: unknown): Encoded {

@@ -294,7 +294,9 @@ export abstract class BaseTaskServer {
           // Every task taken is answered once: a result that cannot be encoded becomes a failure that can.
           this.logger.warn({ err: error, taskId: result.taskId }, 'the result cannot be encoded; answering with a failure');
           result.fail(failureFromError(error));
+          // Drop what may be what cannot be encoded; the failure says why.
           result.taskInfo = {};
+          result.inputs = [[], {}];
           continue;
         }
         if (attempt >= SEND_ATTEMPTS || this.queues.closed) throw error;
