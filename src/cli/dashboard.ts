@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { RedisOptions } from 'ioredis';
+import { RedisConnectionError } from '../common/redis-connection.js';
 import { Dashboard } from '../monitor/dashboard/dashboard.js';
 import { RedisFeed } from '../monitor/dashboard/redis-feed.js';
 import { redactUrl } from '../task-server/bullmq/connection.js';
@@ -51,7 +52,14 @@ export async function runDashboardCommand(options: DashboardCommandOptions): Pro
     await dashboard.listen();
   } catch (error) {
     const message = (error as Error).message;
-    const hint = /NOAUTH|WRONGPASS/.test(message)
+    const problem = error instanceof RedisConnectionError ? error.problem : null;
+    const hint = problem === 'wrong-password'
+      ? ' (check --password-file, COLMENA_REDIS_PASSWORD or the password in --redis)'
+      : problem === 'password-required'
+        ? ' Give it in a --password-file, in COLMENA_REDIS_PASSWORD, or in the URL.'
+        : problem !== null
+          ? ''
+          : /NOAUTH|WRONGPASS/.test(message)
       ? ` Redis at ${redactUrl(options.redis)} wants a password: put it in the URL, in a --password-file, or in COLMENA_REDIS_PASSWORD.`
       : /Connection is closed|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/.test(message)
         ? ` Could not reach Redis at ${redactUrl(options.redis)}: is it running, and is it the campaign's (--redis)?`

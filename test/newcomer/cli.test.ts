@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { startRedisServer } from '../helpers/redis-server.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'colmena-cli-'));
@@ -62,6 +64,22 @@ describe('colmena on the command line', () => {
       const run = colmena('report', path, '--out', join(scratch, 'report'));
       assert.equal(run.status, 1, run.stderr);
       assertOneLineError(run.stderr, 'colmena report', pattern);
+    }
+  });
+
+  it('says a password-protected Redis wants a password, not that it is unreachable', async () => {
+    const redis = await startRedisServer();
+    try {
+      const admin = new Redis(redis.url);
+      await admin.config('SET', 'requirepass', 'a-secret-password');
+      admin.disconnect();
+      const run = colmena('dashboard', '--redis', redis.url, '--prefix', 'campaign', '--port', '0');
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /wants a password and none was given/);
+      assert.doesNotMatch(run.stderr, /is it running|Cannot reach/);
+      assert.doesNotMatch(run.stderr, /a-secret-password/);
+    } finally {
+      await redis.stop();
     }
   });
 });

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { connectRedis } from '../../common/redis-connection.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
 import { parseRunLogLine } from '../run-log/line-parser.js';
@@ -55,9 +56,9 @@ export class RedisFeed {
     const url = options.url ?? 'redis://127.0.0.1:6379';
     if (!/^rediss?:\/\//.test(url)) throw new InvalidArgumentError(`Redis url must start with redis:// or rediss://, got '${url}'`);
     const logger = options.logger ?? childLogger('dashboard.feed');
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: 'colmena-dashboard-feed', ...options.redisOptions });
+    // Through the one connection module: a missing or wrong password is reported as such at once.
+    const redis = await connectRedis({ url, purpose: 'dashboard-feed', blocking: true, lazyConnect: true, ...(options.redisOptions ? { redisOptions: options.redisOptions } : {}) });
     redis.on('error', (error: Error) => logger.debug({ err: error }, 'dashboard feed: Redis connection error'));
-    await redis.connect();
     const feed = new RedisFeed(dashboard, redis, options, logger);
     try {
       await feed.#restore();
