@@ -1,3 +1,4 @@
+import { isExecutableMethod } from '../../methods/executable.js';
 import { loadModuleMethod } from '../../methods/load.js';
 import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { failedReply, type RunContext, runMethod, workerInfo } from '../../methods/run.js';
@@ -30,6 +31,8 @@ export class InlineExecutor implements Executor {
     } catch (error) {
       return failedReply(this.#worker, error);
     }
+    // An executable's result waits for its kill to complete: "timed out" means nothing it started runs on.
+    if (isExecutableMethod(target)) return runMethod(target, payload, this.#worker, context);
     const aborted = replyOnAbort(context.signal, this.#worker);
     try {
       return await Promise.race([runMethod(target, payload, this.#worker, context), aborted.reply]);

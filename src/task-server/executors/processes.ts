@@ -114,10 +114,8 @@ export class ProcessesExecutor implements Executor {
         else this.#finish(slot, job, message.reply);
       });
     });
-    child.on('exit', (code, signal) => {
-      void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token);
-      this.#onExit(slot, code, signal);
-    });
+    // The task's result waits for the sweep, so nothing the child started outlives its reply.
+    child.on('exit', (code, signal) => void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token).finally(() => this.#onExit(slot, code, signal)));
     child.on('error', () => {}); // reported through 'exit'
     this.#slots.push(slot);
     return slot;

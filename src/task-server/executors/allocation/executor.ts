@@ -4,7 +4,6 @@ import { loadModuleMethod } from '../../../methods/load.js';
 import { abortReason, failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../../methods/run.js';
 import type { MethodSpec } from '../../../methods/spec.js';
 import { ResourceRequirements } from '../../../models/resources.js';
-import { replyOnAbort } from '../../abort-reply.js';
 import type { Executor } from '../../executor.js';
 import type { MethodKind } from '../../fit.js';
 import type { Allocation } from './allocation.js';
@@ -60,15 +59,12 @@ export class AllocationExecutor implements Executor {
       return failedReply(waitingWorker, error);
     }
     const worker = { ...waitingWorker, hosts: [...lease.hosts], gpu_ids: [...lease.gpuIds] };
-    const running = runWithPlacement(lease, () => runMethod(target, payload, worker, context));
-    // Nodes come back when the launch has ended and its processes are swept, not when the reply
-    // is sent: a timed-out task still holds its nodes until its kill is complete.
-    void running.finally(() => lease.release());
-    const aborted = replyOnAbort(context.signal, worker);
     try {
-      return await Promise.race([running, aborted.reply]);
+      // The reply comes once the launch has ended and its processes are swept (a timed-out task
+      // holds its nodes until its kill is complete); then the nodes go back.
+      return await runWithPlacement(lease, () => runMethod(target, payload, worker, context));
     } finally {
-      aborted.dispose();
+      lease.release();
     }
   }
 
