@@ -145,6 +145,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #taker: TakerRedis | null = null;
   #takerId: number | null = null;
   #blockedOnTake = false;
+  #takingStopped = false;
   #registered: Promise<unknown> | null = null;
   /** Tasks in hand that were redelivered: their count is dropped with their result. */
   readonly #redeliveredInHand = new Set<string>();
@@ -425,7 +426,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       if (element !== undefined) return this.#parseLeased(element);
       const cancel = this.#cancels.shift();
       if (cancel !== undefined) return { kind: 'cancel', taskId: cancel };
-      if (this.#closing) throw new InvalidStateError('The queues are closed');
+      if (this.#closing || this.#takingStopped) throw new InvalidStateError('The queues are closed');
       this.#takeInProgress ??= this.#take(room).finally(() => (this.#takeInProgress = null));
       const take = this.#takeInProgress;
       const outcome = await new Promise<'progress' | 'stopped' | 'timeout'>((resolve, reject) => {
@@ -691,6 +692,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#reclaimTimer) clearInterval(this.#reclaimTimer);
     const serving = this.#heartbeatTimer !== null;
+    // No new takes from here on (a pending getTask sees this and rejects).
+    this.#takingStopped = true;
     if (serving) {
       await this.#interruptTake();
       await this.#releaseTaken();

@@ -194,6 +194,40 @@ describe('crash recovery through Redis', () => {
     await queues.close();
   });
 
+  it('stop() while blocked on an empty request list returns promptly, leaving nothing leased, and a closed server gives back what it held', async () => {
+    const prefix = redis.prefix();
+    const serverQueues = new RedisQueues({ url: redis.url, prefix, role: 'server' });
+    const napping = new LocalTaskServer(serverQueues, {
+      methods: { nap: inlineMethod(async (i: number, ms: number) => new Promise((resolve) => setTimeout(() => resolve(i), ms))) },
+    }).start();
+    await until(() => napping.state === 'running', 'the server to run');
+    await until(() => true, 'a tick');
+    await napping.stop();
+    assert.equal(await raw.llen(serverQueues.processingKey), 0);
+    await serverQueues.close();
+    assert.equal(await raw.exists(serverQueues.heartbeatKey), 0, 'heartbeat gone on close');
+
+    // A server closed with a task in hand (not stopped first): the request goes back at once.
+    const client = new RedisQueues<Methods>({ url: redis.url, prefix, role: 'client' });
+    const second = new RedisQueues({ url: redis.url, prefix, role: 'server' });
+    const holder = new LocalTaskServer(second, {
+      methods: { nap: inlineMethod(async (i: number, ms: number) => new Promise((resolve) => setTimeout(() => resolve(i), ms))) },
+    }).start();
+    await client.sendInputs('nap', [1, 1000]);
+    let held = 0;
+    while (held === 0) {
+      held = await raw.llen(second.processingKey);
+      // A timer between polls, so the server's own timers in this process get their turn.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await second.close();
+    assert.equal(await raw.llen(second.processingKey), 0);
+    assert.equal(await raw.llen(`${prefix}_requests`), 1, 'back on the request list');
+    // Its task ends on its own; the result has nowhere to go (the queues are closed) and is logged.
+    await holder.stop().catch(() => {});
+    await client.close();
+  });
+
   it("timeoutMs counts running time: a task waiting behind a window of 1 does not time out, and 3e9 ms behaves", async () => {
     const queues = new LocalQueues<Methods>();
     const server = new LocalTaskServer(queues, {
