@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { moduleMethod, type MethodSpec } from '../../src/methods/spec.js';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { moduleMethod, type MethodSpec, remoteMethod } from '../../src/methods/spec.js';
+import { BullmqExecutor } from '../../src/task-server/bullmq/executor.js';
+import { WorkerFleet } from '../fixtures/bullmq-workers.js';
+import { type RedisServerHandle, startRedisServer } from '../helpers/redis-server.js';
 import { LocalQueues } from '../../src/queue/local.js';
 import { allocationFromList } from '../../src/task-server/executors/allocation/allocation.js';
 import { AllocationExecutor } from '../../src/task-server/executors/allocation/executor.js';
@@ -14,22 +18,38 @@ let marker = 700;
 /** A sleep length no other process uses, so `ps` finds exactly this test's processes. */
 const uniqueSeconds = (): string => `${marker++}.${process.pid % 1000}`;
 
-const executors: Record<string, () => Executor | undefined> = {
-  inline: () => undefined,
-  processes: () => new ProcessesExecutor('processes', { processes: 1 }),
-  allocation: () => new AllocationExecutor('allocation', { allocation: allocationFromList(['localhost'], { coresPerNode: 2 }) }),
+let redis: RedisServerHandle | undefined;
+const fleet = new WorkerFleet();
+let workerStarted = false;
+const prefix = `kill-${process.pid}`;
+
+const executors: Record<string, () => Promise<Executor | undefined>> = {
+  inline: async () => undefined,
+  processes: async () => new ProcessesExecutor('processes', { processes: 1 }),
+  allocation: async () => new AllocationExecutor('allocation', { allocation: allocationFromList(['localhost'], { coresPerNode: 2 }) }),
+  // A real `colmena worker` process serving the fixture module's executables.
+  bullmq: async () => {
+    redis ??= await startRedisServer();
+    if (!workerStarted) {
+      await fleet.spawn({ url: redis.url, prefix, executor: 'bullmq', methods: fileURLToPath(FIXTURES), concurrency: 1 });
+      workerStarted = true;
+    }
+    return new BullmqExecutor('bullmq', { url: redis.url, prefix });
+  },
 };
 
 type Ending = 'timeout' | 'cancel' | 'stop';
 
 async function launchAndEnd(executorName: string, exportName: string, ending: Ending): Promise<void> {
   const seconds = uniqueSeconds();
-  const custom = executors[executorName]!();
-  const methods: Record<string, MethodSpec> = { launch: moduleMethod(FIXTURES, exportName, { executor: executorName }) };
+  const custom = await executors[executorName]!();
+  const methods: Record<string, MethodSpec> = {
+    [exportName]: executorName === 'bullmq' ? remoteMethod({ executor: 'bullmq' }) : moduleMethod(FIXTURES, exportName, { executor: executorName }),
+  };
   const queues = new LocalQueues();
   const server = new LocalTaskServer(queues, { methods, executors: custom ? { [executorName]: custom } : {} }).start();
   try {
-    const taskId = await queues.sendInputs('launch', [seconds], ending === 'timeout' ? { timeoutMs: executorName === 'processes' ? 6000 : 2000 } : {});
+    const taskId = await queues.sendInputs(exportName, [seconds], ending === 'timeout' ? { timeoutMs: executorName === 'inline' ? 2000 : 6000 } : {});
     // The program must really be running before it is ended.
     let running: string[] = [];
     const deadline = Date.now() + 20_000;
@@ -50,6 +70,10 @@ async function launchAndEnd(executorName: string, exportName: string, ending: En
       await new Promise((resolve) => setTimeout(resolve, 50));
       left = await processesMatching(`sleep ${seconds}`);
     }
+    if (left.length > 0) {
+      // Leave the machine clean for the next test: end what this test started, by pid.
+      for (const line of left) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    }
     assert.deepEqual(left, [], `nothing of the task is left running (${ending} on ${executorName})`);
   } finally {
     if (ending !== 'stop') {
@@ -61,10 +85,17 @@ async function launchAndEnd(executorName: string, exportName: string, ending: En
 }
 
 describe('A task\'s processes never outlive it', { concurrency: 1 }, () => {
+  after(async () => {
+    await fleet.killAll();
+    await redis?.stop();
+  });
   for (const executorName of Object.keys(executors)) {
-    for (const ending of ['timeout', 'cancel', 'stop'] as const) {
-      it(`mpirun -np 2 of a program that is not MPI-aware: ${ending} on ${executorName}`, () => launchAndEnd(executorName, 'mpirunSleep', ending));
-    }
     it(`a child that called setsid: timeout on ${executorName}`, () => launchAndEnd(executorName, 'setsidSleep', 'timeout'));
+    for (const ending of ['timeout', 'cancel', 'stop'] as const) {
+      // Known gap, outside the kill sweep: the BullMQ executor does not pass a server's stop on to
+      // the remote worker, so the worker's task is not aborted (timeout and cancel are).
+      const todo = executorName === 'bullmq' && ending === 'stop' ? 'BullmqExecutor does not abort remote jobs on stop({ abortAfterMs })' : undefined;
+      it(`mpirun -np 2 of a program that is not MPI-aware: ${ending} on ${executorName}`, { todo }, () => launchAndEnd(executorName, 'mpirunSleep', ending));
+    }
   }
 });
