@@ -13,7 +13,8 @@ import { isRetryable, type ResolvedRetryPolicy, resolveRetryPolicy, retryDelayMs
 
 /** What observers of a task server can subscribe to. */
 export interface TaskServerEvents {
-  started: { methods: readonly string[] };
+  /** Ready to take tasks; `at` is when `start()` was called (epoch seconds), before any preparation. */
+  started: { methods: readonly string[]; at: number };
   /** A task's final result was sent. */
   result: Result;
   stopped: { reason: 'kill-signal' | 'stop' | 'queues-closed' | 'idle' };
@@ -128,7 +129,7 @@ export abstract class BaseTaskServer {
   start(): this {
     if (this.#state !== 'created') throw new InvalidStateError(`start() needs a new task server; this one is ${this.#state}`);
     this.#state = 'running';
-    this.#loop = this.#listen();
+    this.#loop = this.#listen(nowSeconds());
     return this;
   }
 
@@ -167,7 +168,7 @@ export abstract class BaseTaskServer {
     return this.join();
   }
 
-  async #listen(): Promise<void> {
+  async #listen(startedAt: number): Promise<void> {
     try {
       try {
         await this.prepare();
@@ -177,7 +178,7 @@ export abstract class BaseTaskServer {
         throw error;
       }
       this.logger.info({ methods: this.methodNames }, 'task server started');
-      this.events.emit('started', { methods: this.methodNames });
+      this.events.emit('started', { methods: this.methodNames, at: startedAt });
       this.#armIdleTimer();
       for (;;) {
         let message: ServerMessage;

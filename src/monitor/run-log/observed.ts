@@ -17,7 +17,8 @@ export interface ObservedQueueEvents {
 
 /** The task server events the run log records (see `TaskServerEvents` in `task-server/base.ts`). */
 export interface ObservedTaskServerEvents {
-  started: { methods: readonly string[] };
+  /** `at`: when the server was started (epoch seconds); its workers count from then. */
+  started: { methods: readonly string[]; at?: number };
   result: Result;
   stopped: { reason: string };
 }

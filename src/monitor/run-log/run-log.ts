@@ -152,8 +152,8 @@ export class RunLog {
     }
     const name = this.#uniqueServerName(options.name ?? 'task-server');
     this.#detach.push(
-      server.events.on('started', ({ methods }) =>
-        this.#push({ type: 'server', t: nowSeconds(), event: 'started', server: name, methods: [...methods], workers }),
+      server.events.on('started', ({ methods, at }) =>
+        this.#push({ type: 'server', t: at ?? nowSeconds(), event: 'started', server: name, methods: [...methods], workers }),
       ),
       server.events.on('stopped', ({ reason }) => this.#push({ type: 'server', t: nowSeconds(), event: 'stopped', server: name, reason })),
     );
