@@ -9,7 +9,6 @@
  *
  * Starts its own redis-server unless REDIS_URL is set.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -17,26 +16,12 @@ import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { resolveLease } from '../src/queue/redis-lease.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
+import { startRecoveryServer } from '../test/fixtures/recovery/start-server.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { closedLoopThroughput, flag, median, option, report, round } from './lib.js';
 
-const SERVER = new URL('../test/fixtures/recovery/server.ts', import.meta.url).pathname;
-
-async function startServer(url: string, prefix: string, leaseMs: number, window: number): Promise<{ child: ChildProcess; serverId: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, url, prefix, String(leaseMs), String(window)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, COLMENA_LOG_LEVEL: 'error' },
-  });
-  let output = '';
-  const serverId = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /ready (\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-  return { child, serverId };
+function startServer(url: string, prefix: string, leaseMs: number, window: number): ReturnType<typeof startRecoveryServer> {
+  return startRecoveryServer(url, prefix, leaseMs, window, 'error');
 }
 
 async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {

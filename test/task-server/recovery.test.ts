@@ -4,7 +4,7 @@
  * thinker says so and can fail its tasks instead of hanging. Redis' own LRANGE is the witness.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -16,27 +16,13 @@ import { decodeWireMessage } from '../../src/models/wire.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import { redisFixture } from '../helpers/redis.js';
 import { until } from '../helpers/until.js';
+import { startRecoveryServer } from '../fixtures/recovery/start-server.js';
 
-const SERVER = new URL('../fixtures/recovery/server.ts', import.meta.url).pathname;
 const redis = redisFixture();
 type Methods = { nap: (i: number, ms: number) => Promise<number>; add: (a: number, b: number) => number };
 
-/** Start the crash-test server; resolves with the process and its server id once it serves. */
-async function startServer(prefix: string, leaseMs: number, window: number): Promise<{ child: ChildProcess; serverId: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, redis.url, prefix, String(leaseMs), String(window)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, COLMENA_LOG_LEVEL: 'warn' },
-  });
-  let output = '';
-  const serverId = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /ready (\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before it was ready: ${output}`)));
-  });
-  return { child, serverId };
+function startServer(prefix: string, leaseMs: number, window: number): ReturnType<typeof startRecoveryServer> {
+  return startRecoveryServer(redis.url, prefix, leaseMs, window);
 }
 
 async function kill(child: ChildProcess): Promise<void> {
