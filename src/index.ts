@@ -123,7 +123,8 @@ export { stopAtWalltime, Walltime, type WalltimeOptions, type WalltimeReason } f
 export { FileStore } from './proxy/file-store.js';
 export { MemoryStore } from './proxy/memory-store.js';
 export type { ObjectStore, StoreConfig, TransferStats } from './proxy/store.js';
-export { configureStores, openConfiguredStores } from './proxy/store-registry.js';
+export { configureStores } from './proxy/store-registry.js';
+export { openConfiguredStores } from './proxy/configured-stores.js';
 export { ProxyHandle } from './models/value-proxy.js';
 export { ProxyResolutionError, type ProxyTiming } from './proxy/proxy.js';
 export type { ProxyOptions } from './queue/base.js';

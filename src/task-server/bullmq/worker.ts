@@ -24,7 +24,8 @@ import {
 import { openRedis, type RedisConnectionError } from '../../common/redis-connection.js';
 import { ThreadsExecutor } from '../executors/threads.js';
 import type { ObjectStore, StoreConfig } from '../../proxy/store.js';
-import { openConfiguredStores, processStores } from '../../proxy/store-registry.js';
+import { openConfiguredStores } from '../../proxy/configured-stores.js';
+import { processStores } from '../../proxy/store-registry.js';
 
 export interface BullmqWorkerOptions extends BullmqConnectionOptions {
   /** The executor (BullMQ queue) to serve, e.g. `cpu`; the task server names the same one. */

@@ -6,7 +6,7 @@ import { loadModuleMethod } from '../../methods/load.js';
 import type { IntermediateReply, TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { failedReply, runMethod, workerInfo } from '../../methods/run.js';
 import type { StoreConfig } from '../../proxy/store.js';
-import { openConfiguredStores } from '../../proxy/store-registry.js';
+import { openConfiguredStores } from '../../proxy/configured-stores.js';
 
 export type ToChild =
   | { type: 'stores'; configs: StoreConfig[] }
