@@ -20,8 +20,9 @@ export interface RetryPolicy {
    */
   retryReasons?: readonly FailureReason[];
   /**
-   * Error names never retried, because running again fails the same way (a bug in the method).
-   * @default ['TypeError', 'ReferenceError', 'SyntaxError']
+   * Error names never retried, because running again fails the same way: a bug in the method, or
+   * inputs that cannot be decoded (`SerializationError`).
+   * @default ['TypeError', 'ReferenceError', 'SyntaxError', 'SerializationError']
    */
   neverRetryErrorNames?: readonly string[];
   /** A task asking for more retries (`max_retries` on the wire) gets this many. @default 100 (see limits.ts) */
@@ -37,7 +38,7 @@ export function resolveRetryPolicy(policy: RetryPolicy = {}, maxRetriesCap: numb
     maxDelayMs: policy.maxDelayMs ?? 5000,
     jitter: policy.jitter ?? 0.5,
     retryReasons: policy.retryReasons ?? ['error', 'worker-crashed'],
-    neverRetryErrorNames: policy.neverRetryErrorNames ?? ['TypeError', 'ReferenceError', 'SyntaxError'],
+    neverRetryErrorNames: policy.neverRetryErrorNames ?? ['TypeError', 'ReferenceError', 'SyntaxError', 'SerializationError'],
     maxRetriesCap: policy.maxRetriesCap ?? maxRetriesCap,
   };
   for (const key of ['initialDelayMs', 'maxDelayMs', 'maxRetriesCap'] as const) {
