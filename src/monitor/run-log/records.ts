@@ -4,7 +4,7 @@
  * `NaN`, the library's "unset".
  */
 import type { Result } from '../../models/result.js';
-import type { Timestamps } from '../../models/timing.js';
+import type { Durations, Timestamps } from '../../models/timing.js';
 import { nonFiniteToNull } from './strict-json.js';
 
 /** Bumped when a change would make an older reader misread a log. */
@@ -27,17 +27,8 @@ export interface WorkerRef {
   workerId: string | null;
 }
 
-/** The measured durations of a task, in seconds. */
-export interface RecordedDurations {
-  running: number;
-  serializeInputs: number;
-  deserializeInputs: number;
-  serializeResults: number;
-  deserializeResults: number;
-  asyncResolveProxies: number;
-  /** Method-specific timings (e.g. an executable's `exec_execution`). */
-  additional: Record<string, number>;
-}
+/** The measured durations of a task, in seconds (per-reference proxy times are not kept). */
+export type RecordedDurations = Omit<Durations, 'proxy'>;
 
 /** A failed run of a task that was then retried: it occupied a worker too. */
 export interface RecordedAttempt {
