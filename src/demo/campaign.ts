@@ -25,7 +25,7 @@ import type * as objective from './objective.js';
 import { randomSearch } from './objective.js';
 import { DemoProgress } from './progress.js';
 import type * as surrogate from './surrogate.js';
-import { type DemoMethods, SteeringThinker } from './thinker.js';
+import { type CampaignSettings, type DemoMethods, SteeringThinker } from './thinker.js';
 import { InvalidArgumentError } from '../common/errors.js';
 
 export { describeDemo } from './progress.js';
@@ -79,13 +79,7 @@ export interface DemoSummary {
   runLog: string | null;
 }
 
-interface Resolved {
-  budget: number;
-  workers: number;
-  workMs: number;
-  initialDesigns: number;
-  retrainEvery: number;
-  seed: number;
+interface Resolved extends CampaignSettings {
   progress: boolean;
   runLog: string | false;
   resume: string | null;
