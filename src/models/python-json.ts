@@ -41,11 +41,12 @@ function hasSpecialNumbers(value: unknown, depth: number): boolean {
 
 /**
  * `JSON.stringify(value)`, but with Python's tokens for non-finite numbers and `-0`. Throws what
- * JSON.stringify throws (cycles, BigInts); returns `undefined` where it does.
+ * JSON.stringify throws (cycles, BigInts); returns `undefined` where it does. `special`: whether
+ * the value holds such a number, when the caller already knows (checkEncodable finds out).
  */
-export function stringifyForPython(value: unknown): string | undefined {
+export function stringifyForPython(value: unknown, special?: boolean): string | undefined {
   const text = JSON.stringify(value);
-  if (text === undefined || !hasSpecialNumbers(value, 0)) return text;
+  if (text === undefined || !(special ?? hasSpecialNumbers(value, 0))) return text;
   return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && isSpecial(item) ? MARKER + pythonToken(item) : item)).replace(
     MARKED,
     (_match, token: string) => token,

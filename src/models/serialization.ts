@@ -47,93 +47,122 @@ const MAX_ENCODED = { json: constants.MAX_STRING_LENGTH, msgpack: constants.MAX_
  *
  * @throws SerializationError naming the path, what was found, and what to do instead.
  */
-export function checkEncodable(method: 'json' | 'msgpack', value: unknown, what: string, maxDepth = MAX_VALUE_DEPTH): void {
-  const walk = { method, seen: new Set<object>(), bytes: 0, maxDepth, what };
-  visit(value, what, 0, walk);
+export function checkEncodable(method: 'json' | 'msgpack', value: unknown, what: string, maxDepth = MAX_VALUE_DEPTH): boolean {
+  const walk: Walk = { method, json: method === 'json', seen: new Set<object>(), bytes: 0, maxDepth, what, path: [], special: false };
+  visit(value, 0, walk);
+  return walk.special;
 }
 
 interface Walk {
   method: 'json' | 'msgpack';
+  json: boolean;
   seen: Set<object>;
   /** A lower bound of the encoded size so far. */
   bytes: number;
   maxDepth: number;
   what: string;
+  /** Indexes and keys from `what` to the value being visited; made into text only when refusing. */
+  path: (number | string)[];
+  /** Whether a number JSON.stringify cannot write (NaN, ±Infinity, -0) was seen. */
+  special: boolean;
+}
+
+function pathText(walk: Walk): string {
+  let text = walk.what;
+  for (const step of walk.path) {
+    text += typeof step === 'number' ? `[${step}]` : /^[A-Za-z_$][\w$]*$/.test(step) ? `.${step}` : `[${JSON.stringify(step)}]`;
+  }
+  return text;
 }
 
 function refuse(walk: Walk, path: string, problem: string, fix: string): never {
-  const codec = walk.method === 'json' ? 'as JSON' : 'with msgpack';
+  const codec = walk.json ? 'as JSON' : 'with msgpack';
   throw new SerializationError(`Cannot encode ${path} ${codec}: ${problem}. ${fix}`);
 }
 
-function count(walk: Walk, path: string, bytes: number): void {
+function refuseHere(walk: Walk, problem: string, fix: string): never {
+  return refuse(walk, pathText(walk), problem, fix);
+}
+
+function count(walk: Walk, bytes: number): void {
   walk.bytes += bytes;
   const max = MAX_ENCODED[walk.method];
   if (walk.bytes > max) {
     refuse(
       walk,
       walk.what,
-      `it encodes to more than ${max} ${walk.method === 'json' ? 'characters, the longest string Node can hold' : 'bytes, the largest buffer Node can hold'} (reached at ${path})`,
-      walk.method === 'json' ? "Split it, or send it with serialization 'msgpack' and a proxy store." : 'Split it into several arguments or tasks.',
+      `it encodes to more than ${max} ${walk.json ? 'characters, the longest string Node can hold' : 'bytes, the largest buffer Node can hold'} (reached at ${pathText(walk)})`,
+      walk.json ? "Split it, or send it with serialization 'msgpack' and a proxy store." : 'Split it into several arguments or tasks.',
     );
   }
 }
 
-function visit(value: unknown, path: string, depth: number, walk: Walk): void {
-  const json = walk.method === 'json';
+function visit(value: unknown, depth: number, walk: Walk): void {
+  const json = walk.json;
   switch (typeof value) {
     case 'string':
-      return count(walk, path, value.length + 2);
+      return count(walk, value.length + 2);
     case 'number':
+      if (!walk.special && (!Number.isFinite(value) || (value === 0 && 1 / value < 0))) walk.special = true;
+      return count(walk, 1);
     case 'boolean':
-      return count(walk, path, 1);
+      return count(walk, 1);
     case 'undefined':
       return;
     case 'bigint':
-      if (json) refuse(walk, path, 'a BigInt has no JSON form', "Use serialization 'msgpack', or pass it as a string or number.");
-      return count(walk, path, 9);
+      if (json) refuseHere(walk, 'a BigInt has no JSON form', "Use serialization 'msgpack', or pass it as a string or number.");
+      return count(walk, 9);
     case 'function':
     case 'symbol':
-      refuse(walk, path, `a ${typeof value} has no serialized form`, 'Pass plain data.');
+      refuseHere(walk, `a ${typeof value} has no serialized form`, 'Pass plain data.');
   }
-  if (value === null) return count(walk, path, 4);
+  if (value === null) return count(walk, 4);
   const object = value as object;
   if (value instanceof ProxyHandle) {
-    refuse(walk, path, 'a ProxyHandle can only be a whole argument or keyword argument', 'Pass the handle itself as the argument, not inside another value.');
+    refuseHere(walk, 'a ProxyHandle can only be a whole argument or keyword argument', 'Pass the handle itself as the argument, not inside another value.');
   }
   if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) {
-    if (json) refuse(walk, path, `a ${object.constructor.name} would become an object of numbered keys`, "Use serialization 'msgpack', or convert it with Array.from().");
-    return count(walk, path, (object as ArrayBufferView).byteLength);
+    if (json) refuseHere(walk, `a ${object.constructor.name} would become an object of numbered keys`, "Use serialization 'msgpack', or convert it with Array.from().");
+    return count(walk, (object as ArrayBufferView).byteLength);
   }
   if (object instanceof Map) {
-    refuse(
+    refuseHere(
       walk,
-      path,
       json ? 'a Map would become {}' : 'a Map would arrive as a plain object (keys as strings)',
       'Pass Object.fromEntries(map) or [...map] (an array of [key, value] pairs).',
     );
   }
-  if (object instanceof Date) return count(walk, path, 8);
-  if (depth >= walk.maxDepth) refuse(walk, path, `it nests deeper than ${walk.maxDepth} levels`, 'Flatten it.');
-  if (walk.seen.has(object)) refuse(walk, path, 'it contains itself (a circular reference)', 'Pass a copy without the back-reference.');
+  if (object instanceof Date) return count(walk, 8);
+  if (depth >= walk.maxDepth) refuseHere(walk, `it nests deeper than ${walk.maxDepth} levels`, 'Flatten it.');
+  if (walk.seen.has(object)) refuseHere(walk, 'it contains itself (a circular reference)', 'Pass a copy without the back-reference.');
+  const path = walk.path;
   if (object instanceof Set) {
-    if (json) refuse(walk, path, 'a Set would become {}', "Pass [...set], or use serialization 'msgpack'.");
+    if (json) refuseHere(walk, 'a Set would become {}', "Pass [...set], or use serialization 'msgpack'.");
     walk.seen.add(object);
     let i = 0;
-    for (const item of object) visit(item, `${path}[${i++}]`, depth + 1, walk);
+    for (const item of object) {
+      path.push(i++);
+      visit(item, depth + 1, walk);
+      path.pop();
+    }
     walk.seen.delete(object);
     return;
   }
   // Objects that say how they become JSON (e.g. a Decimal) are taken at their word.
-  if (json && typeof (object as { toJSON?: unknown }).toJSON === 'function') return count(walk, path, 2);
+  if (json && typeof (object as { toJSON?: unknown }).toJSON === 'function') return count(walk, 2);
   walk.seen.add(object);
+  count(walk, 2);
   if (Array.isArray(object)) {
-    count(walk, path, 2);
-    for (let i = 0; i < object.length; i++) visit(object[i], `${path}[${i}]`, depth + 1, walk);
+    for (let i = 0; i < object.length; i++) {
+      path.push(i);
+      visit(object[i], depth + 1, walk);
+      path.pop();
+    }
   } else {
-    count(walk, path, 2);
     for (const key of Object.keys(object)) {
-      visit((object as Record<string, unknown>)[key], `${path}${/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`}`, depth + 1, walk);
+      path.push(key);
+      visit((object as Record<string, unknown>)[key], depth + 1, walk);
+      path.pop();
     }
   }
   walk.seen.delete(object);
@@ -141,7 +170,7 @@ function visit(value: unknown, path: string, depth: number, walk: Walk): void {
 
 export function encodeValue(method: SerializationMethod, value: unknown, what = 'value'): Encoded {
   if (method === 'pickle') throw pickleRefused(what);
-  checkEncodable(method, value, what);
+  const special = checkEncodable(method, value, what);
   if (method === 'msgpack') {
     try {
       const packed = packr.pack(value);
@@ -154,7 +183,7 @@ export function encodeValue(method: SerializationMethod, value: unknown, what = 
   }
   let text: string | undefined;
   try {
-    text = stringifyForPython(value);
+    text = stringifyForPython(value, special);
   } catch (error) {
     throw new SerializationError(
       `Cannot encode ${what} as JSON: ${(error as Error).message}. ` +
