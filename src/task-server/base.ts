@@ -74,6 +74,8 @@ export abstract class BaseTaskServer {
   /** Observers: `server.events.on('result', ...)`; listeners must be cheap. */
   readonly events: Emitter<TaskServerEvents>;
   readonly #windowOption: number | undefined;
+  /** {@link window}, worked out on first read (the executors are fixed by then) rather than on each request. */
+  #window: number | undefined;
   readonly #retry: ResolvedRetryPolicy;
   readonly #limits: WireLimits;
   /** Wakes the intake loop when a task in hand is answered and the window has room again. */
@@ -117,7 +119,7 @@ export abstract class BaseTaskServer {
 
   /** Most tasks taken and not yet answered (see {@link TaskServerOptions.window}). */
   get window(): number {
-    return this.#windowOption ?? this.defaultWindow();
+    return (this.#window ??= this.#windowOption ?? this.defaultWindow());
   }
 
   /** What the executors can run at once, times two; subclasses that know their executors say so. */
