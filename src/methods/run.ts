@@ -91,8 +91,8 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
         if (!payload.params && Object.keys(kwargs).length > 0) call.push(kwargs);
         const run = async (): Promise<unknown> => {
           const returned = await target(...call);
-          const drain = { signal: context.signal, onIntermediate: context.onIntermediate, started, encode };
-          return isIterator(returned) ? drainGenerator(returned, payload, drain) : returned;
+          if (!isIterator(returned)) return returned;
+          return drainGenerator(returned, payload, { signal: context.signal, onIntermediate: context.onIntermediate, started, encode });
         };
         value = payload.task ? await runWithTaskContext(taskContextOf(payload, payload.task, context), run) : await run();
       }
