@@ -16,17 +16,8 @@ import { RedisQueues } from '../../src/queue/redis.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import type * as fixtures from '../fixtures/methods.js';
 import { redisFixture } from '../helpers/redis.js';
+import { untilEmpty } from '../helpers/stores.js';
 
-/** Eviction runs in the background once a task retires: wait for the store to drain. */
-async function untilEmpty(store: ObjectStore): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  let keys = await store.keys();
-  while (keys.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    keys = await store.keys();
-  }
-  assert.deepEqual(keys, [], `${store.label} still holds objects`);
-}
 
 const FIXTURES = new URL('../fixtures/methods.ts', import.meta.url);
 const methods = {

@@ -20,6 +20,7 @@ import type { Executor } from '../../src/task-server/executor.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import type * as fixtures from '../fixtures/contract-methods.js';
 import { redisFixture } from '../helpers/redis.js';
+import { untilEmpty } from '../helpers/stores.js';
 
 export const CONTRACT_METHODS = new URL('../fixtures/contract-methods.ts', import.meta.url);
 
@@ -209,13 +210,3 @@ export function executorContract(subject: ContractSubject): void {
   });
 }
 
-/** Eviction runs in the background once a task retires: wait for the store to drain. */
-async function untilEmpty(store: ObjectStore): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  let keys = await store.keys();
-  while (keys.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    keys = await store.keys();
-  }
-  assert.deepEqual(keys, [], `${store.label} still holds objects`);
-}
