@@ -107,19 +107,26 @@ export async function proxyValueIfLarge(encoded: Encoded, settings: ValueProxySe
   return proxyIfLarge(encoded, store, settings.thresholdBytes, timings);
 }
 
-/** Ids of the stores a payload's references and value settings name. */
+/** Ids of the stores a payload's references and value settings name (checked per task: no copies of the inputs). */
 export function storeIdsIn(inputs: EncodedInputs, valueProxy: ValueProxySettings | undefined | null): string[] {
-  const ids = new Set<string>();
-  for (const encoded of [...inputs[0], ...Object.values(inputs[1])]) {
-    if (!isReference(encoded)) continue;
-    try {
-      ids.add(decodeReference(encoded as string).store);
-    } catch {
-      // A malformed reference fails where it is resolved, with its argument named.
-    }
+  const ids: string[] = [];
+  for (const encoded of inputs[0]) addStoreId(ids, encoded);
+  const kwargs = inputs[1];
+  for (const key in kwargs) addStoreId(ids, kwargs[key]!);
+  if (valueProxy && !ids.includes(valueProxy.storeId)) ids.push(valueProxy.storeId);
+  return ids;
+}
+
+function addStoreId(ids: string[], encoded: Encoded): void {
+  if (!isReference(encoded)) return;
+  let id: string;
+  try {
+    id = decodeReference(encoded as string).store;
+  } catch {
+    // A malformed reference fails where it is resolved, with its argument named.
+    return;
   }
-  if (valueProxy) ids.add(valueProxy.storeId);
-  return [...ids];
+  if (!ids.includes(id)) ids.push(id);
 }
 
 /** References held in some inputs, e.g. to evict them once their task is over. */
