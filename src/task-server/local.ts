@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../common/errors.js';
 import { needsProxiesResolvedHere, runWithProxiesResolvedHere } from '../methods/proxies-here.js';
 import type { RunContext, TaskPayload, TaskReply } from '../methods/run.js';
@@ -43,13 +42,9 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   readonly #methods: Map<string, MethodSpec>;
   readonly #names: readonly string[];
   readonly #executors = new Map<string, Executor>();
-  readonly #threads: number;
-  readonly #processes: number;
 
   constructor(queues: ColmenaQueues, options: LocalTaskServerOptions<S>) {
     super(queues, options);
-    this.#threads = options.threads ?? availableParallelism();
-    this.#processes = options.processes ?? availableParallelism();
     // Before the executors start their pools, which get the stores known by then.
     configureStores(options.stores ?? []);
     this.#methods = new Map(Object.entries(options.methods));
@@ -82,12 +77,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
    */
   protected override defaultWindow(): number {
     let capacity = 0;
-    for (const executor of this.#executors.values()) {
-      if (executor.capacity !== undefined) capacity += executor.capacity;
-      else if (executor.name === 'threads') capacity += this.#threads;
-      else if (executor.name === 'processes') capacity += this.#processes;
-      else capacity += 32;
-    }
+    for (const executor of this.#executors.values()) capacity += executor.capacity ?? 32;
     return Math.max(64, 2 * capacity);
   }
 

@@ -48,7 +48,8 @@ interface Slot {
 export class ProcessesExecutor implements Executor {
   readonly name: string;
   readonly runs: readonly MethodKind[] = ['module-function', 'module-executable'];
-  readonly #size: number;
+  /** Child processes kept, each running one task at a time. */
+  readonly capacity: number;
   readonly #graceMs: number;
   readonly #slots: Slot[] = [];
   readonly #waiting: Job[] = [];
@@ -57,8 +58,8 @@ export class ProcessesExecutor implements Executor {
 
   constructor(name = 'processes', options: ProcessesExecutorOptions = {}) {
     this.name = name;
-    this.#size = options.processes ?? availableParallelism();
-    if (!Number.isInteger(this.#size) || this.#size < 1) {
+    this.capacity = options.processes ?? availableParallelism();
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) {
       throw new InvalidArgumentError(`processes must be a positive integer, got ${String(options.processes)}`);
     }
     this.#graceMs = options.abortGraceMs ?? 50;
@@ -86,7 +87,7 @@ export class ProcessesExecutor implements Executor {
   #dispatch(): void {
     while (this.#waiting.length > 0) {
       let slot = this.#slots.find((s) => s.job === null);
-      if (!slot && this.#slots.length < this.#size) slot = this.#spawn();
+      if (!slot && this.#slots.length < this.capacity) slot = this.#spawn();
       if (!slot) return;
       const job = this.#waiting.shift()!;
       slot.job = job;

@@ -28,6 +28,8 @@ export class ThreadsExecutor implements Executor {
   readonly name: string;
   /** Not executables: a terminated thread cannot kill the program it started. */
   readonly runs: readonly MethodKind[] = ['module-function'];
+  /** Worker threads kept, each running one task at a time. */
+  readonly capacity: number;
   readonly #pool: Piscina<ThreadTask, ThreadReply>;
 
   constructor(name = 'threads', options: ThreadsExecutorOptions = {}) {
@@ -36,6 +38,7 @@ export class ThreadsExecutor implements Executor {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new InvalidArgumentError(`threads must be a positive integer, got ${String(options.threads)}`);
     }
+    this.capacity = threads;
     this.#pool = new Piscina<ThreadTask, ThreadReply>({
       filename: WORKER_FILE.href,
       minThreads: threads,
