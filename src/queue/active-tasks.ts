@@ -49,16 +49,16 @@ export class ActiveTasks {
     this.#countByTopic.set(topic, this.#countByTopic.get(topic)! + 1);
   }
 
-  /** Uncount a task; returns whether it was active. */
-  remove(taskId: string): boolean {
+  /** Uncount a task; returns its topic, or `undefined` when it was not active. */
+  remove(taskId: string): string | undefined {
     const topic = this.#topicOf.get(taskId);
-    if (topic === undefined) return false;
+    if (topic === undefined) return undefined;
     this.#topicOf.delete(taskId);
     this.#methodOf.delete(taskId);
     const left = this.#countByTopic.get(topic)! - 1;
     this.#countByTopic.set(topic, left);
     if (this.#waiters.length > 0) this.#wake(topic, left);
-    return true;
+    return topic;
   }
 
   /** Resolve once no task (of the topic, if given) is active; at once if none is. */

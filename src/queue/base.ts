@@ -232,7 +232,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     else task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
     this.#active.add(task.taskId, topic, method);
-    if (this.#active.countOf(topic) === 1) this.ownershipChanged();
+    if (this.#active.countOf(topic) === 1 && !this.#waitingOn.get(topic)) this.ownershipChanged();
     try {
       await this.pushRequest(task);
     } catch (error) {
@@ -279,13 +279,14 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     let result: Result;
     const waiting = (this.#waitingOn.get(topic) ?? 0) + 1;
     this.#waitingOn.set(topic, waiting);
-    if (waiting === 1) this.ownershipChanged();
+    // A topic is owned while it has active tasks or waiters: only a change of both is news.
+    if (waiting === 1 && this.#active.countOf(topic) === 0) this.ownershipChanged();
     try {
       result = await buffer.shift(`a result on topic '${topic}'`, options);
     } finally {
       const left = this.#waitingOn.get(topic)! - 1;
       this.#waitingOn.set(topic, left);
-      if (left === 0) this.ownershipChanged();
+      if (left === 0 && this.#active.countOf(topic) === 0) this.ownershipChanged();
     }
     result.timestamp.resultReceived = nowSeconds();
     try {
@@ -464,10 +465,10 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   /** A task is over: uncount it, detach its signal, and evict inputs it passed by reference. */
   #retire(taskId: string): void {
-    const topic = this.#active.get(taskId)?.topic;
-    if (topic === undefined || !this.#active.remove(taskId)) return;
+    const topic = this.#active.remove(taskId);
+    if (topic === undefined) return;
     this.#finalDelivered.delete(taskId);
-    if (this.#active.countOf(topic) === 0) this.ownershipChanged();
+    if (this.#active.countOf(topic) === 0 && !this.#waitingOn.get(topic)) this.ownershipChanged();
     if (this.#signalCleanups.size > 0) {
       this.#signalCleanups.get(taskId)?.();
       this.#signalCleanups.delete(taskId);
