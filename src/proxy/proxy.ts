@@ -129,17 +129,6 @@ function addStoreId(ids: string[], encoded: Encoded): void {
   if (!ids.includes(id)) ids.push(id);
 }
 
-/** References held in some inputs, e.g. to evict them once their task is over. */
-export function referencesIn(inputs: EncodedInputs): ProxyReference[] {
-  return [...inputs[0], ...Object.values(inputs[1])].filter(isReference).map((e) => decodeReference(e as string));
-}
-
-/** Evict objects from the given stores, ignoring ones already gone; failures are returned, not thrown. */
-export async function evictReferences(references: readonly ProxyReference[], stores: StoreRegistry): Promise<unknown[]> {
-  const outcomes = await Promise.allSettled(references.map(async (r) => stores.get(r.store, 'an eviction').evict(r.key)));
-  return outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
-}
-
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
