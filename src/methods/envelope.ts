@@ -173,7 +173,8 @@ function isEncodedList(values: unknown[]): boolean {
   return values.every(isEncoded);
 }
 
-function asRecord(value: unknown, what: string): Record<string, unknown> {
+/** @throws InvalidMessageError when `value` is not a plain object, naming `what`. */
+export function asRecord(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidMessageError(`The ${what} is not an object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`);
   }

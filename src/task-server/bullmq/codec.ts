@@ -7,6 +7,7 @@
  */
 import { InvalidMessageError } from '../../common/errors.js';
 import {
+  asRecord,
   checkIntermediate,
   checkPayload,
   checkReply,
@@ -82,13 +83,6 @@ export function decodeJobReturn(value: unknown): TaskReply {
   const job = asRecord(value, 'job return value');
   checkFormat(job.format, 'job return value', 'the colmena worker');
   return checkReply(fromJsonSafe(job.reply), 'job return value');
-}
-
-function asRecord(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidMessageError(`The ${what} is not an object (got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value})`);
-  }
-  return value as Record<string, unknown>;
 }
 
 function checkFormat(format: unknown, what: string, writer: string): void {
