@@ -83,7 +83,6 @@ const positiveInteger = check((v) => Number.isInteger(v) && (v as number) > 0, '
 const positive = check((v) => typeof v === 'number' && v > 0, 'a positive number');
 const nonNegative = check((v) => typeof v === 'number' && v >= 0, 'a non-negative number');
 const nonEmptyString = check((v) => typeof v === 'string' && v.length > 0, 'a non-empty string');
-const anything: Check = () => {};
 // Bounds from limits.ts: an id or name longer than any real one is a broken or hostile message.
 const taskId = check(
   (v) => typeof v === 'string' && v.length > 0 && v.length <= DEFAULT_WIRE_LIMITS.maxIdLength,
@@ -171,7 +170,7 @@ function nestsAtMost(value: unknown, levels: number): boolean {
 // Free-form fields are echoed back in the answer; one nested past any real use could not be written again.
 const shallow = check((v) => nestsAtMost(v, DEFAULT_WIRE_LIMITS.maxNestingDepth), `at most ${DEFAULT_WIRE_LIMITS.maxNestingDepth} levels of nesting`);
 const freeForm: Check = (v, path, issues) => {
-  record(anything)(v, path, issues);
+  if (!isObject(v)) issues.push(`${path}: expected an object`);
   shallow(v, path, issues);
 };
 
