@@ -40,21 +40,6 @@ export const DEFAULT_WIRE_LIMITS: Readonly<WireLimits> = Object.freeze({
   maxEarlyCancels: 10_000,
 });
 
-/** Fill limits from options once, checking each is a positive whole number. */
-export function resolveWireLimits(options: Partial<WireLimits> = {}, owner = 'limits'): WireLimits {
-  const limits = { ...DEFAULT_WIRE_LIMITS, ...stripUndefined(options) };
-  for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new InvalidArgumentError(`${owner}.${key} must be a non-negative whole number, got ${String(value)}`);
-    }
-  }
-  return limits;
-}
-
-function stripUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
 /**
  * Check a timeout given by a caller (not the wire) against the limits.
  * @throws InvalidArgumentError naming the option, the range and what was given.
