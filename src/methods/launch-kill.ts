@@ -107,15 +107,3 @@ export function sweepMarkedProcessesSync(variable: string, token: string, rounds
     signalEach(pids, 'SIGKILL');
   }
 }
-
-/** SIGTERM every marked process, wait `graceMs` (or until none is left), then SIGKILL the rest. */
-export async function terminateMarkedProcesses(variable: string, token: string, graceMs: number): Promise<void> {
-  const pids = await findMarkedProcesses(variable, token);
-  if (pids.length === 0) return;
-  signalEach(pids, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && (await findMarkedProcesses(variable, token)).length > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  await sweepMarkedProcesses(variable, token);
-}
