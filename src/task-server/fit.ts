@@ -19,8 +19,6 @@ import type { Executor } from './executor.js';
  */
 export type MethodKind = 'function' | 'executable' | 'module-function' | 'module-executable' | 'remote';
 
-export const METHOD_KINDS: readonly MethodKind[] = ['function', 'executable', 'module-function', 'module-executable', 'remote'];
-
 /** What each kind is called in an error message, with how to declare it differently. */
 const DESCRIPTION: Record<MethodKind, string> = {
   function: 'an inline function (inlineMethod(fn)), which cannot leave the task server',
