@@ -215,7 +215,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     }
     throwIfAborted(options.signal);
     checkRequest(method, options.taskInfo);
-    checkTimeoutMs(options.timeoutMs, `sendInputs('${method}') timeoutMs`);
+    if (options.timeoutMs !== undefined) checkTimeoutMs(options.timeoutMs, `sendInputs('${method}') timeoutMs`);
     const task = Result.create({
       method,
       args,
