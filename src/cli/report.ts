@@ -1,10 +1,11 @@
 /** `colmena report <run-log>`: what a campaign did, as a table, charts and a trace. */
-import { existsSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { ColmenaError } from '../common/errors.js';
 import { writeReport } from '../monitor/report/report.js';
 import { formatSummary } from '../monitor/report/table.js';
+import { runLogIn } from '../monitor/run-log/run-log.js';
 
 /** Add the `report` command. */
 export function registerReport(program: Command): void {
@@ -39,8 +40,7 @@ export function registerReport(program: Command): void {
 /** The run log named by `given`: the file itself, or the run.jsonl inside a runs/<time> folder. */
 function runLogPath(given: string, fail: (message: string) => never): string {
   if (!existsSync(given)) fail(`No run log at ${given}: give the run.jsonl a campaign wrote, e.g. runs/<time>/run.jsonl`);
-  if (!statSync(given).isDirectory()) return given;
-  const inside = join(given, 'run.jsonl');
-  if (existsSync(inside)) return inside;
+  const logPath = runLogIn(given);
+  if (logPath === given || existsSync(logPath)) return logPath;
   return fail(`${given} is a folder without a run.jsonl: give the run log itself, e.g. runs/<time>/run.jsonl`);
 }

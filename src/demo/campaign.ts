@@ -8,15 +8,14 @@
  * from run to run; which results the model has seen when it retrains depends on the order in
  * which tasks finish, so the steered search itself varies a little between runs.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { describeWalltime, Walltime } from '../common/deadline.js';
 import { readCampaignRecord } from '../monitor/run-log/campaign-record.js';
 import { runWithinWalltime } from '../thinker/resume-walltime.js';
 import { moduleMethod } from '../methods/spec.js';
 import type { Result } from '../models/result.js';
 import { workerUtilization } from '../monitor/report/utilization.js';
-import { defaultRunLogPath, RunLog } from '../monitor/run-log/run-log.js';
+import { defaultRunLogPath, RunLog, runLogIn } from '../monitor/run-log/run-log.js';
 import { LocalQueues } from '../queue/local.js';
 import { LocalTaskServer } from '../task-server/local.js';
 import type { ResourceChange } from '../thinker/index.js';
@@ -213,7 +212,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 /** A run log given as its file or as its `runs/<time>` folder. */
 function recordPath(path: string): string {
   if (typeof path !== 'string' || path.length === 0) throw new RangeError('demo option resume must be the path of a run log or of its folder');
-  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'run.jsonl') : path;
+  return runLogIn(path);
 }
 
 /** Relative to the working folder when under it, so the command shown is short. */

@@ -1,5 +1,5 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { writeSync } from 'node:fs';
+import { existsSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, InvalidStateError } from '../../common/errors.js';
@@ -346,5 +346,13 @@ function resolveOptions(options: RunLogOptions): ResolvedOptions {
 
 /** `runs/<UTC time>/run.jsonl`, relative to the working folder: where campaigns log by default. */
 export function defaultRunLogPath(now: Date = new Date()): string {
-  return join('runs', now.toISOString().replace(/:/g, '-'), 'run.jsonl');
+  return join('runs', now.toISOString().replace(/:/g, '-'), RUN_LOG_FILE);
+}
+
+/** The run log's file name in the folder of a campaign's run. */
+export const RUN_LOG_FILE = 'run.jsonl';
+
+/** The run log a path names: the path itself, or the {@link RUN_LOG_FILE} inside it when it is a folder. */
+export function runLogIn(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, RUN_LOG_FILE) : path;
 }
