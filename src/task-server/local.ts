@@ -93,15 +93,13 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       serializationMethod: task.serializationMethod,
       inputs: task.inputs,
     };
-    // Only executables read the resources; skip the copy into the worker in the common case.
-    if (task.resources.totalRanks > 1 || task.resources.cpuThreads > 1 || task.resources.gpusPerRank > 0) payload.resources = task.resources.toJSON();
+    // Only executables and methods given their task context read the resources; skip the copy into the worker in the common case.
+    const { resources } = task;
+    if (spec.taskContext || resources.totalRanks > 1 || resources.cpuThreads > 1 || resources.gpusPerRank > 0) payload.resources = resources.toJSON();
+    if (spec.taskContext) payload.task = { taskId: task.taskId, topic: task.topic };
     if (spec.generator) payload.generator = spec.generator;
     if (spec.params) payload.params = spec.params;
     if (spec.streamTopic) payload.streamTopic = spec.streamTopic;
-    if (spec.taskContext) {
-      payload.task = { taskId: task.taskId, topic: task.topic };
-      payload.resources = task.resources.toJSON();
-    }
     if (task.valueProxy) payload.valueProxy = task.valueProxy;
     if (!executor.sharesMemory && needsProxiesResolvedHere(payload)) {
       // A memory store is reachable only from this thread.
