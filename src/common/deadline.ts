@@ -4,6 +4,7 @@
  * into an `AbortSignal` that thinkers, task servers and workers can stop on.
  */
 import { InvalidArgumentError } from './errors.js';
+import { setLongTimeout } from './limits.js';
 
 export interface WalltimeOptions {
   /** When time is up: a `Date`, or epoch milliseconds. @default none (signals only) */
@@ -31,7 +32,7 @@ export type WalltimeReason = { kind: 'deadline'; deadline: Date } | { kind: 'sig
  */
 export class Walltime {
   readonly #controller = new AbortController();
-  readonly #timer: NodeJS.Timeout | null;
+  readonly #clearTimer: (() => void) | null;
   readonly #signals: readonly NodeJS.Signals[];
   readonly #onSignal = (signal: NodeJS.Signals): void => this.#expire({ kind: 'signal', signal });
   #reason: WalltimeReason | null = null;
@@ -55,12 +56,11 @@ export class Walltime {
       process.on(signal, this.#onSignal);
     }
     if (deadlineMs === null) {
-      this.#timer = null;
+      this.#clearTimer = null;
     } else {
       const at = new Date(deadlineMs);
-      // setTimeout takes at most ~24.8 days; a job's walltime is shorter than that.
-      this.#timer = setTimeout(() => this.#expire({ kind: 'deadline', deadline: at }), Math.max(0, deadlineMs - marginMs - Date.now()));
-      this.#timer.unref();
+      // A long timer: one setTimeout past ~24.8 days would fire at once.
+      this.#clearTimer = setLongTimeout(() => this.#expire({ kind: 'deadline', deadline: at }), Math.max(0, deadlineMs - marginMs - Date.now()), true);
     }
   }
 
@@ -76,7 +76,7 @@ export class Walltime {
 
   /** Stop watching: clear the timer and give the signals back to their default handling. */
   dispose(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#clearTimer?.();
     for (const signal of this.#signals) process.off(signal, this.#onSignal);
   }
 
@@ -87,7 +87,7 @@ export class Walltime {
   #expire(reason: WalltimeReason): void {
     if (this.#reason !== null) return;
     this.#reason = reason;
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#clearTimer?.();
     this.#controller.abort(reason);
   }
 }

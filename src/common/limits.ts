@@ -54,8 +54,9 @@ export function checkTimeoutMs(value: number | undefined | null, option: string,
 /**
  * `setTimeout` for any delay up to {@link WireLimits.maxTimeoutMs}: delays past one timer's reach
  * are chained, so `3e9` ms means 3e9 ms rather than 1 ms. Returns a function that clears it.
+ * With `unref`, the timer never keeps the process alive.
  */
-export function setLongTimeout(callback: () => void, delayMs: number): () => void {
+export function setLongTimeout(callback: () => void, delayMs: number, unref = false): () => void {
   let timer: NodeJS.Timeout;
   let cleared = false;
   const due = performance.now() + delayMs;
@@ -68,6 +69,7 @@ export function setLongTimeout(callback: () => void, delayMs: number): () => voi
         if (!cleared) callback();
       }, Math.max(0, left));
     }
+    if (unref) timer.unref();
   };
   arm();
   return () => {
