@@ -87,9 +87,7 @@ export interface ExecutableOutcome<Value> {
 const DEFAULT_MPI = ['mpirun', '-np', '{total_ranks}'];
 
 /** Fill `{node_count}`-style placeholders; an unknown one is an error before anything runs. */
-export function fillLaunchTemplate(template: LaunchTemplate, resources: ResourceRequirements, placement?: Placement, hostfile?: string): string[] {
-  return fillTemplate(template, resources, placement, hostfile);
-}
+export const fillLaunchTemplate = fillTemplate;
 
 /**
  * A method that runs an external program: `preprocess` → execute in a fresh run directory →
@@ -120,7 +118,7 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
   /** The full command line for a task with these resources. */
   commandLine(resources: ResourceRequirementsInit = {}, extraArgs: readonly string[] = [], placement?: Placement, hostfile?: string): string[] {
     const { mpi, command } = this.options;
-    const launch = mpi ? fillLaunchTemplate(mpi === true ? DEFAULT_MPI : mpi, new ResourceRequirements(resources), placement, hostfile) : [];
+    const launch = mpi ? fillTemplate(mpi === true ? DEFAULT_MPI : mpi, new ResourceRequirements(resources), placement, hostfile) : [];
     return [...launch, ...command, ...extraArgs];
   }
 
