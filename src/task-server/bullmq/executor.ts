@@ -54,7 +54,6 @@ export interface BullmqExecutorOptions extends BullmqConnectionOptions {
 interface Pending {
   resolve(reply: TaskReply): void;
   method: string;
-  serializationMethod: TaskPayload['serializationMethod'];
   onIntermediate: RunContext['onIntermediate'];
   /** Set once the job is in Redis; only then can the sweep miss it. */
   queued: boolean;
@@ -161,7 +160,6 @@ export class BullmqExecutor implements Executor {
     const pending: Pending = {
       resolve: () => {},
       method: payload.method,
-      serializationMethod: payload.serializationMethod,
       onIntermediate: context.onIntermediate,
       queued: false,
       missing: false,
