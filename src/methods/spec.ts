@@ -1,6 +1,6 @@
 import type { AnyMethod } from '../models/method-types.js';
 import { type ExecutableMethod, isExecutableMethod } from './executable.js';
-import type { GeneratorMode } from './run.js';
+import { GENERATOR_MODES, type GeneratorMode } from './envelope.js';
 import { InvalidArgumentError } from '../common/errors.js';
 import { checkParams } from './bind-arguments.js';
 
@@ -96,7 +96,7 @@ function withOptions<S extends MethodSpec>(spec: S, options: MethodOptions): S {
   const out: { -readonly [K in keyof MethodCallOptions]: MethodCallOptions[K] } = {};
   const mode = options.generator;
   if (mode !== undefined) {
-    if (mode !== 'collect' && mode !== 'collect-with-return' && mode !== 'stream') {
+    if (!GENERATOR_MODES.includes(mode)) {
       throw new InvalidArgumentError(`generator must be 'collect', 'collect-with-return' or 'stream', got ${JSON.stringify(mode)}`);
     }
     out.generator = mode;
