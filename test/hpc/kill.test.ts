@@ -92,10 +92,7 @@ describe('A task\'s processes never outlive it', { concurrency: 1 }, () => {
   for (const executorName of Object.keys(executors)) {
     it(`a child that called setsid: timeout on ${executorName}`, () => launchAndEnd(executorName, 'setsidSleep', 'timeout'));
     for (const ending of ['timeout', 'cancel', 'stop'] as const) {
-      // Known gap, outside the kill sweep: the BullMQ executor does not pass a server's stop on to
-      // the remote worker, so the worker's task is not aborted (timeout and cancel are).
-      const todo = executorName === 'bullmq' && ending === 'stop' ? 'BullmqExecutor does not abort remote jobs on stop({ abortAfterMs })' : undefined;
-      it(`mpirun -np 2 of a program that is not MPI-aware: ${ending} on ${executorName}`, { todo }, () => launchAndEnd(executorName, 'mpirunSleep', ending));
+      it(`mpirun -np 2 of a program that is not MPI-aware: ${ending} on ${executorName}`, () => launchAndEnd(executorName, 'mpirunSleep', ending));
     }
   }
 });

@@ -73,6 +73,8 @@ const STALLED_REASON = 'job stalled more than allowable limit';
 const PROBLEM_LOG_INTERVAL_MS = 30_000;
 const DEFAULT_KEEP_FINISHED_SECONDS = 600;
 const KEEP_FINISHED_COUNT = 100_000;
+/** How long close() lets the stops of aborted jobs reach Redis before it disconnects anyway (Redis unreachable). */
+const STOPS_GRACE_MS = 5_000;
 /** Task ids that can name a job as they are (BullMQ ids cannot hold ':' nor be integers). */
 const TASK_ID_AS_JOB_ID = /^[A-Za-z0-9_.-]{1,200}$/;
 
@@ -87,8 +89,9 @@ const TASK_ID_AS_JOB_ID = /^[A-Za-z0-9_.-]{1,200}$/;
  * `maxStalledCount` times; past that the job fails and the task gets a failed reply with reason
  * `worker-crashed`, which counts as one attempt against `maxRetries`.
  *
- * Cancellation and timeouts: the reply comes at once; a job still waiting is removed, and the
- * worker running one is asked (over Redis pub/sub) to stop it.
+ * Cancellation, timeouts and a server's `stop({ abortAfterMs })`: the reply comes at once; a job
+ * still waiting is removed, and the worker running one is asked (over Redis pub/sub) to stop it,
+ * which ends the task's processes with the kill sweep.
  *
  * @example
  * const server = new LocalTaskServer(queues, {
@@ -119,6 +122,8 @@ export class BullmqExecutor implements Executor {
   #lastProblem: RedisProblem | null = null;
   #lastProblemAt = 0;
   #closing: Promise<void> | null = null;
+  /** Stops of aborted jobs still on their way to Redis: close() lets them land before disconnecting. */
+  readonly #stopping = new Set<Promise<void>>();
   #rejectClosed: (reason: Error) => void = () => {};
   /** Rejects when close() begins, ending any wait for Redis. */
   readonly #closed = new Promise<never>((_resolve, reject) => (this.#rejectClosed = reject));
@@ -198,7 +203,10 @@ export class BullmqExecutor implements Executor {
     return this.close();
   }
 
-  /** Stop listening. Tasks still waiting get a failed reply; their jobs stay queued in Redis. */
+  /**
+   * Stop listening. Tasks still waiting get a failed reply; their jobs stay queued in Redis. Tasks
+   * aborted before (a server's `stop({ abortAfterMs })`, a cancel) have their jobs stopped first.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -210,6 +218,9 @@ export class BullmqExecutor implements Executor {
     for (const jobId of [...this.#pending.keys()]) {
       this.#settle(jobId, this.#failed(new InvalidStateError(`The BullMQ executor '${this.name}' closed before job ${jobId} ended`), 'cancelled'));
     }
+    // A server's stop({ abortAfterMs }) aborts its tasks and closes the executor at once: without
+    // this wait the worker would never hear that the job it runs was cancelled, and run it to the end.
+    await this.#stopsLanded();
     // Ending our own connection first also ends a wait for Redis that would otherwise never finish.
     this.#redis?.disconnect();
     await Promise.allSettled([this.#events?.close(), this.#queue?.close(), this.#connected]);
@@ -360,14 +371,36 @@ export class BullmqExecutor implements Executor {
     if (pending.queued) this.#stopJob(jobId, signal);
   }
 
-  /** Remove the job if it is still waiting, else ask the worker running it to stop. */
+  /**
+   * Remove the job if it is still waiting, else ask the worker running it to stop (the worker ends
+   * the task's processes with the kill sweep). Uses the connection the job was added on, which
+   * close() keeps open until this has been sent.
+   */
   #stopJob(jobId: string, signal: StopSignal): void {
-    void (async () => {
-      const { queue, redis } = await this.#connect();
+    const connected = this.#connected;
+    if (!connected) return;
+    const stopping = (async () => {
+      const { queue, redis } = await connected;
       if ((await queue.remove(jobId)) === 1) return;
       const message: CancelMessage = { jobId, reason: abortReason(signal) === 'timeout' ? 'timeout' : 'cancelled', message: errorMessage(signal.reason) };
       await redis.publish(cancelChannel(this.prefix, this.name), JSON.stringify(message));
-    })().catch((error: unknown) => this.#logger.warn({ err: error, jobId }, 'could not stop the job of an aborted task'));
+    })()
+      .catch((error: unknown) => this.#logger.warn({ err: error, jobId }, 'could not stop the job of an aborted task'))
+      .finally(() => this.#stopping.delete(stopping));
+    this.#stopping.add(stopping);
+  }
+
+  /** Resolves once every stop sent so far has reached Redis, or after STOPS_GRACE_MS if Redis is out of reach. */
+  async #stopsLanded(): Promise<void> {
+    if (this.#stopping.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOPS_GRACE_MS)));
+    try {
+      await Promise.race([Promise.allSettled([...this.#stopping]), grace]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#stopping.size > 0) this.#logger.warn({ jobs: this.#stopping.size }, 'closed before the workers could be told to stop some aborted jobs');
   }
 
   /** The safety net: a job gone without an ending event would otherwise be waited on forever. */
