@@ -11,10 +11,27 @@ import type { FromChild, ToChild } from './process-worker.js';
 import { processStores } from '../../proxy/store-registry.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 import { newProcessToken, sweepMarkedProcesses, WORKER_TOKEN_VARIABLE } from '../../methods/launch-kill.js';
+import { acceleratorEnvironment } from '../../methods/launch-placement.js';
+import { acceleratorGroups, devicesAsked, unfitDevices } from './accelerators.js';
 
 export interface ProcessesExecutorOptions {
-  /** Child processes to keep. @default the machine's available parallelism */
+  /** Child processes to keep. @default the number of `accelerators` entries, else the machine's available parallelism */
   processes?: number;
+  /**
+   * Accelerators to pin the children to, one child per entry (Parsl's `available_accelerators`):
+   * each child starts with CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES and
+   * ZE_AFFINITY_MASK set to its entry, so a GPU runtime in it sees only its own device(s); the
+   * executables it launches get the same variables. An entry is a device id (`'0'`, a UUID) or a
+   * comma-separated set of them (`'0,1'`) for tasks that need several.
+   *
+   * A task needs `gpusPerRank × cpuProcesses` devices and runs on a free child holding at least
+   * that many (the smallest such); a task that needs none runs on any child (and sees its
+   * devices). A task needing more than any child holds fails at once, saying so. The ids are
+   * recorded on the result's worker info (`gpu_ids`). `processes`, if given, must equal the
+   * number of entries.
+   * @default none: children are not pinned, and a task asking for GPUs fails
+   */
+  accelerators?: readonly string[];
   /**
    * After asking a child to stop a timed-out or cancelled task, wait this long for it to comply
    * (an executable is killed at once; a busy JavaScript loop cannot listen) before killing the
@@ -29,6 +46,8 @@ interface Job {
   id: number;
   spec: Extract<MethodSpec, { kind: 'module' }>;
   payload: TaskPayload;
+  /** Accelerators it needs on its child. */
+  devices: number;
   context: RunContext;
   resolve(reply: TaskReply): void;
 }
@@ -37,6 +56,12 @@ interface Slot {
   child: ChildProcess;
   ready: Promise<void>;
   job: Job | null;
+}
+
+/** One place for a child: its devices stay with the lane when a dead child is replaced. */
+interface Lane {
+  devices: readonly string[];
+  slot: Slot | null;
 }
 
 /**
@@ -51,18 +76,33 @@ export class ProcessesExecutor implements Executor {
   /** Child processes kept, each running one task at a time. */
   readonly capacity: number;
   readonly #graceMs: number;
-  readonly #slots: Slot[] = [];
+  readonly #lanes: Lane[];
+  /** Devices of the best-equipped lane: a task needing more can never run here. */
+  readonly #mostDevices: number;
   readonly #waiting: Job[] = [];
   #nextId = 0;
   #closed = false;
 
   constructor(name = 'processes', options: ProcessesExecutorOptions = {}) {
     this.name = name;
-    this.capacity = options.processes ?? availableParallelism();
+    const groups = options.accelerators === undefined ? null : acceleratorGroups(options.accelerators, `ProcessesExecutor '${name}'`);
+    this.capacity = options.processes ?? groups?.length ?? availableParallelism();
     if (!Number.isInteger(this.capacity) || this.capacity < 1) {
       throw new InvalidArgumentError(`processes must be a positive integer, got ${String(options.processes)}`);
     }
+    if (groups && groups.length !== this.capacity) {
+      throw new InvalidArgumentError(
+        `ProcessesExecutor '${name}': processes (${this.capacity}) must equal the number of accelerators entries (${groups.length}), one child per entry; leave processes out`,
+      );
+    }
+    this.#lanes = Array.from({ length: this.capacity }, (_, index) => ({ devices: groups?.[index] ?? [], slot: null }));
+    this.#mostDevices = Math.max(...this.#lanes.map((lane) => lane.devices.length));
     this.#graceMs = options.abortGraceMs ?? 50;
+  }
+
+  /** The device ids each child is pinned to (empty arrays without `accelerators`). */
+  get accelerators(): readonly (readonly string[])[] {
+    return this.#lanes.map((lane) => lane.devices);
   }
 
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
@@ -74,8 +114,11 @@ export class ProcessesExecutor implements Executor {
       return Promise.resolve(failedReply(workerInfo(this.name), error));
     }
     if (this.#closed) return Promise.resolve(failedReply(workerInfo(this.name), new Error('The processes executor is closed')));
+    const devices = devicesAsked(payload);
+    const unfit = unfitDevices(payload.method, devices, this.#mostDevices, this.name);
+    if (unfit) return Promise.resolve(failedReply(workerInfo(this.name), unfit));
     return new Promise<TaskReply>((resolve) => {
-      const job: Job = { id: this.#nextId++, spec, payload, context, resolve };
+      const job: Job = { id: this.#nextId++, spec, payload, devices, context, resolve };
       const signal = context.signal;
       if (signal?.aborted) return resolve(failedReply(workerInfo(this.name), signal.reason, abortReason(signal)));
       signal?.addEventListener('abort', () => this.#abort(job), { once: true });
@@ -84,12 +127,21 @@ export class ProcessesExecutor implements Executor {
     });
   }
 
+  /**
+   * Start waiting tasks on free lanes, in order. With accelerators of mixed sizes a task that fits
+   * no free lane lets the next ones by, and each takes the smallest free lane that fits it.
+   */
   #dispatch(): void {
-    while (this.#waiting.length > 0) {
-      let slot = this.#slots.find((s) => s.job === null);
-      if (!slot && this.#slots.length < this.capacity) slot = this.#spawn();
-      if (!slot) return;
-      const job = this.#waiting.shift()!;
+    for (let index = 0; index < this.#waiting.length; ) {
+      const job = this.#waiting[index]!;
+      const lane = this.#freeLane(job.devices);
+      if (!lane) {
+        if (this.#lanes.every((each) => each.slot?.job)) return;
+        index++;
+        continue;
+      }
+      this.#waiting.splice(index, 1);
+      const slot = lane.slot ?? this.#spawn(lane);
       slot.job = job;
       const message: ToChild = { type: 'run', id: job.id, module: job.spec.module, exportName: job.spec.exportName, payload: job.payload };
       void slot.ready.then(() => {
@@ -98,13 +150,27 @@ export class ProcessesExecutor implements Executor {
     }
   }
 
-  #spawn(): Slot {
+  /** The free lane with the fewest devices that still has `devices`, a live child preferred. */
+  #freeLane(devices: number): Lane | undefined {
+    let best: Lane | undefined;
+    for (const lane of this.#lanes) {
+      if (lane.slot?.job || lane.devices.length < devices) continue;
+      const fewer = !best || lane.devices.length < best.devices.length;
+      const sameButAlive = best && lane.devices.length === best.devices.length && !best.slot && lane.slot;
+      if (fewer || sameButAlive) best = lane;
+    }
+    return best;
+  }
+
+  #spawn(lane: Lane): Slot {
     // Marks every program this child's executables start, so none outlives the child being killed.
     const token = newProcessToken();
-    const env = { ...process.env, [WORKER_TOKEN_VARIABLE]: token };
+    // Pinned at spawn: a GPU runtime reads its device variables once, when it starts.
+    const env = { ...process.env, ...acceleratorEnvironment(lane.devices), [WORKER_TOKEN_VARIABLE]: token };
     const child = fork(new URL(WORKER_FILE), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     // The stores this process was configured with, before any task: references name them by id only.
     child.send({ type: 'stores', configs: processStores.configs() } satisfies ToChild);
+    if (lane.devices.length > 0) child.send({ type: 'pin', gpuIds: [...lane.devices] } satisfies ToChild);
     const slot: Slot = { child, job: null, ready: Promise.resolve() };
     slot.ready = new Promise<void>((resolve) => {
       child.on('message', (message: FromChild) => {
@@ -116,9 +182,9 @@ export class ProcessesExecutor implements Executor {
       });
     });
     // The task's result waits for the sweep, so nothing the child started outlives its reply.
-    child.on('exit', (code, signal) => void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token).finally(() => this.#onExit(slot, code, signal)));
+    child.on('exit', (code, signal) => void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token).finally(() => this.#onExit(lane, slot, code, signal)));
     child.on('error', () => {}); // reported through 'exit'
-    this.#slots.push(slot);
+    lane.slot = slot;
     return slot;
   }
 
@@ -129,8 +195,8 @@ export class ProcessesExecutor implements Executor {
     this.#dispatch();
   }
 
-  #onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
-    this.#slots.splice(this.#slots.indexOf(slot), 1);
+  #onExit(lane: Lane, slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    if (lane.slot === slot) lane.slot = null;
     const job = slot.job;
     slot.job = null;
     if (job) {
@@ -151,7 +217,7 @@ export class ProcessesExecutor implements Executor {
       job.resolve(failedReply(workerInfo(this.name), signal.reason, abortReason(signal)));
       return;
     }
-    const slot = this.#slots.find((s) => s.job === job);
+    const slot = this.#lanes.find((lane) => lane.slot?.job === job)?.slot;
     if (!slot) return;
     const reason = signal.reason as Error;
     if (slot.child.connected) slot.child.send({ type: 'abort', id: job.id, reason: { name: reason.name, message: reason.message } } satisfies ToChild);
@@ -170,8 +236,8 @@ export class ProcessesExecutor implements Executor {
     this.#closed = true;
     for (const job of this.#waiting.splice(0)) job.resolve(failedReply(workerInfo(this.name), new Error('The processes executor closed')));
     await Promise.all(
-      [...this.#slots].map(async (slot) => {
-        if (slot.child.exitCode !== null || slot.child.signalCode !== null) return;
+      this.#lanes.map(async ({ slot }) => {
+        if (!slot || slot.child.exitCode !== null || slot.child.signalCode !== null) return;
         const exited = once(slot.child, 'exit');
         slot.child.kill('SIGKILL');
         await exited;
