@@ -1,6 +1,6 @@
 /** `colmena worker`: serve a module's methods to a task server's BullMQ executor, from any host. */
 import { readFileSync } from 'node:fs';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { RedisOptions } from 'ioredis';
 import { DEFAULT_PREFIX, DEFAULT_REDIS_URL, redactUrl } from '../task-server/bullmq/connection.js';
@@ -14,8 +14,11 @@ export interface WorkerCommandOptions {
   prefix: string;
   methods: string;
   executor: string;
-  concurrency: number;
+  /** @default the number of --accelerators entries, else the number of cores */
+  concurrency?: number;
   inline: boolean;
+  /** Device sets to pin task slots to, one per slot (`['0', '1']`, or `['0,1', '2,3']`). */
+  accelerators?: string[];
   lockMs?: number;
   stalledIntervalMs?: number;
   maxStalled?: number;
@@ -50,8 +53,12 @@ export function registerWorkerCommand(program: Command): void {
     .requiredOption('--executor <name>', "executor (BullMQ queue) to serve, as named in the task server, e.g. 'cpu'")
     .option('--redis <url>', 'redis://[user:password@]host:port, or rediss:// for TLS (env COLMENA_REDIS_URL)', process.env.COLMENA_REDIS_URL ?? DEFAULT_REDIS_URL)
     .option('--prefix <prefix>', "the campaign's key prefix; the same as the task server's (env COLMENA_PREFIX)", process.env.COLMENA_PREFIX ?? DEFAULT_PREFIX)
-    .option('--concurrency <n>', 'tasks run at once, each on its own worker thread', positive, availableParallelism())
+    .option('--concurrency <n>', 'tasks run at once, each on its own worker thread (default: the number of cores, or of --accelerators entries)', positive)
     .option('--inline', 'run methods on the main event loop instead of threads (for async methods that mostly wait)', false)
+    .option(
+      '--accelerators <ids...>',
+      "pin each task slot to a device: one child process per entry, started with CUDA_VISIBLE_DEVICES (and ROCm / Level Zero equivalents) set to it, e.g. '--accelerators 0 1 2 3', or '0,1 2,3' for 2-GPU slots",
+    )
     .option('--password-file <file>', 'read the Redis password from a file (or set env COLMENA_REDIS_PASSWORD), keeping it out of ps')
     .option('--tls-ca <file>', 'PEM certificate(s) of the CA that signed the Redis server certificate')
     .option('--tls-cert <file>', 'PEM client certificate, if Redis asks for one')
@@ -85,6 +92,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
       methods: options.methods,
       concurrency: options.concurrency,
       inline: options.inline,
+      accelerators: options.accelerators,
       lockDurationMs: options.lockMs,
       stalledIntervalMs: options.stalledIntervalMs,
       maxStalledCount: options.maxStalled,
@@ -114,7 +122,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<void> {
   console.log(
     `colmena worker ready: host ${hostname()} pid ${process.pid} serves ${worker.methodNames.join(', ')} ` +
       `on '${worker.executor}' (prefix '${worker.prefix}') at ${redactUrl(options.redis)}, ` +
-      `${worker.concurrency} ${worker.inline ? 'at once on the event loop' : 'threads'}`,
+      `${worker.concurrency} ${worker.inline ? 'at once on the event loop' : worker.accelerators.length > 0 ? `processes pinned to accelerators ${worker.accelerators.join(' ')}` : 'threads'}`,
   );
   await new Promise<void>((resolve, reject) => {
     let stopping = false;

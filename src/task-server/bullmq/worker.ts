@@ -23,6 +23,8 @@ import {
 } from './connection.js';
 import { openRedis, type RedisConnectionError } from '../../common/redis-connection.js';
 import { ThreadsExecutor } from '../executors/threads.js';
+import { ProcessesExecutor } from '../executors/processes.js';
+import { acceleratorGroups, devicesAsked, unfitDevices } from '../executors/accelerators.js';
 import type { ObjectStore, StoreConfig } from '../../proxy/store.js';
 import { openConfiguredStores } from '../../proxy/configured-stores.js';
 import { processStores } from '../../proxy/store-registry.js';
@@ -32,8 +34,20 @@ export interface BullmqWorkerOptions extends BullmqConnectionOptions {
   executor: string;
   /** The module whose function exports are the methods served: a path (relative to the working directory) or a `file:` URL. */
   methods: string | URL;
-  /** Tasks run at once. @default the machine's available parallelism */
+  /** Tasks run at once. @default the number of `accelerators` entries, else the machine's available parallelism */
   concurrency?: number;
+  /**
+   * Accelerators of this host to pin tasks to, one entry per task slot (Parsl's
+   * `available_accelerators`): every method, function or executable, then runs in one of
+   * `accelerators.length` child processes, each started with CUDA_VISIBLE_DEVICES,
+   * ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES and ZE_AFFINITY_MASK set to its entry (a device id,
+   * or `'0,1'` for several). Matching is the processes executor's: a task needing
+   * `gpusPerRank × cpuProcesses` devices takes the smallest free slot holding that many, or fails
+   * at once if no slot does; the ids are on the result's worker info (`gpu_ids`). `concurrency`,
+   * if given, must equal the number of entries; not with `inline`.
+   * @default none: no pinning, and a task asking for GPUs fails
+   */
+  accelerators?: readonly string[];
   /**
    * Run methods on this process's event loop rather than on `concurrency` worker threads: cheaper
    * for async methods that mostly wait (I/O). A synchronous method longer than half of
@@ -81,12 +95,16 @@ export class BullmqWorker {
   readonly executor: string;
   readonly concurrency: number;
   readonly inline: boolean;
+  /** Device set of each task slot (empty without pinning). */
+  readonly accelerators: readonly string[];
   readonly moduleUrl: string;
   readonly #connection: ResolvedConnection;
   readonly #options: BullmqWorkerOptions;
   readonly #logger: Logger;
   readonly #runners = new Map<string, Runner>();
   #threads: ThreadsExecutor | null = null;
+  /** With accelerators: the pinned child processes every method runs in. */
+  #pinned: ProcessesExecutor | null = null;
   #stores: ObjectStore[] = [];
   #rejectClosed: (reason: Error) => void = () => {};
   /** Rejects when close() begins, ending any wait for Redis. */
@@ -101,7 +119,17 @@ export class BullmqWorker {
     this.#closed.catch(() => {});
     this.executor = checkQueueName(options.executor, 'BullmqWorker');
     this.#connection = resolveConnection(options, 'BullmqWorker');
-    this.concurrency = positiveInteger(options.concurrency ?? availableParallelism(), 'concurrency');
+    const groups = options.accelerators === undefined ? null : acceleratorGroups(options.accelerators, 'BullmqWorker');
+    this.concurrency = positiveInteger(options.concurrency ?? groups?.length ?? availableParallelism(), 'concurrency');
+    if (groups && groups.length !== this.concurrency) {
+      throw new InvalidArgumentError(
+        `BullmqWorker: concurrency (${this.concurrency}) must equal the number of accelerators entries (${groups.length}), one task slot per entry; leave concurrency out`,
+      );
+    }
+    if (groups && options.inline) {
+      throw new InvalidArgumentError('BullmqWorker: inline cannot pin tasks to accelerators (one event loop, one environment); drop inline, or accelerators');
+    }
+    this.accelerators = groups?.map((ids) => ids.join(',')) ?? [];
     for (const name of ['lockDurationMs', 'stalledIntervalMs'] as const) {
       if (options[name] !== undefined) positiveInteger(options[name], name);
     }
@@ -168,7 +196,7 @@ export class BullmqWorker {
       throw error;
     }
     if (this.#state === 'starting') this.#state = 'running';
-    this.#logger.info({ methods: this.methodNames, executor: this.executor, concurrency: this.concurrency }, 'worker started');
+    this.#logger.info({ methods: this.methodNames, executor: this.executor, concurrency: this.concurrency, accelerators: this.accelerators }, 'worker started');
     return this;
   }
 
@@ -189,7 +217,7 @@ export class BullmqWorker {
         await this.#worker?.close(options.force ?? false);
       } finally {
         this.#cancels?.disconnect();
-        await this.#threads?.close();
+        await Promise.all([this.#threads?.close(), this.#pinned?.close()]);
         await Promise.allSettled(
           this.#stores.map((store) => {
             processStores.remove(store);
@@ -218,7 +246,13 @@ export class BullmqWorker {
     }
     const inline = workerInfo('inline');
     for (const name of names) {
-      if (this.inline || isExecutableMethod(namespace[name])) {
+      if (this.accelerators.length > 0) {
+        // Device variables are per process: only a child started with them pins a task.
+        this.#pinned ??= new ProcessesExecutor(`bullmq-${this.executor}`, { accelerators: this.accelerators });
+        const pinned = this.#pinned;
+        const spec = moduleMethod(this.moduleUrl, name);
+        this.#runners.set(name, (payload, context) => pinned.run(spec, payload, context));
+      } else if (this.inline || isExecutableMethod(namespace[name])) {
         const target = await loadModuleMethod(this.moduleUrl, name);
         this.#runners.set(name, (payload, context) => runMethod(target, payload, inline, context));
       } else {
@@ -285,6 +319,9 @@ export class BullmqWorker {
       error.name = 'UnknownMethodError';
       return failedReply(workerInfo(this.executor), error, 'unknown-method');
     }
+    // Pinned children check their own devices; anywhere else a GPU asked for would be silently missing.
+    const unfit = this.#pinned ? null : unfitDevices(payload.method, devicesAsked(payload), 0, this.executor);
+    if (unfit) return failedReply(workerInfo(this.executor), unfit);
     return run(payload, context);
   }
 }
