@@ -9,7 +9,15 @@ import type { RunLogRecord, RunLogRecordType } from './records.js';
 const time = z.number().nullable().transform((v) => v ?? NaN);
 const count = z.number().int().nonnegative();
 const pool = z.string().nullable();
-const worker = z.object({ hostname: z.string(), pid: z.number().nullable(), workerId: z.string().nullable() }).nullable();
+const worker = z
+  .object({
+    hostname: z.string(),
+    pid: z.number().nullable(),
+    workerId: z.string().nullable(),
+    hosts: z.array(z.string()).optional(),
+    gpuIds: z.array(z.string()).optional(),
+  })
+  .nullable();
 
 const timestamps = z.object({
   created: time,

@@ -25,6 +25,18 @@ export interface WorkerRef {
   hostname: string;
   pid: number | null;
   workerId: string | null;
+  /**
+   * The nodes the task ran on, when an allocation executor placed it (worker info `hosts`); absent
+   * otherwise, when it ran on `hostname` (see {@link nodesOf}).
+   */
+  hosts?: string[];
+  /** The accelerator ids it held (worker info `gpu_ids`: an allocation placement or a pinned process); absent when none. */
+  gpuIds?: string[];
+}
+
+/** The nodes a task ran on: its placement's hosts, else the worker's own host. For node utilization. */
+export function nodesOf(worker: WorkerRef): string[] {
+  return worker.hosts ?? [worker.hostname];
 }
 
 /** The measured durations of a task, in seconds (per-reference proxy times are not kept). */
@@ -229,7 +241,15 @@ export function resultRecord(result: Result, t: number): ResultRecord {
 
 function workerRef(info: Result['workerInfo']): WorkerRef | null {
   if (info === null) return null;
-  return { hostname: info.hostname, pid: info.pid ?? null, workerId: info.workerId ?? null };
+  const ref: WorkerRef = { hostname: info.hostname, pid: info.pid ?? null, workerId: info.workerId ?? null };
+  // Worker info's extra keys come from other processes as they wrote them: keep only string lists.
+  if (isStringList(info.hosts)) ref.hosts = [...info.hosts];
+  if (isStringList(info.gpu_ids)) ref.gpuIds = [...info.gpu_ids];
+  return ref;
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 /**
