@@ -3,13 +3,16 @@
  * connections, as in separate processes), against a bare ioredis LPUSH/BRPOP ping-pong through
  * the same server in the same run. Starts its own redis-server unless REDIS_URL is set.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { closedLoopThroughput, flag, option, percentile, report, round, sequentialLatencies } from './lib.js';
+import { closedLoopThroughput, flag, median, option, percentile, report, round, sequentialLatencies } from './lib.js';
+import { encodeRequestElement, encodeWireMessage } from '../src/models/wire.js';
 
 /** Client pushes on A; an echo side pops A and pushes on B; the client pops B. Two hops, like a task. */
 async function bare(url: string, total: number, latencyCount: number, window: number) {
@@ -38,29 +41,45 @@ async function bare(url: string, total: number, latencyCount: number, window: nu
 }
 
 /**
- * The bare batched limit of "all sent at once": one RPUSH of every ping, an echo side that pops
- * in batches (BLMPOP COUNT) and pushes each batch back in one RPUSH, a client that pops in batches.
+ * The bare batched limit of "all sent at once", with messages of the sizes ours have: one RPUSH of
+ * every request-sized element; an echo side (in a process of its own, as our task server is) that
+ * pops in batches (BLMPOP COUNT) and pushes a result-sized element for each in one RPUSH; a client
+ * that pops in batches. Same keys, pushes and pops as ours, no task work and no encoding.
  */
-async function bareAtOnce(url: string, total: number): Promise<number> {
+async function bareAtOnce(url: string, total: number, requestBytes: number, resultBytes: number): Promise<number> {
   const key = `bench-${randomUUID()}`;
-  const [client, clientPop, echoPop, echoPush] = [0, 1, 2, 3].map(() => new Redis(url));
-  const echo = (async () => {
-    for (let echoed = 0; echoed < total; ) {
-      const [, items] = (await echoPop!.call('BLMPOP', 0, 1, `${key}_a`, 'LEFT', 'COUNT', 256)) as [string, string[]];
-      await echoPush!.rpush(`${key}_b`, ...items);
-      echoed += items.length;
-    }
-  })();
+  const echo = await startChild(['bench/redis-bare-echo.ts', url, key, String(total), String(resultBytes)]);
+  const [client, clientPop] = [0, 1].map(() => new Redis(url));
+  const request = 'x'.repeat(requestBytes);
   const started = performance.now();
-  await client!.rpush(`${key}_a`, ...Array.from({ length: total }, () => 'ping'));
+  await client!.rpush(`${key}_a`, ...Array.from({ length: total }, () => request));
   for (let received = 0; received < total; ) {
     const [, items] = (await clientPop!.call('BLMPOP', 0, 1, `${key}_b`, 'LEFT', 'COUNT', 256)) as [string, string[]];
     received += items.length;
   }
   const rate = total / ((performance.now() - started) / 1000);
-  await echo;
-  for (const connection of [client, clientPop, echoPop, echoPush]) connection!.disconnect();
+  await once(echo, 'exit');
+  for (const connection of [client, clientPop]) connection!.disconnect();
   return rate;
+}
+
+/** A bench script in a node process of its own; resolves once it prints `ready`. */
+async function startChild(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited early (code ${code})`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (String(chunk).includes('ready')) resolve();
+    });
+  });
+  return child;
+}
+
+/** The sizes of one no-op task's request element and result body, to give the bare loop the same. */
+async function messageSizes(thinker: RedisQueues<{ noop: () => void }>): Promise<{ request: number; result: number }> {
+  await thinker.sendInputs('noop', []);
+  const result = await thinker.getResult();
+  return { request: Buffer.byteLength(encodeRequestElement(result.cloneRequest())), result: Buffer.byteLength(encodeWireMessage(result)) };
 }
 
 /** Every task sent at once (one loop of sendInputs), then every result taken. */
@@ -93,17 +112,44 @@ export async function main(argv: string[]): Promise<void> {
       await send();
       await receive();
     });
-    const atOnceTotal = option(argv, 'at-once', 2000);
-    await oursAtOnce(client, atOnceTotal); // warm-up
-    const atOnce: number[] = [];
-    const bareBatched: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      atOnce.push(await oursAtOnce(client, atOnceTotal));
-      bareBatched.push(await bareAtOnce(url, atOnceTotal));
-    }
     await client.sendKillSignal();
     await server.join();
     await Promise.all([client.close(), serverQueues.close()]);
+
+    // All at once, with the task server in a process of its own (as users run it): inline, then
+    // on 2 worker threads. Rounds of ours and of the bare loop interleave, so drift hits both.
+    const atOnceTotal = option(argv, 'at-once', 2000);
+    const rounds = option(argv, 'rounds', 5);
+    const atOnce: Record<string, unknown>[] = [];
+    for (const executor of ['inline', 'threads']) {
+      const atOncePrefix = `bench-${randomUUID()}`;
+      const child = await startChild(['bench/redis-task-server.ts', url, atOncePrefix, executor]);
+      const thinker = new RedisQueues<{ noop: () => void }>({ url, prefix: atOncePrefix, role: 'client' });
+      const sizes = await messageSizes(thinker);
+      await oursAtOnce(thinker, atOnceTotal); // warm-up
+      const ours: number[] = [];
+      const bareBatched: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        ours.push(await oursAtOnce(thinker, atOnceTotal));
+        bareBatched.push(await bareAtOnce(url, atOnceTotal, sizes.request, sizes.result));
+      }
+      await thinker.sendKillSignal();
+      await once(child, 'exit');
+      await thinker.close();
+      atOnce.push({
+        bench: 'redis',
+        mode: 'at-once',
+        tasks: atOnceTotal,
+        rounds,
+        executor: executor === 'threads' ? 'threads (2)' : 'inline',
+        server: 'own process',
+        request_bytes: sizes.request,
+        result_bytes: sizes.result,
+        tasks_per_s: Math.round(median(ours)),
+        bare_batched_tasks_per_s: Math.round(median(bareBatched)),
+        throughput_ratio: round(median(ours) / median(bareBatched)),
+      });
+    }
 
     const p50 = percentile(latencies, 50);
     const bareP50 = percentile(baseline.latencies, 50);
@@ -121,16 +167,7 @@ export async function main(argv: string[]): Promise<void> {
       p50_ratio: round(p50 / bareP50),
       p99_ratio: round(percentile(latencies, 99) / percentile(baseline.latencies, 99)),
     });
-    const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
-    report({
-      bench: 'redis',
-      mode: 'at-once',
-      tasks: atOnceTotal,
-      executor: 'inline',
-      tasks_per_s: Math.round(median(atOnce)),
-      bare_batched_tasks_per_s: Math.round(median(bareBatched)),
-      throughput_ratio: round(median(atOnce) / median(bareBatched)),
-    });
+    for (const line of atOnce) report(line);
   } finally {
     await ownServer?.stop();
   }

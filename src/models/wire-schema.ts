@@ -35,7 +35,7 @@ export interface WireMessage {
   success?: boolean | null;
   complete?: boolean | null;
   task_info?: Record<string, unknown> | null;
-  resources?: { node_count?: number; cpu_processes?: number; cpu_threads?: number; [extra: string]: unknown };
+  resources?: { node_count?: number; cpu_processes?: number; cpu_threads?: number; gpus_per_rank?: number; [extra: string]: unknown };
   failure_info?: WireFailure | null;
   worker_info?: WireWorkerInfo | null;
   message_sizes?: Record<string, number>;
@@ -180,7 +180,7 @@ const message = fields({
   success: nullable(boolean),
   complete: nullable(boolean),
   task_info: nullable(freeForm),
-  resources: fields({ node_count: positiveInteger, cpu_processes: positiveInteger, cpu_threads: positiveInteger }),
+  resources: fields({ node_count: positiveInteger, cpu_processes: positiveInteger, cpu_threads: positiveInteger, gpus_per_rank: count }),
   failure_info: nullable(failureInfo),
   worker_info: nullable(workerInfo),
   message_sizes: record(number),

@@ -62,9 +62,25 @@ function failureToWire(failure: FailureInformation): Record<string, unknown> {
   };
 }
 
+// Copied key by key: object rest and spread cost more than the rest of a small message's decoding.
 function workerInfoToWire(info: WorkerInformation): Record<string, unknown> {
-  const { workerId, ...rest } = info;
-  return workerId === undefined ? rest : { ...rest, worker_id: workerId };
+  const wire: Record<string, unknown> = {};
+  for (const key in info) wire[key === 'workerId' ? 'worker_id' : key] = info[key as keyof WorkerInformation];
+  return wire;
+}
+
+/**
+ * `"name": value` for each timing that was measured. Unset (NaN) ones are left out, as the wire
+ * format allows: Python fills in its default, and a message with no `NaN` token is plain JSON,
+ * which every reader parses on its fast path.
+ */
+function measured<K extends string>(names: readonly (readonly [K, string])[], values: Record<K, number>): string {
+  let text = '';
+  for (const [ours, theirs] of names) {
+    const value = values[ours];
+    if (!Number.isNaN(value)) text += `${text ? ', ' : ''}"${theirs}": ${float(value)}`;
+  }
+  return text;
 }
 
 /** Encode a Result as a Colmena JSON body, fields in Python's order. */
@@ -72,6 +88,7 @@ export function encodeWireMessage(result: Result): string {
   const ts = result.timestamp;
   const time = result.time;
   const inputs = result.inputs;
+  const durations = measured(DURATION_WIRE_NAMES, time);
   const kwargs: Record<string, unknown> = {};
   for (const key of Object.keys(inputs[1])) kwargs[key] = encodedToWire(inputs[1][key]!);
   const value = result.encodedValue === null ? null : encodedToWire(result.encodedValue);
@@ -90,13 +107,14 @@ export function encodeWireMessage(result: Result): string {
     `{"task_id": ${JSON.stringify(result.taskId)}, "method": ${JSON.stringify(result.method)}` +
     `, "success": ${JSON.stringify(result.success)}, "complete": ${JSON.stringify(result.complete)}` +
     `, "task_info": ${JSON.stringify(result.taskInfo)}` +
-    `, "resources": {"node_count": ${result.resources.nodeCount}, "cpu_processes": ${result.resources.cpuProcesses}, "cpu_threads": ${result.resources.cpuThreads}}` +
+    `, "resources": {"node_count": ${result.resources.nodeCount}, "cpu_processes": ${result.resources.cpuProcesses}, "cpu_threads": ${result.resources.cpuThreads}` +
+    // Ours only, and only when set: Python's ResourceRequirements ignores a field it does not know.
+    (result.resources.gpusPerRank > 0 ? `, "gpus_per_rank": ${result.resources.gpusPerRank}}` : '}') +
     `, "failure_info": ${result.failureInfo ? JSON.stringify(failureToWire(result.failureInfo)) : 'null'}` +
     `, "worker_info": ${result.workerInfo ? JSON.stringify(workerInfoToWire(result.workerInfo)) : 'null'}` +
     `, "message_sizes": ${JSON.stringify(result.messageSizes)}` +
-    `, "timestamp": {${TIMESTAMP_WIRE_NAMES.map(([ours, theirs]) => `"${theirs}": ${float(ts[ours])}`).join(', ')}}` +
-    `, "time": {${DURATION_WIRE_NAMES.map(([ours, theirs]) => `"${theirs}": ${float(time[ours])}`).join(', ')}` +
-    `, "proxy": ${floatJson(time.proxy)}, "additional": ${floatJson(time.additional)}}` +
+    `, "timestamp": {${measured(TIMESTAMP_WIRE_NAMES, ts)}}` +
+    `, "time": {${durations}${durations ? ', ' : ''}"proxy": ${floatJson(time.proxy)}, "additional": ${floatJson(time.additional)}}` +
     `, "serialization_method": "${result.serializationMethod}", "keep_inputs": ${result.keepInputs}` +
     `, "proxystore_name": null, "proxystore_config": null, "proxystore_threshold": null` +
     `, "topic": ${JSON.stringify(result.topic)}, "max_retries": ${result.maxRetries}, "retries": ${result.retries}` +
@@ -132,9 +150,13 @@ function failureFromWire(wire: WireFailure): FailureInformation {
 }
 
 function workerInfoFromWire(wire: WireWorkerInfo): WorkerInformation {
-  const { worker_id: workerId, hostname, ...rest } = wire;
-  const info: WorkerInformation = { ...rest, hostname: hostname ?? 'unknown' };
-  if (workerId !== undefined) info.workerId = workerId;
+  const info = { hostname: 'unknown' } as WorkerInformation & Record<string, unknown>;
+  for (const key in wire) {
+    const value = wire[key];
+    if (key === 'worker_id') {
+      if (value !== undefined) info.workerId = value as string;
+    } else if (key !== 'hostname' || (value !== undefined && value !== null)) info[key] = value;
+  }
   return info;
 }
 
@@ -173,6 +195,7 @@ export function decodeWireMessage(body: string): Result {
       nodeCount: wire.resources?.node_count,
       cpuProcesses: wire.resources?.cpu_processes,
       cpuThreads: wire.resources?.cpu_threads,
+      gpusPerRank: wire.resources?.gpus_per_rank,
     }),
     maxRetries: wire.max_retries ?? 0,
     timeoutMs: wire.timeout_ms ?? null,

@@ -36,27 +36,51 @@ export function leaseKeys(prefix: string, serverId: string): LeaseKeys {
 export const TASK_ID_PATTERN_LUA = `'"task_id"%s*:%s*"([^"]+)"'`;
 
 /**
- * Take up to ARGV[1] requests onto this server's processing list (ARGV[2], ARGV[3] unused: the
- * heartbeat and registration are kept by a timer, off the hot path). Stops after an element with no '{' (the kill signal: what
- * follows it is for other servers). Returns [element, redeliveries, ...], then the redelivery
- * counts of the task ids in ARGV[4..] (requests taken by a blocking move just before), then how
- * many tasks have a redelivery count at all (so a server can skip looking when none has).
+ * Take up to ARGV[1] requests onto this server's processing list (ARGV[3] unused: the heartbeat
+ * and registration are kept by a timer, off the hot path). Stops after an element with no '{'
+ * (the kill signal: what follows it is for other servers). A request redelivered at least
+ * QUARANTINE_AFTER times is taken only alone, by a server holding nothing else (ARGV[2] = '1'),
+ * and then nothing with it; otherwise it is put back, so a task that kills its servers takes no
+ * other task down with it again.
+ * Returns the redelivery counts of the task ids in ARGV[4..] (requests taken by a blocking move
+ * just before; if one is quarantined nothing more is taken), then [element, redeliveries, ...],
+ * then how many tasks have a redelivery count at all (so a server can skip looking when none
+ * has), then '1' if a quarantined request was left for a server with nothing in hand, else '0'.
  * KEYS: requests, processing, heartbeat, servers, redelivered.
  */
+export const QUARANTINE_AFTER = 2;
 export const TAKE_SCRIPT = `
 local out = {}
-for i = 1, tonumber(ARGV[1]) do
+local room = tonumber(ARGV[1])
+for i = 4, #ARGV do
+  local count = redis.call('HGET', KEYS[5], ARGV[i]) or '0'
+  out[#out + 1] = count
+  if tonumber(count) >= ${QUARANTINE_AFTER} then room = 0 end
+end
+local left = '0'
+-- With no redelivery on record (nearly always), skip reading each element's task id.
+local any = redis.call('HLEN', KEYS[5]) > 0
+for i = 1, room do
   local e = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'LEFT')
   if not e then break end
-  local id = string.match(e, ${TASK_ID_PATTERN_LUA})
+  local id = any and string.match(e, ${TASK_ID_PATTERN_LUA})
+  local count = (id and redis.call('HGET', KEYS[5], id)) or '0'
+  if tonumber(count) >= ${QUARANTINE_AFTER} then
+    if #out > 0 or ARGV[2] ~= '1' then
+      redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'LEFT')
+      left = '1'
+    else
+      out[#out + 1] = e
+      out[#out + 1] = count
+    end
+    break
+  end
   out[#out + 1] = e
-  out[#out + 1] = (id and redis.call('HGET', KEYS[5], id)) or '0'
+  out[#out + 1] = count
   if not string.find(e, '{', 1, true) then break end
 end
-for i = 4, #ARGV do
-  out[#out + 1] = redis.call('HGET', KEYS[5], ARGV[i]) or '0'
-end
 out[#out + 1] = tostring(redis.call('HLEN', KEYS[5]))
+out[#out + 1] = left
 return out
 `;
 
@@ -120,7 +144,8 @@ export const ANSWER_SCRIPT = `
 local processing = ARGV[1]
 for i = 2, #ARGV, 3 do
   redis.call('RPUSH', ARGV[i], ARGV[i + 1])
-  if ARGV[i + 2] ~= '' then redis.call('LREM', processing, 1, ARGV[i + 2]) end
+  -- From the tail, where the oldest requests taken are: tasks mostly end in the order taken.
+  if ARGV[i + 2] ~= '' then redis.call('LREM', processing, -1, ARGV[i + 2]) end
 end
 return (#ARGV - 1) / 3
 `;
@@ -141,14 +166,25 @@ export interface LeaseOptions {
    * @default 3000
    */
   leaseMs?: number;
+  /**
+   * A request put back more often than this (every server that took it stopped heartbeating) is
+   * answered as failed (`worker-crashed`, `TaskServerLost`) instead of being handed out again:
+   * the task itself may be what kills its servers.
+   * @default 3
+   */
+  maxRedeliveries?: number;
 }
 
 export interface ResolvedLease {
   leaseMs: number;
   /** The heartbeat is refreshed this often: half the lease, so one late beat is survived. */
   heartbeatMs: number;
-  /** Lapsed servers are looked for this often: an eighth of the lease. */
+  /**
+   * Lapsed servers are looked for this often: a twentieth of the lease, so a dead server's tasks
+   * run again within about one lease of its last heartbeat.
+   */
   reclaimMs: number;
+  maxRedeliveries: number;
 }
 
 export function resolveLease(options: LeaseOptions): ResolvedLease {
@@ -156,5 +192,9 @@ export function resolveLease(options: LeaseOptions): ResolvedLease {
   if (!(Number.isSafeInteger(leaseMs) && leaseMs >= 100)) {
     throw invalidArgument('RedisQueues', 'leaseMs', 'a whole number of milliseconds, at least 100', leaseMs);
   }
-  return { leaseMs, heartbeatMs: Math.floor(leaseMs / 2), reclaimMs: Math.floor(leaseMs / 8) };
+  const maxRedeliveries = options.maxRedeliveries ?? 3;
+  if (!(Number.isSafeInteger(maxRedeliveries) && maxRedeliveries >= 0)) {
+    throw invalidArgument('RedisQueues', 'maxRedeliveries', 'a whole number, at least 0', options.maxRedeliveries);
+  }
+  return { leaseMs, heartbeatMs: Math.floor(leaseMs / 2), reclaimMs: Math.floor(leaseMs / 20), maxRedeliveries };
 }

@@ -12,6 +12,7 @@ import {
   redactRedisUrl,
   waitForRedis,
 } from '../common/redis-connection.js';
+import { nowSeconds } from '../models/clock.js';
 import type { MethodMap } from '../models/method-types.js';
 import { Result } from '../models/result.js';
 import {
@@ -36,6 +37,7 @@ import {
   RELEASE_SCRIPT,
   type ResolvedLease,
   resolveLease,
+  QUARANTINE_AFTER,
   TAKE_SCRIPT,
 } from './redis-lease.js';
 import { TickBatch } from './tick-batch.js';
@@ -157,6 +159,9 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #taken: string[] = [];
   /** Times each taken request was redelivered after a server died. */
   readonly #redeliveries = new Map<string, number>();
+  /** A request redelivered QUARANTINE_AFTER times or more, in hand: nothing else is taken until it is answered. */
+  #quarantined: string | null = null;
+  #answerWaiters: (() => void)[] = [];
   /** The element of each task in hand, to take off the processing list with its result. */
   readonly #leases = new Map<string, string>();
   #cancelReader: Redis | null = null;
@@ -423,7 +428,11 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     this.#startServing();
     for (;;) {
       const element = this.#taken.shift();
-      if (element !== undefined) return this.#parseLeased(element);
+      if (element !== undefined) {
+        const message = await this.#parseLeased(element);
+        if (message) return message;
+        continue;
+      }
       const cancel = this.#cancels.shift();
       if (cancel !== undefined) return { kind: 'cancel', taskId: cancel };
       if (this.#closing || this.#takingStopped) throw new InvalidStateError('The queues are closed');
@@ -470,7 +479,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   /**
    * Put back the requests of task servers whose heartbeat lapsed, at the head of the request list
-   * (each server's once, whoever runs it first). Live servers run it every eighth of the lease.
+   * (each server's once, whoever runs it first). Live servers run it every twentieth of the lease.
    * Resolves with the number of requests put back.
    */
   async reclaimLapsed(): Promise<number> {
@@ -493,11 +502,15 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     await this.#registered;
     const taker = this.#taker!;
     if (!this.#leased) return this.#popPlain(taker, room);
+    if (this.#quarantined !== null) return this.#untilAnswered(); // a suspect runs alone
     const keys = [this.#keys.requests, this.#keys.processing, this.#keys.heartbeat, this.#keys.servers, this.#keys.redelivered];
-    const args = [room, this.#lease.leaseMs, this.serverId];
-    const flat = await taker.colmenaTake(...keys, ...args);
+    const alone = this.#leases.size === 0 && this.#taken.length === 0 ? '1' : '0';
+    const flat = await taker.colmenaTake(...keys, room, alone, this.serverId);
+    const left = flat.pop() === '1';
     this.#anyRedelivered = Number(flat.pop()) > 0;
     if (flat.length > 0) return this.#acceptTaken(flat);
+    // A quarantined request waits at the head for this server (or another) to hold nothing else.
+    if (left) return this.#untilAnswered();
     if (this.#interrupting) return;
     this.#takerId ??= (await taker.client('ID')) as number;
     if (this.#interrupting) return;
@@ -514,11 +527,18 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     // task on this prefix was redelivered lately.
     const id = this.#anyRedelivered ? readTaskId(element) : null;
     if (id === null) return;
-    const more = await taker.colmenaTake(...keys, room - 1, this.#lease.leaseMs, this.serverId, id);
+    const more = await taker.colmenaTake(...keys, room - 1, '0', this.serverId, id);
+    more.pop();
     this.#anyRedelivered = Number(more.pop()) > 0;
-    const count = Number(more.pop());
+    const count = Number(more.shift());
     if (count > 0) this.#redeliveries.set(id, count);
+    if (count >= QUARANTINE_AFTER) this.#quarantined = id;
     this.#acceptTaken(more);
+  }
+
+  /** Resolves when a result of this server's is pushed (or the take is interrupted). */
+  #untilAnswered(): Promise<void> {
+    return new Promise<void>((resolve) => this.#answerWaiters.push(resolve));
   }
 
   /** Without leases: pop up to `room` requests, blocking for the first. */
@@ -546,6 +566,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       if (count > 0) {
         const id = readTaskId(element);
         if (id) this.#redeliveries.set(id, count);
+        if (id && count >= QUARANTINE_AFTER) this.#quarantined = id;
       }
     }
   }
@@ -553,6 +574,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   /** End a blocking take early: unblock it (retrying until it is really blocked) and wait for it. */
   async #interruptTake(): Promise<void> {
     this.#interrupting = true;
+    this.#wakeAnswerWaiters();
     try {
       while (this.#takeInProgress) {
         const take = this.#takeInProgress;
@@ -603,7 +625,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return this.#run((redis) => redis.lrem(this.#keys.processing, 1, element)).then(() => undefined);
   }
 
-  async #parseLeased(element: string): Promise<ServerMessage> {
+  /** The message in a taken element; `null` when it was answered here (see {@link #answerPoisoned}). */
+  async #parseLeased(element: string): Promise<ServerMessage | null> {
     if (isKillSignal(element)) {
       await this.#ack(element);
       return { kind: 'kill' };
@@ -630,17 +653,14 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
         this.#redeliveries.delete(task.taskId);
         this.#redeliveredInHand.add(task.taskId);
         // On the task's record; not counted against maxRetries (it may never have started).
-        task.failedAttempts.push({
-          failure: {
-            name: 'TaskServerLost',
-            message: `A task server that took this request stopped heartbeating; the request was redelivered (${redelivered} time(s))`,
-            stack: '',
-            reason: 'worker-crashed',
-          },
-          workerInfo: null,
-          computeStarted: Number.NaN,
-          computeEnded: Number.NaN,
-        });
+        const lost = {
+          name: 'TaskServerLost',
+          message: `A task server that took this request stopped heartbeating; the request was redelivered (${redelivered} time(s))`,
+          stack: '',
+          reason: 'worker-crashed' as const,
+        };
+        task.failedAttempts.push({ failure: lost, workerInfo: null, computeStarted: Number.NaN, computeEnded: Number.NaN });
+        if (redelivered > this.#lease.maxRedeliveries) return await this.#answerPoisoned(task, redelivered);
       }
       return { kind: 'task', task };
     } catch (error) {
@@ -650,6 +670,28 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       else if (this.#leased) this.#leases.set(identity.taskId, element);
       return { kind: 'malformed', error: invalid, identity, raw: element };
     }
+  }
+
+  /**
+   * A request whose every server died: answer it as failed here rather than hand it to a server
+   * that may die of it too. Resolves `null`: nothing for the server to run.
+   */
+  async #answerPoisoned(task: Result, redelivered: number): Promise<null> {
+    this.#logger.warn({ taskId: task.taskId, method: task.method, redelivered, maxRedeliveries: this.#lease.maxRedeliveries }, 'a request was redelivered too often; answering it as failed');
+    task.timestamp.inputReceived = nowSeconds();
+    task.fail({
+      name: 'TaskServerLost',
+      message:
+        `Task ${task.taskId} ('${task.method}') was redelivered ${redelivered} times, more than maxRedeliveries (${this.#lease.maxRedeliveries}): ` +
+        `every task server that took it stopped heartbeating. The task may be what crashes them (memory, a native crash); ` +
+        `check their logs, or raise maxRedeliveries.`,
+      stack: '',
+      reason: 'worker-crashed',
+    });
+    task.applyKeepInputs();
+    task.timestamp.resultSent = nowSeconds();
+    await this.pushResult(task);
+    return null;
   }
 
   protected override async pushResult(result: Result): Promise<void> {
@@ -677,7 +719,17 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     await this.#run((redis) => redis.colmenaAnswer(...args));
     // Their redelivery counts are history now.
     if (redelivered.length > 0) await this.#run((redis) => redis.hdel(this.#keys.redelivered, ...redelivered)).catch(() => {});
-    for (const { lease, taskId } of results) if (lease !== undefined && this.#leases.get(taskId) === lease) this.#leases.delete(taskId);
+    for (const { lease, taskId } of results) {
+      if (lease !== undefined && this.#leases.get(taskId) === lease) this.#leases.delete(taskId);
+      if (taskId === this.#quarantined && lease !== undefined) this.#quarantined = null;
+    }
+    this.#wakeAnswerWaiters();
+  }
+
+  #wakeAnswerWaiters(): void {
+    const waiters = this.#answerWaiters;
+    this.#answerWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   // ---- housekeeping ---------------------------------------------------------------------------

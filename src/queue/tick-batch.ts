@@ -19,7 +19,7 @@ export class TickBatch<T> {
     if (!this.#scheduled) {
       this.#scheduled = true;
       // A microtask: after every send started synchronously by the caller, before any I/O.
-      queueMicrotask(() => this.#run());
+      process.nextTick(() => this.#run());
     }
     return done;
   }
