@@ -1,4 +1,4 @@
-import { invalidArgument, InvalidStateError, SerializationError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
+import { ColmenaTimeoutError, invalidArgument, InvalidStateError, SerializationError, TaskCancelledError, TaskTimeoutError } from '../common/errors.js';
 import { type Logger, childLogger } from '../common/logging.js';
 import { failedReply, type IntermediateReply, type RunContext, type TaskReply, workerInfo } from '../methods/run.js';
 import { nowSeconds } from '../models/clock.js';
@@ -9,6 +9,7 @@ import { Emitter } from '../common/emitter.js';
 import { TaskStop } from '../common/stop-signal.js';
 import { DEFAULT_WIRE_LIMITS, MAX_TIMER_MS, setLongTimeout, type WireLimits } from '../common/limits.js';
 import { failureFromError } from '../models/failure.js';
+import type { ExecutorSlots } from './executor-slots.js';
 import { isRetryable, type ResolvedRetryPolicy, resolveRetryPolicy, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 
 /** What observers of a task server can subscribe to. */
@@ -26,12 +27,20 @@ export interface TaskServerOptions {
   /**
    * Most tasks taken off the request channel and not yet answered. Requests beyond it stay on the
    * channel (in Redis, for other servers to take), so a crash loses no more than this many leases
-   * and a task's `timeoutMs` is not spent waiting on the request channel. A task's timeout starts
-   * when it is handed to its executor, so with a window above the executors' capacity a task may
-   * spend part of it queued there; a window equal to the capacity makes it running time only.
+   * and a task's `timeoutMs` is not spent waiting on the request channel. Tasks in the window
+   * beyond what an executor with a declared `capacity` runs at once wait in the server (first come
+   * first served, still cancellable) and their `timeoutMs` starts only when they get a slot; an
+   * executor without a capacity (BullMQ) is handed every task at once.
    * @default twice what the executors run at once, at least 64 (64 when unknown)
    */
   window?: number;
+  /**
+   * Most time a task may wait in this server for a free slot on its executor (per attempt, from
+   * when it is taken or its retry is due); past it the task ends as timed out without having
+   * started. Counted apart from the task's own `timeoutMs`, which bounds running time only.
+   * @default undefined (wait as long as it takes)
+   */
+  queueTimeoutMs?: number;
   /** Backoff and filter for retries. */
   retry?: RetryPolicy;
   /** Bounds on what a request may ask for (retries cap, longest timeout, early cancels). */
@@ -82,6 +91,7 @@ export abstract class BaseTaskServer {
   #roomWaiter: (() => void) | null = null;
   readonly #idleTimeoutMs: number | null;
   #idleTimer: NodeJS.Timeout | undefined;
+  readonly #queueTimeoutMs: number | null;
 
   constructor(queues: ColmenaQueues, options: TaskServerOptions = {}) {
     this.queues = queues;
@@ -95,6 +105,10 @@ export abstract class BaseTaskServer {
     }
     this.#idleTimeoutMs = options.idleTimeoutMs ?? null;
     this.#limits = { ...DEFAULT_WIRE_LIMITS, ...options.limits };
+    if (options.queueTimeoutMs !== undefined && !(options.queueTimeoutMs > 0 && options.queueTimeoutMs <= this.#limits.maxTimeoutMs)) {
+      throw invalidArgument('task server', 'queueTimeoutMs', `a positive number of milliseconds up to ${this.#limits.maxTimeoutMs} (limits.maxTimeoutMs)`, options.queueTimeoutMs);
+    }
+    this.#queueTimeoutMs = options.queueTimeoutMs ?? null;
     this.#retry = resolveRetryPolicy(options.retry, this.#limits.maxRetries);
     this.events = new Emitter<TaskServerEvents>((error, event) => this.logger.error({ err: error, event }, 'a task server observer failed'));
   }
@@ -107,6 +121,13 @@ export abstract class BaseTaskServer {
   protected abstract shutdown(): Promise<void>;
   /** Checks and loading before the first request is taken; a rejection stops the server and rejects {@link join}. */
   protected async prepare(): Promise<void> {}
+  /**
+   * The slots of the executor `task` runs on, taken before each attempt is handed over (its
+   * timeout starts then); `null` hands the task over at once (an executor with no declared capacity).
+   */
+  protected slotsFor(_task: Result): ExecutorSlots | null {
+    return null;
+  }
 
   get state(): State {
     return this.#state;
@@ -350,14 +371,17 @@ export abstract class BaseTaskServer {
   }
 
   /**
-   * Each attempt gets its own stop trigger and its own timeout (counted from when the attempt is
-   * handed to the executor, so time spent on the request channel or in backoff never counts).
+   * Each attempt gets its own stop trigger and its own timeout, counted from when the attempt gets
+   * a slot on its executor and is handed over, so time spent on the request channel, waiting for a
+   * slot or in backoff never counts.
    */
   async #attempts(task: Result): Promise<void> {
     const timeoutMs = task.timeoutMs;
+    const slots = this.slotsFor(task);
     for (;;) {
       const controller = new TaskStop();
       this.#running.set(task.taskId, controller);
+      if (slots !== null && !slots.tryTake() && !(await this.#waitForSlot(task, slots, controller))) return;
       // Chained past 2³¹−1 ms, so a long timeout is not a 1 ms one.
       const clearTimer =
         timeoutMs === null ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
@@ -377,6 +401,8 @@ export abstract class BaseTaskServer {
         reply = failedReply(workerInfo('task-server'), error);
       } finally {
         clearTimer?.();
+        // Before the result is sent: the next task in line starts on this tick.
+        slots?.release();
       }
       task.timestamp.taskReceived = nowSeconds();
       applyReply(task, reply);
@@ -405,6 +431,22 @@ export abstract class BaseTaskServer {
         return;
       }
     }
+  }
+
+  /**
+   * Wait in line for a slot; `true` holding one. `false` when the task's stop fired first (a
+   * cancel, a stop with `abortAfterMs`, `queueTimeoutMs`): the task is then failed, never started.
+   */
+  async #waitForSlot(task: Result, slots: ExecutorSlots, stop: TaskStop): Promise<boolean> {
+    const queueTimeoutMs = this.#queueTimeoutMs;
+    const clearTimer =
+      queueTimeoutMs === null
+        ? undefined
+        : setLongTimeout(() => stop.abort(new ColmenaTimeoutError(`a free slot on its executor (task server queueTimeoutMs); task ${task.taskId} never started`, queueTimeoutMs)), queueTimeoutMs);
+    const granted = await slots.wait(stop);
+    clearTimer?.();
+    if (!granted) task.fail(failureFromError(stop.reason, stop.reason instanceof ColmenaTimeoutError ? 'timeout' : 'cancelled'));
+    return granted;
   }
 
   /** Send one streamed value as an intermediate result, without holding up the generator. */

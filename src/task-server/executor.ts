@@ -21,8 +21,12 @@ export interface Executor {
    */
   readonly runs?: readonly MethodKind[];
   /**
-   * Tasks it runs at once (threads, processes, remote workers); a task server's default window is
-   * twice the sum over its executors. @default unknown (counted as 32)
+   * Tasks it runs at once (threads, processes, nodes). A local task server hands it no more than
+   * this many at once: the rest wait in the server, first come first served, and a task's
+   * `timeoutMs` starts when it is handed over, so it counts running time, not time queued in the
+   * executor. Leave it undefined for an executor whose tasks should all be handed over at once
+   * (BullMQ: its jobs wait in Redis for the workers). A server's default window is twice the sum
+   * over its executors. @default undefined (no limit; counted as 32 for the window)
    */
   readonly capacity?: number;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;

@@ -8,6 +8,7 @@ import { BaseTaskServer, type TaskServerOptions } from './base.js';
 import type { Executor } from './executor.js';
 import type { ObjectStore } from '../proxy/store.js';
 import { configureStores } from '../proxy/store-registry.js';
+import { ExecutorSlots } from './executor-slots.js';
 import { checkFit, checkModuleExports, declaredKind } from './fit.js';
 import { InlineExecutor } from './executors/inline.js';
 import { ProcessesExecutor } from './executors/processes.js';
@@ -42,6 +43,8 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   readonly #methods: Map<string, MethodSpec>;
   readonly #names: readonly string[];
   readonly #executors = new Map<string, Executor>();
+  /** Per method, the slots of its executor (absent when the executor declares no capacity). */
+  readonly #slotsByMethod = new Map<string, ExecutorSlots>();
 
   constructor(queues: ColmenaQueues, options: LocalTaskServerOptions<S>) {
     super(queues, options);
@@ -63,6 +66,19 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       this.#executors.set(name, executor);
     }
     for (const [method, spec] of this.#methods) checkFit(method, declaredKind(spec), this.#executors.get(spec.executor)!);
+    // One count per executor, shared by every method mapped to it.
+    const slotsByExecutor = new Map<string, ExecutorSlots>();
+    for (const [name, executor] of this.#executors) {
+      if (executor.capacity !== undefined) slotsByExecutor.set(name, new ExecutorSlots(executor.capacity, name));
+    }
+    for (const [method, spec] of this.#methods) {
+      const slots = slotsByExecutor.get(spec.executor);
+      if (slots) this.#slotsByMethod.set(method, slots);
+    }
+  }
+
+  protected override slotsFor(task: Result): ExecutorSlots | null {
+    return this.#slotsByMethod.get(task.method) ?? null;
   }
 
   /** Each module method's export is loaded once, here, before the first task: a misspelt name stops the server at once. */
@@ -73,7 +89,8 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   /**
    * Twice what the executors run at once, and at least 64: a worker thread needs a queue of its
    * own to stay busy on short tasks (2 threads: ~5,000 no-op tasks/s with a window of 4, ~13,000
-   * with 64). Set `window` to the executors' capacity when `timeoutMs` must count running time only.
+   * with 64). Tasks beyond an executor's capacity wait in the server for a slot, so their
+   * `timeoutMs` does not start while they wait.
    */
   protected override defaultWindow(): number {
     let capacity = 0;

@@ -50,6 +50,14 @@ export class ThreadsExecutor implements Executor {
     });
   }
 
+  /**
+   * Tasks handed over and waiting in the pool for a free thread. A task server keeps it at 0 (it
+   * hands over no more than `capacity`), so a task's timeout never runs while it sits here.
+   */
+  get queued(): number {
+    return this.#pool.queueSize;
+  }
+
   async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
     if (spec.kind !== 'module') {
       const error = new TypeError(

@@ -1,0 +1,112 @@
+import { invalidArgument } from '../common/errors.js';
+import type { StopSignal } from '../common/stop-signal.js';
+
+/** A task waiting for a slot: `grant` hands it one; `gone` once it left the line (aborted). */
+interface SlotWaiter {
+  grant: () => void;
+  gone: boolean;
+}
+
+/**
+ * The free places of one executor that declares its `capacity`. The task server takes a slot
+ * before handing a task over and starts the task's timeout only then, so `timeoutMs` counts
+ * running time rather than time queued inside a thread or process pool. Tasks that find every slot
+ * taken wait here, first come first served, and leave the line at once when their stop signal
+ * aborts (a cancel, a server stop with `abortAfterMs`, a queue timeout).
+ *
+ * Taking a free slot is a counter check with no allocation, so the gate costs the local path
+ * nothing when a slot is free; a released slot goes straight to the longest waiter, within the
+ * same tick as the reply that freed it, so the executor is not left idle.
+ */
+export class ExecutorSlots {
+  readonly capacity: number;
+  #busy = 0;
+  /** Waiters in arrival order from `#head`; an aborted one stays in place, marked `gone`, until reached. */
+  #line: (SlotWaiter | undefined)[] = [];
+  #head = 0;
+  /** Waiters in the line that have not left it. */
+  #waiting = 0;
+
+  /** @param owner names the executor in the error for a bad capacity. */
+  constructor(capacity: number, owner: string) {
+    if (!(Number.isSafeInteger(capacity) && capacity >= 1)) {
+      throw invalidArgument(`executor '${owner}'`, 'capacity', 'a whole number of tasks, at least 1 (or leave it undefined for no limit)', capacity);
+    }
+    this.capacity = capacity;
+  }
+
+  /** Slots taken. */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** Tasks waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** Take a slot if one is free and nobody waits ahead; `false` when the caller must {@link wait}. */
+  tryTake(): boolean {
+    if (this.#busy >= this.capacity || this.#waiting > 0) return false;
+    this.#busy++;
+    return true;
+  }
+
+  /**
+   * Join the line. Resolves `true` holding a slot (give it back with {@link release}), or `false`
+   * without one if `stop` aborted first.
+   */
+  wait(stop: StopSignal): Promise<boolean> {
+    if (stop.aborted) return Promise.resolve(false);
+    if (this.tryTake()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const onAbort = (): void => {
+        waiter.gone = true;
+        this.#waiting--;
+        resolve(false);
+        // The line may now be all leavers; trim them so it does not grow while slots stay busy.
+        this.#skipGone();
+      };
+      const waiter: SlotWaiter = {
+        gone: false,
+        grant: () => {
+          stop.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+      };
+      stop.addEventListener('abort', onAbort, { once: true });
+      this.#line.push(waiter);
+      this.#waiting++;
+    });
+  }
+
+  /** Give a slot back: the longest waiter gets it at once, else it becomes free. */
+  release(): void {
+    this.#skipGone();
+    if (this.#waiting === 0) {
+      this.#busy--;
+      return;
+    }
+    const waiter = this.#line[this.#head]!;
+    this.#line[this.#head++] = undefined;
+    this.#waiting--;
+    this.#compact();
+    waiter.grant();
+  }
+
+  #skipGone(): void {
+    while (this.#head < this.#line.length && this.#line[this.#head]!.gone) this.#line[this.#head++] = undefined;
+    this.#compact();
+  }
+
+  /** Drop the served prefix now and then, so the backing array does not grow without bound. */
+  #compact(): void {
+    if (this.#head === this.#line.length) {
+      this.#line.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#line.length) {
+      this.#line = this.#line.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}

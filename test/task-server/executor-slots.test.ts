@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TaskStop } from '../../src/common/stop-signal.js';
+import { ExecutorSlots } from '../../src/task-server/executor-slots.js';
+
+describe('ExecutorSlots', () => {
+  it('hands out free slots at once, then serves waiters first come first served', async () => {
+    const slots = new ExecutorSlots(2, 'threads');
+    assert.equal(slots.tryTake(), true);
+    assert.equal(slots.tryTake(), true);
+    assert.equal(slots.tryTake(), false);
+    const order: number[] = [];
+    const waits = [1, 2, 3].map((n) => slots.wait(new TaskStop()).then((granted) => (assert.equal(granted, true), order.push(n))));
+    assert.equal(slots.waiting, 3);
+    // Nobody jumps the line while others wait, even with a slot just given back.
+    slots.release();
+    assert.equal(slots.tryTake(), false);
+    slots.release();
+    slots.release();
+    await Promise.all(waits);
+    assert.deepEqual(order, [1, 2, 3]);
+    assert.equal(slots.busy, 2);
+    assert.equal(slots.waiting, 0);
+  });
+
+  it('a waiter whose stop aborts leaves the line without a slot, and the next one is served', async () => {
+    const slots = new ExecutorSlots(1, 'processes');
+    assert.equal(slots.tryTake(), true);
+    const cancelled = new TaskStop();
+    const first = slots.wait(cancelled);
+    const second = slots.wait(new TaskStop());
+    cancelled.abort(new Error('cancelled'));
+    assert.equal(await first, false);
+    assert.equal(slots.waiting, 1);
+    slots.release();
+    assert.equal(await second, true);
+    assert.equal(slots.busy, 1);
+    slots.release();
+    assert.equal(slots.busy, 0);
+    // Already aborted: no wait, no slot.
+    const stopped = new TaskStop();
+    stopped.abort(new Error('stopped'));
+    assert.equal(await slots.wait(stopped), false);
+    assert.equal(slots.busy, 0);
+  });
+
+  it('refuses a capacity that is not a whole number of at least 1, naming the executor', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new ExecutorSlots(bad, 'gpu'), /executor 'gpu': capacity must be a whole number of tasks, at least 1/);
+    }
+  });
+});
