@@ -292,6 +292,16 @@ export function machineCpuTicks(): { busy: number; total: number } {
   }
 }
 
+/** CPU milliseconds (user + system) a process has used so far, from /proc; NaN where unreadable. */
+export function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
 /** Fraction of all CPUs busy (any process) between two {@link machineCpuTicks} readings. */
 export function machineBusy(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
   return (after.busy - before.busy) / (after.total - before.total);

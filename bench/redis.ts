@@ -11,7 +11,8 @@ import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { closedLoopThroughput, flag, median, option, percentile, report, round, sequentialLatencies } from './lib.js';
+import { closedLoopThroughput, flag, median, option, percentile, processCpuMs, report, round, sequentialLatencies } from './lib.js';
+import { Result } from '../src/models/result.js';
 import { encodeRequestElement, encodeWireMessage } from '../src/models/wire.js';
 
 /** Client pushes on A; an echo side pops A and pushes on B; the client pops B. Two hops, like a task. */
@@ -79,7 +80,8 @@ async function startChild(args: string[]): Promise<ChildProcess> {
 async function messageSizes(thinker: RedisQueues<{ noop: () => void }>): Promise<{ request: number; result: number }> {
   await thinker.sendInputs('noop', []);
   const result = await thinker.getResult();
-  return { request: Buffer.byteLength(encodeRequestElement(result.cloneRequest())), result: Buffer.byteLength(encodeWireMessage(result)) };
+  const request = Result.create({ method: 'noop', topic: 'default' });
+  return { request: Buffer.byteLength(encodeRequestElement(request)), result: Buffer.byteLength(encodeWireMessage(result)) };
 }
 
 /** Every task sent at once (one loop of sendInputs), then every result taken. */
@@ -120,6 +122,7 @@ export async function main(argv: string[]): Promise<void> {
     // on 2 worker threads. Rounds of ours and of the bare loop interleave, so drift hits both.
     const atOnceTotal = option(argv, 'at-once', 2000);
     const rounds = option(argv, 'rounds', 5);
+    const redisPid = ownServer?.process.pid ?? NaN;
     const atOnce: Record<string, unknown>[] = [];
     for (const executor of ['inline', 'threads']) {
       const atOncePrefix = `bench-${randomUUID()}`;
@@ -129,10 +132,16 @@ export async function main(argv: string[]): Promise<void> {
       await oursAtOnce(thinker, atOnceTotal); // warm-up
       const ours: number[] = [];
       const bareBatched: number[] = [];
+      // What each process spends per task in our rounds: where the machine's two cores go.
+      const pids = { thinker: process.pid, task_server: child.pid!, redis: redisPid };
+      const cpuMs = { thinker: 0, task_server: 0, redis: 0 };
       for (let round = 0; round < rounds; round++) {
+        const before = Object.values(pids).map(processCpuMs);
         ours.push(await oursAtOnce(thinker, atOnceTotal));
+        Object.values(pids).forEach((pid, i) => (cpuMs[Object.keys(pids)[i] as keyof typeof cpuMs] += processCpuMs(pid) - before[i]!));
         bareBatched.push(await bareAtOnce(url, atOnceTotal, sizes.request, sizes.result));
       }
+      const cpuUsPerTask = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, Math.round((ms * 1000) / (rounds * atOnceTotal))]));
       await thinker.sendKillSignal();
       await once(child, 'exit');
       await thinker.close();
@@ -148,6 +157,7 @@ export async function main(argv: string[]): Promise<void> {
         tasks_per_s: Math.round(median(ours)),
         bare_batched_tasks_per_s: Math.round(median(bareBatched)),
         throughput_ratio: round(median(ours) / median(bareBatched)),
+        cpu_us_per_task: cpuUsPerTask,
       });
     }
 
