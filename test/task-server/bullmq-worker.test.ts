@@ -114,6 +114,31 @@ describe('colmena worker', () => {
     assert.equal(after.workerInfo?.pid, workers.find((worker) => worker.alive)!.pid);
   });
 
+  it("aborts the worker's running task on the task server's stop({ abortAfterMs }): one cancelled Result, and the job ends at once", async () => {
+    const prefix = redis.prefix();
+    const jobs = new Queue('cpu', { connection: { url: redis.url }, prefix });
+    closers.push(() => jobs.close());
+    await fleet.spawn({ url: redis.url, prefix, executor: 'cpu', concurrency: 1 });
+    const queues = new LocalQueues<M>();
+    const server = new LocalTaskServer(queues, { methods, executors: { cpu: new BullmqExecutor('cpu', { url: redis.url, prefix }) } }).start();
+    try {
+      // Far longer than the test may take: only the abort can end it.
+      await queues.sendInputs('sleep', [600_000]);
+      await until(async () => (await jobs.getActiveCount()) === 1);
+      await server.stop({ abortAfterMs: 50 });
+      const result = await queues.getResult('default', { timeoutMs: 20_000 });
+      assert.equal(result.success, false);
+      assert.equal(result.failureInfo?.reason, 'cancelled');
+      assert.equal(queues.activeCount(), 0, 'the task is answered once and retired');
+      // The worker heard the stop: its thread was ended and the job left the active list (long before its 10 minutes).
+      const deadline = Date.now() + 20_000;
+      while ((await jobs.getActiveCount()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(await jobs.getActiveCount(), 0, 'the worker stopped the job');
+    } finally {
+      await queues.close();
+    }
+  });
+
   it('refuses a bad command line, saying what to fix', async () => {
     const base = WorkerFleet.command({ url: redis.url, prefix: 'unused', executor: 'cpu' });
     const methodsAt = base.indexOf('--methods') + 1;
