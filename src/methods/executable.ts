@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColmenaError, InvalidArgumentError } from '../common/errors.js';
@@ -10,10 +9,10 @@ import { ResourceRequirements } from '../models/resources.js';
 import type { StopSignal } from '../common/stop-signal.js';
 import { launchEnvironment } from './launch-env.js';
 import {
-  newProcessToken, signalGroup, sweepMarkedProcesses, sweepMarkedProcessesSync, TASK_TOKEN_VARIABLE, WORKER_TOKEN_VARIABLE,
+  killOnExit, newProcessToken, pidOrigin, signalGroup, sweepLaunchSync, sweepMarkedProcesses, TASK_TOKEN_VARIABLE, WORKER_TOKEN_VARIABLE,
 } from './launch-kill.js';
 import { acceleratorEnvironment, currentPlacement, type Placement } from './launch-placement.js';
-import { checkLaunchTemplate, fillTemplate, hostfileText, type LaunchTemplate } from './launch-template.js';
+import { checkLaunchTemplate, fillTemplate, hostfileText, type LaunchTemplate, templateWords } from './launch-template.js';
 
 /** Marks executable methods so a worker recognises them even when loaded as another module copy. */
 export const EXECUTABLE_BRAND = Symbol.for('colmena.ExecutableMethod');
@@ -34,7 +33,8 @@ export interface ExecutableMethodOptions<Args extends unknown[], Value> {
    * string is split on whitespace (no shell), as Colmena's `mpi_command_string`. Placeholders:
    * `{node_count}`, `{cpu_processes}` (= `{ranks_per_node}`), `{cpu_threads}`, `{total_ranks}`;
    * with a placement also `{hosts}` (comma-separated), `{hosts_slots}` (`n1:2,n2:2`),
-   * `{hostfile}` (written into the run directory), `{gpus_per_node}`, `{gpu_ids}`.
+   * `{hostfile}` (`colmena.hostfile`, written into the run directory when the template names it),
+   * `{gpus_per_node}`, `{gpu_ids}`.
    * Ready-made: `LAUNCHERS.mpirun`, `.mpiexec`, `.srun`, `.aprun`.
    * @example ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', '{total_ranks}']
    */
@@ -113,7 +113,11 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
       throw new InvalidArgumentError(`ExecutableMethod.killGraceMs must be a non-negative number of ms, got ${String(options.killGraceMs)}`);
     }
     this.options = options;
+    this.#writesHostfile = typeof options.mpi !== 'boolean' && options.mpi !== undefined && templateWords(options.mpi).some((word) => word.includes('{hostfile}'));
   }
+
+  /** Only a template that names `{hostfile}` gets one written (a file write less before the launch). */
+  readonly #writesHostfile: boolean;
 
   /** The full command line for a task with these resources. */
   commandLine(resources: ResourceRequirementsInit = {}, extraArgs: readonly string[] = [], placement?: Placement, hostfile?: string): string[] {
@@ -128,15 +132,18 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
     context: { resources?: ResourceRequirementsInit; signal?: StopSignal } = {},
   ): Promise<ExecutableOutcome<Value>> {
     const options = this.options;
-    const runDir = await mkdtemp(join(options.runDirParent ?? tmpdir(), 'colmena-run-'));
+    // Synchronous file work from here to the spawn, on purpose: on an allocation this runs between
+    // the nodes being granted and the launcher starting, where a sync mkdir or write costs tens of
+    // µs and each thread-pool round trip a scheduling delay with the nodes idle.
+    const runDir = mkdtempSync(join(options.runDirParent ?? tmpdir(), 'colmena-run-'));
     try {
       let mark = performance.now();
       const prepared = (await options.preprocess?.(runDir, args, kwargs)) ?? {};
       const placement = currentPlacement();
       let hostfile: string | undefined;
-      if (placement) {
+      if (placement && this.#writesHostfile) {
         hostfile = join(runDir, 'colmena.hostfile');
-        await writeFile(hostfile, hostfileText(placement));
+        writeFileSync(hostfile, hostfileText(placement));
       }
       const commandLine = this.commandLine(context.resources, prepared.args ?? [], placement, hostfile);
       const preprocessSeconds = (performance.now() - mark) / 1000;
@@ -176,44 +183,54 @@ async function runProgram(
   placement: Placement | undefined,
 ): Promise<void> {
   signal?.throwIfAborted();
-  const stdout = createWriteStream(join(runDir, 'colmena.stdout'));
-  const stderr = createWriteStream(join(runDir, 'colmena.stderr'));
-  await Promise.all([once(stdout, 'open'), once(stderr, 'open')]);
   // Every process this launch starts inherits the token: the sweep finds them by it, even after
   // they called setsid or were reparented to PID 1.
   const token = newProcessToken();
   const markers: Record<string, string> = { [TASK_TOKEN_VARIABLE]: token };
   const workerToken = process.env[WORKER_TOKEN_VARIABLE];
   if (workerToken) markers[WORKER_TOKEN_VARIABLE] = workerToken;
-  const child = spawn(commandLine[0]!, commandLine.slice(1), {
-    cwd: runDir,
-    shell: false,
-    // Its own process group, so killing the group also stops what it launched (MPI ranks).
-    detached: true,
-    stdio: [stdin === undefined ? 'ignore' : 'pipe', stdout, stderr],
-    env: launchEnvironment(process.env, options, { ...acceleratorEnvironment(placement?.gpuIds ?? []), ...markers }),
-  });
+  const env = launchEnvironment(process.env, options, { ...acceleratorEnvironment(placement?.gpuIds ?? []), ...markers });
+  const origin = pidOrigin();
+  let child: ChildProcess;
+  // The program writes its output files itself (no stream through this process); our copies of
+  // the descriptors close once it has them.
+  const stdoutFd = openSync(join(runDir, 'colmena.stdout'), 'w');
+  try {
+    const stderrFd = openSync(join(runDir, 'colmena.stderr'), 'w');
+    try {
+      child = spawn(commandLine[0]!, commandLine.slice(1), {
+        cwd: runDir,
+        shell: false,
+        // Its own process group, so killing the group also stops what it launched (MPI ranks).
+        detached: true,
+        stdio: [stdin === undefined ? 'ignore' : 'pipe', stdoutFd, stderrFd],
+        env,
+      });
+    } finally {
+      closeSync(stderrFd);
+    }
+  } finally {
+    closeSync(stdoutFd);
+  }
+  const pid = child.pid;
+  if (pid !== undefined) child.once('spawn', () => placement?.launched?.(pid));
   const graceMs = options.killGraceMs ?? 2000;
   let exited = false;
   let graceTimer: NodeJS.Timeout | undefined;
   // Launcher first, gently: mpirun and srun forward SIGTERM to their ranks and remote daemons.
   // Whatever is left after the grace is killed by the group kill and the sweep below.
   const terminate = (): void => {
-    if (exited || child.pid === undefined) return;
+    if (exited || pid === undefined) return;
     try {
       child.kill('SIGTERM');
     } catch {
       // already gone
     }
-    graceTimer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), graceMs);
+    graceTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
   };
   signal?.addEventListener('abort', terminate, { once: true });
   // Our own exit (e.g. the worker being replaced) must not leave the program running.
-  const onExit = (): void => {
-    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-    sweepMarkedProcessesSync(TASK_TOKEN_VARIABLE, token);
-  };
-  process.once('exit', onExit);
+  const forgetOnExit = pid === undefined ? undefined : killOnExit(token, pid);
   try {
     if (stdin !== undefined) child.stdin!.end(stdin);
     const [code, killedBy] = (await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
@@ -226,8 +243,6 @@ async function runProgram(
     exited = true;
     signal?.throwIfAborted();
     if (code !== 0) {
-      stderr.end();
-      await once(stderr, 'close');
       const text = await readFile(join(runDir, 'colmena.stderr'), 'utf8').catch(() => '');
       const tail = text.slice(-(options.stderrTailBytes ?? 2000));
       throw new ExecutableFailedError(commandLine, code, killedBy, tail);
@@ -236,12 +251,13 @@ async function runProgram(
     exited = true;
     if (graceTimer) clearTimeout(graceTimer);
     signal?.removeEventListener('abort', terminate);
-    process.removeListener('exit', onExit);
+    placement?.launcherExited?.();
     // However the launch ended, nothing it started outlives it: its group, then every marked
-    // process (daemonized, setsid, reparented to PID 1).
-    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-    await sweepMarkedProcesses(TASK_TOKEN_VARIABLE, token);
-    stdout.end();
-    stderr.end();
+    // process (daemonized, setsid, reparented to PID 1). Only then do its nodes go back, in the
+    // same tick when the sweep can look at just the processes started since the launch.
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+    if (pid === undefined || !origin || !sweepLaunchSync(token, pid, origin)) await sweepMarkedProcesses(TASK_TOKEN_VARIABLE, token);
+    forgetOnExit?.();
+    placement?.release?.();
   }
 }

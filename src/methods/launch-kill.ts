@@ -107,3 +107,129 @@ export function sweepMarkedProcessesSync(variable: string, token: string, rounds
     signalEach(pids, 'SIGKILL');
   }
 }
+
+/**
+ * Where the kernel's pid sequence stood just before a launch: every process the launch starts gets
+ * a pid handed out after it, so its sweep can skip the processes that were there before (reading
+ * `/proc/<pid>/environ` of every process costs milliseconds; the few started since, microseconds).
+ */
+export interface PidOrigin {
+  /** `processes` of `/proc/stat`: pids handed out since boot (every fork and thread). */
+  forks: number;
+  /** Threads alive (from `/proc/loadavg`): bounds the pids in use that allocation skips over. */
+  threads: number;
+}
+
+interface PidCursor extends PidOrigin {
+  /** The last pid handed out in this pid namespace (from `/proc/loadavg`). */
+  lastPid: number;
+}
+
+/** The kernel does not hand out pids below this after wrapping (RESERVED_PIDS). */
+const RESERVED_PIDS = 300;
+let pidMax: number | undefined;
+
+function readPidCursor(): PidCursor | undefined {
+  try {
+    const forks = /^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1];
+    // "0.10 0.20 0.30 4/251 21974": running/total threads, then the last pid handed out.
+    const load = /\d+\/(\d+) (\d+)/.exec(readFileSync('/proc/loadavg', 'latin1'));
+    pidMax ??= Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1'));
+    if (forks === undefined || !load || !(pidMax > RESERVED_PIDS)) return undefined;
+    return { forks: Number(forks), threads: Number(load[1]), lastPid: Number(load[2]) };
+  } catch {
+    return undefined; // no Linux /proc: the full sweep (which then finds nothing) is the answer
+  }
+}
+
+/** An origin read up to this long ago still holds (any moment before a spawn does); it saves reading `/proc` before each launch. */
+const ORIGIN_REUSE_MS = 1000;
+let lastOrigin: { origin: PidOrigin; at: number } | undefined;
+
+/** Call before spawning a launcher; undefined where `/proc` cannot say. */
+export function pidOrigin(): PidOrigin | undefined {
+  const now = performance.now();
+  if (lastOrigin && now - lastOrigin.at < ORIGIN_REUSE_MS) return lastOrigin.origin;
+  const cursor = readPidCursor();
+  lastOrigin = cursor && { origin: { forks: cursor.forks, threads: cursor.threads }, at: now };
+  return lastOrigin?.origin;
+}
+
+/**
+ * The pids a launch's processes can have: handed out after its launcher (`launcherPid`) and up to
+ * the kernel's cursor now, a cyclic range since pids wrap at pid_max. Undefined when the cursor may
+ * have gone all the way round since the origin (then any pid could be ours). The cursor moves at
+ * most once per pid handed out plus once per pid in use it skips, and the pids in use during the
+ * launch are at most the threads alive at its origin plus those started since.
+ */
+function launchPidRange(launcherPid: number, origin: PidOrigin): ((pid: number) => boolean) | undefined {
+  const now = readPidCursor();
+  if (!now) return undefined;
+  const started = now.forks - origin.forks;
+  if (2 * started + origin.threads >= pidMax! - RESERVED_PIDS) return undefined;
+  const last = now.lastPid;
+  return last >= launcherPid ? (pid) => pid >= launcherPid && pid <= last : (pid) => pid >= launcherPid || pid <= last;
+}
+
+/**
+ * Sweep a launch that has ended: SIGKILL its marked processes until none is left, reading only the
+ * processes started since its origin, synchronously, so the nodes it held can go to the next task
+ * in the same tick its launcher exited. Returns false (having done nothing) when the range cannot
+ * be narrowed; then sweep with {@link sweepMarkedProcesses}.
+ */
+export function sweepLaunchSync(token: string, launcherPid: number, origin: PidOrigin, rounds = 20): boolean {
+  const wanted = needle(TASK_TOKEN_VARIABLE, token);
+  for (let round = 0; round < rounds; round++) {
+    // Re-read each round: a process forked while we sweep has a pid past the previous cursor.
+    const ours = launchPidRange(launcherPid, origin);
+    if (!ours) {
+      if (round === 0) return false;
+      // The cursor came round while we swept (pid space nearly exhausted): look at everything.
+      sweepMarkedProcessesSync(TASK_TOKEN_VARIABLE, token, rounds);
+      return true;
+    }
+    let entries: string[];
+    try {
+      entries = readdirSync('/proc');
+    } catch {
+      return true;
+    }
+    const found: number[] = [];
+    for (const entry of entries) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === process.pid || !ours(pid)) continue;
+      try {
+        if (marked(readFileSync(`/proc/${pid}/environ`), wanted)) found.push(pid);
+      } catch {
+        // gone, or not ours
+      }
+    }
+    if (found.length === 0) return true;
+    signalEach(found, 'SIGKILL');
+  }
+  return true;
+}
+
+/** Launches under way in this process (token → launcher pid), for the exit hook. */
+const liveLaunches = new Map<string, number>();
+
+function killLiveLaunches(): void {
+  for (const [token, pid] of liveLaunches) {
+    signalGroup(pid, 'SIGKILL');
+    sweepMarkedProcessesSync(TASK_TOKEN_VARIABLE, token);
+  }
+}
+
+/**
+ * Until the returned function is called, this process exiting (e.g. a worker being replaced) kills
+ * the launch and everything it started. One `exit` listener serves every launch, so many
+ * concurrent tasks do not pile up listeners.
+ */
+export function killOnExit(token: string, launcherPid: number): () => void {
+  if (liveLaunches.size === 0) process.on('exit', killLiveLaunches);
+  liveLaunches.set(token, launcherPid);
+  return () => {
+    if (!liveLaunches.delete(token)) return;
+    if (liveLaunches.size === 0) process.removeListener('exit', killLiveLaunches);
+  };
+}

@@ -10,6 +10,15 @@ export interface Placement {
   coresPerNode: number;
   /** Accelerator ids reserved on each node (the same ids on every node of a multi-node task). */
   gpuIds: readonly string[];
+  /** Called when the launcher process exists (its `spawn` event). */
+  launched?(pid: number): void;
+  /** Called when the launcher has exited, before its leftovers are swept. */
+  launcherExited?(): void;
+  /**
+   * Called once the launch has ended and every process it started is gone: the nodes go to the
+   * next task at once, not after postprocessing and run-directory cleanup. Idempotent.
+   */
+  release?(): void;
 }
 
 const current = new AsyncLocalStorage<Placement>();

@@ -11,13 +11,14 @@ import { type SlurmClusterHandle, startSlurmCluster } from '../helpers/slurm-clu
 
 const FIXTURES = new URL('./fixtures/launches.ts', import.meta.url);
 
-/** Most nodes in use at once, from each result's hosts and compute start and end. */
+/** Most nodes in use at once, from each result's hosts and when it held them (placed_at → released_at). */
 function peakNodes(results: Result[]): number {
   const edges = results.flatMap((r) => {
-    const hosts = (r.workerInfo?.hosts as string[] | undefined)?.length ?? 0;
+    const { hosts, placed_at: from, released_at: to } = r.workerInfo as unknown as { hosts: string[]; placed_at: number; released_at: number };
+    assert.ok(from <= to && to <= r.timestamp.computeEnded, 'nodes are held within the task');
     return [
-      { at: r.timestamp.computeStarted, change: hosts },
-      { at: r.timestamp.computeEnded, change: -hosts },
+      { at: from, change: hosts.length },
+      { at: to, change: -hosts.length },
     ];
   });
   // Ends before starts at the same instant: a node handed on is not two nodes.

@@ -19,7 +19,8 @@ export interface AllocationExecutorOptions extends NodePlacerOptions {
  * the nodes its resources ask for, its launch template is filled with them (`{hosts}`,
  * `{hostfile}`, …; see `LAUNCHERS`), its devices are exported (CUDA_VISIBLE_DEVICES and
  * equivalents), and the nodes come back only once every process it started is gone. The hosts and
- * device ids are recorded on the result's worker info (`hosts`, `gpu_ids`).
+ * device ids are recorded on the result's worker info (`hosts`, `gpu_ids`), with when the nodes were
+ * held (`placed_at`, `released_at`, epoch seconds).
  *
  * The launcher (mpirun, srun, …) runs on this task server's host and starts the ranks on the
  * placed nodes; function tasks belong on the other executors.
@@ -59,13 +60,18 @@ export class AllocationExecutor implements Executor {
       return failedReply(waitingWorker, error);
     }
     const worker = { ...waitingWorker, hosts: [...lease.hosts], gpu_ids: [...lease.gpuIds] };
+    let reply: TaskReply;
     try {
-      // The reply comes once the launch has ended and its processes are swept (a timed-out task
-      // holds its nodes until its kill is complete); then the nodes go back.
-      return await runWithPlacement(lease, () => runMethod(target, payload, worker, context));
+      // The executable gives the nodes back the moment its launch has ended and its processes are
+      // swept (a timed-out task holds them until its kill is complete), before postprocessing;
+      // this release covers every other ending (nothing launched, a failing preprocess).
+      reply = await runWithPlacement(lease, () => runMethod(target, payload, worker, context));
     } finally {
       lease.release();
     }
+    // When the nodes were held (epoch seconds): the compute timestamps also cover postprocessing,
+    // which runs after the nodes went to the next task.
+    return { ...reply, workerInfo: { ...reply.workerInfo, placed_at: lease.grantedAt, released_at: lease.releasedAt } };
   }
 
   [Symbol.asyncDispose](): Promise<void> {

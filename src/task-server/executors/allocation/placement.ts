@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../../common/errors.js';
 import type { StopSignal } from '../../../common/stop-signal.js';
+import { nowSeconds } from '../../../models/clock.js';
 import type { Placement } from '../../../methods/launch-placement.js';
 import type { ResourceRequirements } from '../../../models/resources.js';
 import type { Allocation, AllocationNode } from './allocation.js';
@@ -20,12 +21,21 @@ export interface NodePlacerOptions {
 /** A granted placement; `release()` gives its nodes back (idempotent). */
 export interface PlacementLease extends Placement {
   release(): void;
+  /** When the nodes were granted and given back (epoch seconds, like a Result's timestamps). */
+  readonly grantedAt: number;
+  readonly releasedAt: number | undefined;
 }
 
-/** What the placer did, in order, for reports and for checking it never oversubscribes. */
+/**
+ * What the placer did, in order, for reports and for checking it never oversubscribes (`at` is
+ * `performance.now()`). `launch` and `exit` are the task's launcher starting (its spawn event) and
+ * exiting, as the executable reports them.
+ */
 export type PlacementEvent =
   | { kind: 'request'; id: number; at: number }
   | { kind: 'grant'; id: number; at: number; hosts: readonly string[] }
+  | { kind: 'launch'; id: number; at: number; pid: number }
+  | { kind: 'exit'; id: number; at: number }
   | { kind: 'release'; id: number; at: number }
   | { kind: 'withdraw'; id: number; at: number };
 
@@ -162,15 +172,25 @@ export class NodePlacer {
     });
     const hosts = held.map((state) => state.node.name);
     this.onEvent?.({ kind: 'grant', id: waiter.id, at: performance.now(), hosts });
-    let released = false;
+    let releasedAt: number | undefined;
+    const event = (kind: 'launch' | 'exit', pid?: number): void => {
+      if (releasedAt !== undefined) return;
+      this.onEvent?.(kind === 'launch' ? { kind, id: waiter.id, at: performance.now(), pid: pid! } : { kind, id: waiter.id, at: performance.now() });
+    };
     return {
       hosts,
       ranksPerNode: waiter.ranksPerNode,
       coresPerNode: cores,
       gpuIds,
+      grantedAt: nowSeconds(),
+      get releasedAt() {
+        return releasedAt;
+      },
+      launched: (pid) => event('launch', pid),
+      launcherExited: () => event('exit'),
       release: () => {
-        if (released) return;
-        released = true;
+        if (releasedAt !== undefined) return;
+        releasedAt = nowSeconds();
         for (const state of held) {
           if (waiter.whole) state.whole = false;
           else {
@@ -179,6 +199,7 @@ export class NodePlacer {
           }
         }
         this.onEvent?.({ kind: 'release', id: waiter.id, at: performance.now() });
+        // The waiters these nodes let in are granted now, in the same tick the launch ended.
         this.#dispatch();
       },
     };
