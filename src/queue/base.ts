@@ -65,6 +65,9 @@ export interface TakeOptions extends WaitOptions {
 }
 
 /** What a task server gets from the request channel. */
+/** How many retired task ids a client remembers, to take their late intermediate results. */
+const RECENTLY_RETIRED = 10_000;
+
 export type ServerMessage =
   | { kind: 'task'; task: Result }
   | { kind: 'kill' }
@@ -108,6 +111,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   readonly #active: ActiveTasks;
   /** Tasks whose final result was delivered to a topic buffer but not yet taken. */
   readonly #finalDelivered = new Set<string>();
+  /** The last tasks retired, oldest first: their late intermediate results are still delivered. */
+  readonly #recentlyRetired = new Set<string>();
   /** getResult calls waiting, by topic: a topic someone waits on is one we may pop. */
   readonly #waitingOn = new Map<string, number>();
   /** Pass-by-reference: the stores of each topic, and which objects each task uses. */
@@ -419,13 +424,20 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
    * result per task sent from here: anything else is dropped with a log line and a `dropped` event.
    */
   protected deliver(result: Result): void {
-    if (!this.#active.has(result.taskId)) return this.#drop(result, 'unknown-task');
+    if (!this.#active.has(result.taskId)) {
+      // A value streamed to another topic may be read after its task's final result: still its own.
+      if (result.complete === false && this.#recentlyRetired.has(result.taskId)) return this.#bufferFor(result.topic).push(result);
+      return this.#drop(result, 'unknown-task');
+    }
     if (result.complete !== false) {
       if (this.#finalDelivered.has(result.taskId)) return this.#drop(result, 'duplicate-final');
       this.#finalDelivered.add(result.taskId);
     }
-    const buffer = this.received.get(result.topic) ?? this.received.get('default')!;
-    buffer.push(result);
+    this.#bufferFor(result.topic).push(result);
+  }
+
+  #bufferFor(topic: string): AsyncQueue<Result> {
+    return this.received.get(topic) ?? this.received.get('default')!;
   }
 
   #drop(result: Result, reason: QueueEvents['dropped']['reason']): void {
@@ -468,6 +480,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const topic = this.#active.remove(taskId);
     if (topic === undefined) return;
     this.#finalDelivered.delete(taskId);
+    this.#recentlyRetired.add(taskId);
+    if (this.#recentlyRetired.size > RECENTLY_RETIRED) this.#recentlyRetired.delete(this.#recentlyRetired.values().next().value!);
     if (this.#active.countOf(topic) === 0 && !this.#waitingOn.get(topic)) this.ownershipChanged();
     if (this.#signalCleanups.size > 0) {
       this.#signalCleanups.get(taskId)?.();
