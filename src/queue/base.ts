@@ -210,7 +210,13 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
    * @throws SerializationError naming the argument that cannot be encoded.
    * @example const id = await queues.sendInputs('add', [1, 2], { topic: 'sim' });
    */
-  async sendInputs<K extends keyof M & string>(method: K, args: MethodArgs<M[K]>, options: SendOptions = {}): Promise<string> {
+  sendInputs<K extends keyof M & string>(method: K, args: MethodArgs<M[K]>, options?: SendOptions): Promise<string>;
+  /**
+   * With keyword arguments (bound by name when the method declares `params`), the positional
+   * ones may stop short: `sendInputs('add', [1], { kwargs: { b: 2 } })` or `sendInputs('add', [], { kwargs: { a: 1, b: 2 } })`.
+   */
+  sendInputs<K extends keyof M & string>(method: K, args: Partial<MethodArgs<M[K]>>, options: SendOptions & { kwargs: Record<string, unknown> }): Promise<string>;
+  async sendInputs<K extends keyof M & string>(method: K, args: Partial<MethodArgs<M[K]>>, options: SendOptions = {}): Promise<string> {
     this.#assertOpen();
     this.#assertRole('client', 'sendInputs');
     const topic = options.topic ?? 'default';
