@@ -135,5 +135,5 @@ export { readCampaignRecord, type CampaignRecord } from './monitor/run-log/campa
 export { summarize, type MethodSummary, type RunSummary } from './monitor/report/stats.js';
 export { writeReport, type Report, type ReportOptions } from './monitor/report/report.js';
 export { chromeTrace, type ChromeTrace, type TraceEvent } from './monitor/report/trace.js';
-export type { ResultRecord, RunLogRecord } from './monitor/run-log/records.js';
+export { nodesOf, type ResultRecord, type RunLogRecord } from './monitor/run-log/records.js';
 
