@@ -169,7 +169,7 @@ export async function runReallocation(options: ReallocationOptions): Promise<Rea
   const thinker = new Reallocating(queues, options);
   const moves: Move[] = [];
   const started = performance.now();
-  thinker.rec.on('change', (change: ResourceChange) => {
+  thinker.rec.events.on('change', (change: ResourceChange) => {
     if (change.kind !== 'reallocate') return;
     moves.push({
       t: (performance.now() - started) / 1000,

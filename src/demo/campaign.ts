@@ -150,7 +150,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     if (change.from === 'simulation' && change.to === 'training') moves.toTraining += change.slots;
     if (change.from === 'training' && change.to === 'simulation') moves.toSimulation += change.slots;
   };
-  thinker.rec.on('change', onChange);
+  const stopWatching = thinker.rec.events.on('change', onChange);
 
   if (settings.runLog !== false) {
     const { workMs, initialDesigns, retrainEvery } = settings;
@@ -175,7 +175,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     walltime.dispose();
     progress?.stop();
     stopListening();
-    thinker.rec.off('change', onChange);
+    stopWatching();
     await queues.sendKillSignal();
     await server.join();
     await queues.close();

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, InvalidStateError, UnknownPoolError } from '../common/errors.js';
+import { Emitter } from '../common/emitter.js';
 import { childLogger } from '../common/logging.js';
 import { nowSeconds } from '../models/clock.js';
 import { throwIfAborted, type WaitOptions, watchWait } from '../common/abort.js';
@@ -40,7 +40,7 @@ export interface ResourceCounterEvents {
    * updated (read them with {@link ResourceCounter.snapshot}). Listeners must not throw; one that
    * does is logged.
    */
-  change: [change: ResourceChange];
+  change: ResourceChange;
 }
 
 /** The state of one pool. */
@@ -82,7 +82,14 @@ interface Pool {
  * // ... run the task, then:
  * rec.release('simulation', 1);
  */
-export class ResourceCounter<T extends string = string> extends EventEmitter<ResourceCounterEvents> {
+export class ResourceCounter<T extends string = string> {
+  /**
+   * `change` after every acquire, release and reallocation: `rec.events.on('change', listener)`
+   * returns the function that unsubscribes.
+   */
+  readonly events = new Emitter<ResourceCounterEvents>((error, event) =>
+    childLogger('thinker.resources').error({ err: error, event }, 'a ResourceCounter change listener failed'),
+  );
   /** Slots in all pools together. */
   readonly totalSlots: number;
   /** Names of the pools besides `null`. */
@@ -90,7 +97,6 @@ export class ResourceCounter<T extends string = string> extends EventEmitter<Res
   readonly #pools = new Map<PoolName, Pool>();
 
   constructor(totalSlots: number, taskTypes: readonly T[] = []) {
-    super();
     checkCount('totalSlots', totalSlots);
     if (!Array.isArray(taskTypes)) {
       throw new InvalidArgumentError(`taskTypes must be an array of pool names, got ${typeof taskTypes}`);
@@ -309,14 +315,7 @@ export class ResourceCounter<T extends string = string> extends EventEmitter<Res
 
   /** Tell listeners; one that throws is logged and cannot break the counter's bookkeeping. */
   #emit(change: ResourceChange): void {
-    if (this.listenerCount('change') === 0) return;
-    for (const listener of this.rawListeners('change') as ((change: ResourceChange) => void)[]) {
-      try {
-        listener(change);
-      } catch (error) {
-        childLogger('thinker.resources').error({ err: error, change }, 'a ResourceCounter change listener failed');
-      }
-    }
+    this.events.emit('change', change);
   }
 }
 

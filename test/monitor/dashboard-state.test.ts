@@ -169,7 +169,7 @@ describe('dashboard state', () => {
     const collector = new EventCollector();
     collector.attachResourceCounter(counter);
     const truth: { pool: string | null; allocated: number; busy: number }[][] = [];
-    counter.on('change', () => truth.push(counter.snapshot().map((p) => ({ pool: p.pool, allocated: p.allocated, busy: p.allocated - p.available }))));
+    counter.events.on('change', () => truth.push(counter.snapshot().map((p) => ({ pool: p.pool, allocated: p.allocated, busy: p.allocated - p.available }))));
     await counter.reallocate(null, 'sim', 3);
     await counter.acquire('sim', 2);
     await counter.reallocate(null, 'ml', 1);

@@ -56,7 +56,7 @@ test('a thinker run logs its agents, events and slots; pool utilization matches 
     const thinker = new Campaign(queues, rec);
     // The test keeps its own account of the counter, to check the summary against.
     const busyChanges: { t: number; busy: number; allocated: number }[] = [];
-    rec.on('change', (change) => busyChanges.push({ t: change.timestamp, busy: rec.allocatedSlots('sim') - rec.availableSlots('sim'), allocated: rec.allocatedSlots('sim') }));
+    rec.events.on('change', (change) => busyChanges.push({ t: change.timestamp, busy: rec.allocatedSlots('sim') - rec.availableSlots('sim'), allocated: rec.allocatedSlots('sim') }));
     const runLog = await RunLog.open(path);
     runLog.attachThinker(thinker).attachTaskServer(server, { workers: 2 });
     server.start();

@@ -79,7 +79,7 @@ test('slots move from simulation to training when the event fires, and back when
   const rec = new ResourceCounter(TOTAL_SLOTS, ['simulation', 'training']);
   const history: string[] = [];
   const allocation: [number, number][] = [];
-  rec.on('change', (change: ResourceChange) => {
+  rec.events.on('change', (change: ResourceChange) => {
     if (change.kind !== 'reallocate') return;
     history.push(`${change.from ?? 'unallocated'} -> ${change.to ?? 'unallocated'}: ${change.slots}`);
     allocation.push([rec.allocatedSlots('simulation'), rec.allocatedSlots('training')]);

@@ -14,7 +14,7 @@ describe('Reallocator', () => {
   test('gathers up to maxSlots in steps, then disperses everything on stop', async () => {
     const rec = await simPool(6);
     const moves: string[] = [];
-    rec.on('change', (change) => {
+    rec.events.on('change', (change) => {
       if (change.kind === 'reallocate') moves.push(`${change.from}->${change.to}:${change.slots}`);
     });
     const borrow = new Reallocator(rec, { gatherFrom: 'sim', gatherTo: 'ml', disperseTo: 'sim', maxSlots: 5, slotStep: 2 }).start();

@@ -285,7 +285,7 @@ describe('ResourceCounter: change events', () => {
     const rec = counter(2, ['sim']);
     const changes: Omit<ResourceChange, 'timestamp'>[] = [];
     const allocations: number[] = [];
-    rec.on('change', ({ timestamp, ...change }) => {
+    rec.events.on('change', ({ timestamp, ...change }) => {
       assert.ok(timestamp > 1.6e9, 'timestamps are epoch seconds');
       changes.push(change);
       allocations.push(rec.allocatedSlots('sim'));
@@ -305,16 +305,19 @@ describe('ResourceCounter: change events', () => {
 
   test('a listener that throws is logged and cannot break the bookkeeping', async () => {
     const rec = counter(1, ['sim']);
-    rec.on('change', () => {
+    rec.events.on('change', () => {
       throw new Error('broken listener');
     });
     let heard = 0;
-    rec.once('change', () => heard++);
+    const stop = rec.events.on('change', () => {
+      heard++;
+      stop();
+    });
     await rec.reallocate(null, 'sim', 1);
     const waiting = rec.acquire('sim', 1);
     await waiting;
     rec.release('sim', 1);
-    assert.equal(heard, 1, 'a once listener is called once');
+    assert.equal(heard, 1, 'a listener that unsubscribes itself is called once');
     assert.equal(rec.availableSlots('sim'), 1);
   });
 });

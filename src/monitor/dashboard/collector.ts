@@ -132,9 +132,9 @@ export class EventCollector {
     this.#counters.push(watched);
     this.#other.push({ type: 'slots', t: nowSeconds(), change: { kind: 'attach', slots: 0 }, pools: pools.map((p) => ({ ...p })) });
     const listener = (change: SlotChange): void => void watched.changes.push(change);
-    counter.on('change', listener);
+    const unsubscribe = counter.events.on('change', listener);
     this.#detach.push(() => {
-      counter.off('change', listener);
+      unsubscribe();
       this.#counters.splice(this.#counters.indexOf(watched), 1);
     });
   }

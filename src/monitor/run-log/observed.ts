@@ -62,8 +62,7 @@ export interface SlotChange {
 
 /** The parts of a `ResourceCounter` the run log uses: its `change` event and its pools' state. */
 export interface SlotCounter {
-  on(event: 'change', listener: (change: SlotChange) => void): unknown;
-  off(event: 'change', listener: (change: SlotChange) => void): unknown;
+  readonly events: Observable<{ change: SlotChange }>;
   snapshot(): readonly { pool: string | null; allocated: number; available: number }[];
 }
 

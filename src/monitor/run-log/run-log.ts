@@ -212,8 +212,7 @@ export class RunLog {
       this.#push(line);
     };
     record({ kind: 'attach', slots: 0, timestamp: nowSeconds() });
-    counter.on('change', record);
-    this.#detach.push(() => counter.off('change', record));
+    this.#detach.push(counter.events.on('change', record));
     return this;
   }
 
