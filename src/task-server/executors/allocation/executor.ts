@@ -1,3 +1,4 @@
+import { invalidArgument } from '../../../common/errors.js';
 import { isExecutableMethod } from '../../../methods/executable.js';
 import { runWithPlacement } from '../../../methods/launch-placement.js';
 import { loadModuleMethod } from '../../../methods/load.js';
@@ -12,6 +13,13 @@ import { NodePlacer, type NodePlacerOptions } from './placement.js';
 export interface AllocationExecutorOptions extends NodePlacerOptions {
   /** The nodes to place tasks on: `await discoverAllocation()`, `allocationFromList([...])`, … */
   allocation: Allocation;
+  /**
+   * Tasks taken from the server beyond those that can run at once, waiting here for nodes in
+   * placement order: what lets a release start the next task in the same tick, and what backfill
+   * chooses from. Their `timeoutMs` runs while they wait (tasks still in the server's line do not
+   * count it). @default as many as can run at once (nodes, or cores with `shareNodes`)
+   */
+  lookahead?: number;
 }
 
 /**
@@ -38,10 +46,19 @@ export class AllocationExecutor implements Executor {
     this.name = name;
     this.allocation = options.allocation;
     this.placer = new NodePlacer(options.allocation, options);
-    this.capacity = options.shareNodes ? options.allocation.nodes.reduce((sum, node) => sum + node.cores, 0) : options.allocation.nodes.length;
+    const runnable = options.shareNodes ? options.allocation.nodes.reduce((sum, node) => sum + node.cores, 0) : options.allocation.nodes.length;
+    const lookahead = options.lookahead ?? runnable;
+    if (!(Number.isSafeInteger(lookahead) && lookahead >= 0)) {
+      throw invalidArgument('AllocationExecutor', 'lookahead', 'a whole number of tasks, 0 or more', options.lookahead);
+    }
+    this.capacity = runnable + lookahead;
   }
 
-  /** Tasks that can run at once: one per node, or with `shareNodes` up to one per core. */
+  /**
+   * Tasks the server hands over at once: those that can run (one per node, or with `shareNodes`
+   * up to one per core) plus the lookahead waiting for nodes. A slot comes back only with the
+   * reply, after postprocessing, so without a lookahead freed nodes would wait for it.
+   */
   readonly capacity: number;
 
   async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
