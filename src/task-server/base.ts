@@ -381,20 +381,40 @@ export abstract class BaseTaskServer {
     for (;;) {
       const controller = new TaskStop();
       this.#running.set(task.taskId, controller);
-      if (slots !== null && !slots.tryTake() && !(await this.#waitForSlot(task, slots, controller))) return;
-      // Chained past 2³¹−1 ms, so a long timeout is not a 1 ms one.
-      const clearTimer =
-        timeoutMs === null ? undefined : setLongTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
-      const context: RunContext = {
-        signal: controller,
-        onIntermediate: (item) => this.#sendIntermediate(task, item),
-        taskId: task.taskId,
-        attempt: task.retries,
+      let clearTimer: (() => void) | undefined;
+      let clearWaitTimer: (() => void) | undefined;
+      /** Set once the attempt holds a slot (if its executor counts them) and is handed over. */
+      let started = false;
+      const start = (): Promise<TaskReply> => {
+        started = true;
+        clearWaitTimer?.();
+        // Chained past 2³¹−1 ms, so a long timeout is not a 1 ms one.
+        if (timeoutMs !== null) clearTimer = setLongTimeout(() => controller.abort(new TaskTimeoutError(task.taskId, timeoutMs)), timeoutMs);
+        task.timestamp.startTaskSubmission = nowSeconds();
+        return this.execute(task, {
+          signal: controller,
+          onIntermediate: (item) => this.#sendIntermediate(task, item),
+          taskId: task.taskId,
+          attempt: task.retries,
+        });
       };
-      task.timestamp.startTaskSubmission = nowSeconds();
       let reply: TaskReply;
       try {
-        reply = await this.execute(task, context);
+        let handedOver: TaskReply | null;
+        if (slots === null || slots.tryTake()) {
+          handedOver = await start();
+        } else {
+          // Started from inside the release that frees a slot, so the freed worker gets it on that tick.
+          if (this.#queueTimeoutMs !== null) clearWaitTimer = this.#armQueueTimeout(task, controller, this.#queueTimeoutMs);
+          handedOver = await slots.runWhenFree(controller, start);
+        }
+        if (handedOver === null) {
+          clearWaitTimer?.();
+          // Cancelled, stopped with abortAfterMs, or past queueTimeoutMs: it ends without having started.
+          task.fail(failureFromError(controller.reason, controller.reason instanceof ColmenaTimeoutError ? 'timeout' : 'cancelled'));
+          return;
+        }
+        reply = handedOver;
       } catch (error) {
         // Executors answer failures with a reply; this is a bug somewhere, but the task still gets its one result.
         this.logger.error({ err: error, taskId: task.taskId }, 'an executor threw instead of replying');
@@ -402,7 +422,7 @@ export abstract class BaseTaskServer {
       } finally {
         clearTimer?.();
         // Before the result is sent: the next task in line starts on this tick.
-        slots?.release();
+        if (started) slots?.release();
       }
       task.timestamp.taskReceived = nowSeconds();
       applyReply(task, reply);
@@ -433,20 +453,11 @@ export abstract class BaseTaskServer {
     }
   }
 
-  /**
-   * Wait in line for a slot; `true` holding one. `false` when the task's stop fired first (a
-   * cancel, a stop with `abortAfterMs`, `queueTimeoutMs`): the task is then failed, never started.
-   */
-  async #waitForSlot(task: Result, slots: ExecutorSlots, stop: TaskStop): Promise<boolean> {
-    const queueTimeoutMs = this.#queueTimeoutMs;
-    const clearTimer =
-      queueTimeoutMs === null
-        ? undefined
-        : setLongTimeout(() => stop.abort(new ColmenaTimeoutError(`a free slot on its executor (task server queueTimeoutMs); task ${task.taskId} never started`, queueTimeoutMs)), queueTimeoutMs);
-    const granted = await slots.wait(stop);
-    clearTimer?.();
-    if (!granted) task.fail(failureFromError(stop.reason, stop.reason instanceof ColmenaTimeoutError ? 'timeout' : 'cancelled'));
-    return granted;
+  /** With `queueTimeoutMs`, stop a task still waiting for a slot after that long; returns the timer's clear. */
+  #armQueueTimeout(task: Result, stop: TaskStop, queueTimeoutMs: number): () => void {
+    const error = (): ColmenaTimeoutError =>
+      new ColmenaTimeoutError(`a free slot on its executor (task server queueTimeoutMs); task ${task.taskId} never started`, queueTimeoutMs);
+    return setLongTimeout(() => stop.abort(error()), queueTimeoutMs);
   }
 
   /** Send one streamed value as an intermediate result, without holding up the generator. */

@@ -45,7 +45,7 @@ export class ExecutorSlots {
     return this.#waiting;
   }
 
-  /** Take a slot if one is free and nobody waits ahead; `false` when the caller must {@link wait}. */
+  /** Take a slot if one is free and nobody waits ahead; `false` when the caller must wait ({@link runWhenFree}). */
   tryTake(): boolean {
     if (this.#busy >= this.capacity || this.#waiting > 0) return false;
     this.#busy++;
@@ -53,17 +53,19 @@ export class ExecutorSlots {
   }
 
   /**
-   * Join the line. Resolves `true` holding a slot (give it back with {@link release}), or `false`
-   * without one if `stop` aborted first.
+   * Call `start` holding a slot, once one is free: from inside the {@link release} that frees it,
+   * so the next task reaches the executor on the same tick as the reply that freed its worker.
+   * Resolves with what `start` resolves with (give the slot back with {@link release} after), or
+   * `null` without a slot, `start` never called, if `stop` aborts first.
    */
-  wait(stop: StopSignal): Promise<boolean> {
-    if (stop.aborted) return Promise.resolve(false);
-    if (this.tryTake()) return Promise.resolve(true);
-    return new Promise<boolean>((resolve) => {
+  runWhenFree<T>(stop: StopSignal, start: () => Promise<T>): Promise<T | null> {
+    if (stop.aborted) return Promise.resolve(null);
+    if (this.tryTake()) return start();
+    return new Promise<T | null>((resolve) => {
       const onAbort = (): void => {
         waiter.gone = true;
         this.#waiting--;
-        resolve(false);
+        resolve(null);
         // The line may now be all leavers; trim them so it does not grow while slots stay busy.
         this.#skipGone();
       };
@@ -71,7 +73,11 @@ export class ExecutorSlots {
         gone: false,
         grant: () => {
           stop.removeEventListener('abort', onAbort);
-          resolve(true);
+          try {
+            resolve(start());
+          } catch (error) {
+            resolve(Promise.reject(error));
+          }
         },
       };
       stop.addEventListener('abort', onAbort, { once: true });

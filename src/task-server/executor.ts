@@ -29,6 +29,12 @@ export interface Executor {
    * over its executors. @default undefined (no limit; counted as 32 for the window)
    */
   readonly capacity?: number;
+  /**
+   * Its tasks wait inside it for resources of different sizes (nodes, GPUs), so a count of tasks
+   * cannot say whether the next one fits: the server then hands it every task at once, which lets
+   * it backfill, and a task's `timeoutMs` includes its wait for placement. @default false
+   */
+  readonly waitsForResources?: boolean;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;

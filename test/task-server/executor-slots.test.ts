@@ -10,11 +10,13 @@ describe('ExecutorSlots', () => {
     assert.equal(slots.tryTake(), true);
     assert.equal(slots.tryTake(), false);
     const order: number[] = [];
-    const waits = [1, 2, 3].map((n) => slots.wait(new TaskStop()).then((granted) => (assert.equal(granted, true), order.push(n))));
+    const waits = [1, 2, 3].map((n) => slots.runWhenFree(new TaskStop(), async () => order.push(n)));
     assert.equal(slots.waiting, 3);
     // Nobody jumps the line while others wait, even with a slot just given back.
     slots.release();
     assert.equal(slots.tryTake(), false);
+    // Started inside release(), not on a later tick.
+    assert.deepEqual(order, [1]);
     slots.release();
     slots.release();
     await Promise.all(waits);
@@ -23,24 +25,36 @@ describe('ExecutorSlots', () => {
     assert.equal(slots.waiting, 0);
   });
 
+  it('a start that throws at once rejects its wait, as its reply would', async () => {
+    const slots = new ExecutorSlots(1, 'threads');
+    assert.equal(slots.tryTake(), true);
+    const failing = slots.runWhenFree(new TaskStop(), () => {
+      throw new Error('executor threw');
+    });
+    slots.release();
+    await assert.rejects(failing, /executor threw/);
+  });
+
   it('a waiter whose stop aborts leaves the line without a slot, and the next one is served', async () => {
     const slots = new ExecutorSlots(1, 'processes');
     assert.equal(slots.tryTake(), true);
     const cancelled = new TaskStop();
-    const first = slots.wait(cancelled);
-    const second = slots.wait(new TaskStop());
+    let firstStarted = false;
+    const first = slots.runWhenFree(cancelled, async () => (firstStarted = true));
+    const second = slots.runWhenFree(new TaskStop(), async () => 'second');
     cancelled.abort(new Error('cancelled'));
-    assert.equal(await first, false);
+    assert.equal(await first, null);
     assert.equal(slots.waiting, 1);
     slots.release();
-    assert.equal(await second, true);
+    assert.equal(await second, 'second');
+    assert.equal(firstStarted, false);
     assert.equal(slots.busy, 1);
     slots.release();
     assert.equal(slots.busy, 0);
     // Already aborted: no wait, no slot.
     const stopped = new TaskStop();
     stopped.abort(new Error('stopped'));
-    assert.equal(await slots.wait(stopped), false);
+    assert.equal(await slots.runWhenFree(stopped, async () => 'never'), null);
     assert.equal(slots.busy, 0);
   });
 

@@ -9,6 +9,10 @@ import { describe, it } from 'node:test';
 import { inlineMethod, type MethodsOf } from '../../src/methods/spec.js';
 import type { AnyResult } from '../../src/models/method-types.js';
 import { LocalQueues } from '../../src/queue/local.js';
+import type { TaskPayload, TaskReply } from '../../src/methods/envelope.js';
+import type { RunContext } from '../../src/methods/run.js';
+import type { MethodSpec } from '../../src/methods/spec.js';
+import { InlineExecutor } from '../../src/task-server/executors/inline.js';
 import { ThreadsExecutor } from '../../src/task-server/executors/threads.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import { fixtureMethods } from '../helpers/methods.js';
@@ -156,7 +160,49 @@ describe('queueTimeoutMs bounds the wait for a slot', () => {
   });
 });
 
-describe('executors without a capacity', () => {
+describe('which executors the server holds tasks back for', () => {
+  /** An executor on the server's loop that counts how many of its tasks run at once. */
+  function countingExecutor(options: { capacity?: number; waitsForResources?: boolean }) {
+    const inline = new InlineExecutor('counted');
+    const executor = {
+      name: 'counted',
+      ...options,
+      running: 0,
+      peak: 0,
+      async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
+        executor.peak = Math.max(executor.peak, ++executor.running);
+        try {
+          return await inline.run(spec, payload, context);
+        } finally {
+          executor.running--;
+        }
+      },
+      close: () => inline.close(),
+    };
+    return executor;
+  }
+
+  for (const [label, options, peak] of [
+    ['a declared capacity of 2 is handed 2 tasks at a time', { capacity: 2 }, 2],
+    ['waitsForResources is handed every task at once, whatever its capacity', { capacity: 2, waitsForResources: true }, 12],
+  ] as const) {
+    it(label, async () => {
+      const executor = countingExecutor(options);
+      const methods = { nap: inlineMethod(async (ms: number) => void (await new Promise((resolve) => setTimeout(resolve, ms))), { executor: 'counted' }) };
+      const queues = new LocalQueues<MethodsOf<typeof methods>>();
+      const server = new LocalTaskServer(queues, { methods, executors: { counted: executor } }).start();
+      try {
+        for (let i = 0; i < 12; i++) await queues.sendInputs('nap', [300]);
+        for (let i = 0; i < 12; i++) assert.equal((await queues.getResult()).success, true);
+        assert.equal(executor.peak, peak);
+      } finally {
+        await queues.sendKillSignal();
+        await server.join();
+        await queues.close();
+      }
+    });
+  }
+
   it('inline tasks are all handed over at once (no slot count)', async () => {
     let running = 0;
     let release: () => void = () => {};
