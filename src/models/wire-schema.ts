@@ -60,8 +60,15 @@ export interface WireMessage {
   value?: unknown;
 }
 
-/** A check of one value at `path`: pushes what was expected onto `issues` when it does not fit. */
-type Check = (value: unknown, path: string, issues: string[]) => void;
+/**
+ * A check of one value at `path`: pushes what was expected onto `issues` when it does not fit.
+ * `path` is `null` on the first, quick pass over a message: nearly every message fits, so no
+ * path text is built for it; only a message that does not fit is checked again with paths.
+ */
+type Check = (value: unknown, path: string | null, issues: string[]) => void;
+
+/** The path of a field inside `path`, or `null` on the quick pass. */
+const at = (path: string | null, key: string | number): string | null => (path === null ? null : path ? `${path}.${key}` : String(key));
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -105,7 +112,7 @@ function fields(shape: Record<string, Check>): Check {
     }
     for (const key in shape) {
       const value = v[key];
-      if (value !== undefined) shape[key]!(value, path ? `${path}.${key}` : key, issues);
+      if (value !== undefined) shape[key]!(value, at(path, key), issues);
     }
   };
 }
@@ -116,7 +123,7 @@ function record(check: Check): Check {
       issues.push(`${path}: expected an object`);
       return;
     }
-    for (const key in v) check(v[key], `${path}.${key}`, issues);
+    for (const key in v) check(v[key], at(path, key), issues);
   };
 }
 
@@ -153,9 +160,9 @@ const failedAttempts: Check = (v, path, issues) => {
     return;
   }
   v.forEach((attempt, index) => {
-    const at = `${path}.${index}`;
-    attemptFields(attempt, at, issues);
-    if (isObject(attempt) && attempt.failure === undefined) issues.push(`${at}.failure: expected an object`);
+    const attemptPath = at(path, index);
+    attemptFields(attempt, attemptPath, issues);
+    if (isObject(attempt) && attempt.failure === undefined) issues.push(`${attemptPath}.failure: expected an object`);
   });
 };
 
@@ -207,7 +214,11 @@ const message = fields({
  */
 export function wireMessageIssues(parsed: unknown): string[] {
   const issues: string[] = [];
-  message(parsed, '', issues);
+  message(parsed, null, issues);
+  if (issues.length > 0) {
+    issues.length = 0;
+    message(parsed, '', issues);
+  }
   if (isObject(parsed)) {
     if (parsed.task_id === undefined) issues.push('task_id: expected a non-empty string');
     if (parsed.method === undefined) issues.push('method: expected a string');

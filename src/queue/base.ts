@@ -113,6 +113,9 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   readonly #finalDelivered = new Set<string>();
   /** The last tasks retired, oldest first: their late intermediate results are still delivered. */
   readonly #recentlyRetired = new Set<string>();
+  /** The same ids in retirement order, as a ring: which one to forget next, without an iterator per task. */
+  readonly #retiredRing: (string | undefined)[] = new Array<string | undefined>(RECENTLY_RETIRED);
+  #retiredNext = 0;
   /** getResult calls waiting, by topic: a topic someone waits on is one we may pop. */
   readonly #waitingOn = new Map<string, number>();
   /** Pass-by-reference: the stores of each topic, and which objects each task uses. */
@@ -486,8 +489,11 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const topic = this.#active.remove(taskId);
     if (topic === undefined) return;
     this.#finalDelivered.delete(taskId);
+    const forgotten = this.#retiredRing[this.#retiredNext];
+    if (forgotten !== undefined) this.#recentlyRetired.delete(forgotten);
+    this.#retiredRing[this.#retiredNext] = taskId;
+    this.#retiredNext = (this.#retiredNext + 1) % RECENTLY_RETIRED;
     this.#recentlyRetired.add(taskId);
-    if (this.#recentlyRetired.size > RECENTLY_RETIRED) this.#recentlyRetired.delete(this.#recentlyRetired.values().next().value!);
     if (this.#active.countOf(topic) === 0 && !this.#waitingOn.get(topic)) this.ownershipChanged();
     if (this.#signalCleanups.size > 0) {
       this.#signalCleanups.get(taskId)?.();
