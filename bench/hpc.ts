@@ -48,6 +48,12 @@ async function bareSpawns(count: number): Promise<number[]> {
 interface Overheads {
   /** release of the nodes → the next holder's launcher spawned */
   freedToLaunch: number[];
+  /** the same, for only the first task each release lets in (the others wait for its spawn) */
+  firstFreedToLaunch: number[];
+  /** of freedToLaunch, the part spent inside `spawn()` (fork and exec: the raw limit, this run) */
+  spawnInRun: number[];
+  /** grant → `spawn()` called: colmena's own work between (run directory, template, environment) */
+  grantToSpawnCall: number[];
   /** the previous holder's launcher exited → the next holder's launcher spawned */
   exitToLaunch: number[];
   /** launcher exited → nodes released (group kill and sweep) */
@@ -60,12 +66,16 @@ interface Overheads {
  */
 function overheadsOf(events: PlacementEvent[]): Overheads {
   const launchAt = new Map<number, number>();
+  const spawnMs = new Map<number, number>();
   const exitAt = new Map<number, number>();
   for (const event of events) {
-    if (event.kind === 'launch') launchAt.set(event.id, event.at);
+    if (event.kind === 'launch') {
+      launchAt.set(event.id, event.at);
+      spawnMs.set(event.id, event.spawnMs);
+    }
     if (event.kind === 'exit') exitAt.set(event.id, event.at);
   }
-  const result: Overheads = { freedToLaunch: [], exitToLaunch: [], exitToRelease: [] };
+  const result: Overheads = { freedToLaunch: [], firstFreedToLaunch: [], spawnInRun: [], grantToSpawnCall: [], exitToLaunch: [], exitToRelease: [] };
   for (const [index, event] of events.entries()) {
     if (event.kind === 'release' && exitAt.has(event.id)) result.exitToRelease.push(event.at - exitAt.get(event.id)!);
     if (event.kind !== 'grant') continue;
@@ -77,10 +87,13 @@ function overheadsOf(events: PlacementEvent[]): Overheads {
     const launched = launchAt.get(event.id);
     if (launched === undefined) throw new Error(`task ${event.id} was granted nodes but its launcher never started`);
     result.freedToLaunch.push(launched - freeing.at);
+    if (before === index - 1) result.firstFreedToLaunch.push(launched - freeing.at);
+    result.spawnInRun.push(spawnMs.get(event.id)!);
+    if (before === index - 1) result.grantToSpawnCall.push(launched - spawnMs.get(event.id)! - event.at);
     const exited = exitAt.get(freeing.id);
     if (exited !== undefined) result.exitToLaunch.push(launched - exited);
   }
-  for (const list of [result.freedToLaunch, result.exitToLaunch, result.exitToRelease]) list.sort((a, b) => a - b);
+  for (const list of Object.values(result) as number[][]) list.sort((a, b) => a - b);
   return result;
 }
 
@@ -104,7 +117,8 @@ export async function main(argv: string[]): Promise<void> {
     // With placement: the allocation executor keeps the queue full.
     const executor = new AllocationExecutor('nodes', { allocation: await allocationFromSlurm(process.env, { coresPerNode: 4 }), backfill });
     const events: PlacementEvent[] = [];
-    executor.placer.onEvent = (event) => events.push(event);
+    (globalThis as any).T = [];
+    executor.placer.onEvent = (event) => { events.push(event); if (event.kind === 'grant' || event.kind === 'launch' || event.kind === 'release') (globalThis as any).T.push([event.kind, event.kind === 'launch' ? event.at - event.spawnMs : event.at]); };
     const methods = { sleep: moduleMethod(new URL('./hpc-fixtures/srun-sleep.ts', import.meta.url), 'srunSleep', { executor: 'nodes' }) };
     const queues = new LocalQueues();
     const server = new LocalTaskServer(queues, { methods, executors: { nodes: executor } }).start();
@@ -135,13 +149,16 @@ export async function main(argv: string[]): Promise<void> {
     const handWall = (Date.now() - handStarted) / 1000;
 
     // Raw limit: the same node-seconds as full-allocation steps one after another.
-    const steps = Math.max(1, Math.round(workNodeSeconds / (NODES * seconds) / 4));
+    const steps = Math.max(1, Math.round(workNodeSeconds / (NODES * seconds) / 2));
     const limitStarted = Date.now();
     for (let i = 0; i < steps; i++) {
       await run('srun', [`--jobid=${jobId}`, `--nodes=${NODES}`, `--ntasks=${NODES}`, '--exclusive', 'sleep', String(seconds)], { env: { ...process.env } });
     }
     const limitWall = (Date.now() - limitStarted) / 1000;
 
+    { const T = (globalThis as any).T as [string, number][]; const gaps = new Map<string, number[]>();
+      for (let i = 1; i < T.length; i++) { const k = `${T[i - 1]![0]}->${T[i]![0]}`; if (!gaps.has(k)) gaps.set(k, []); gaps.get(k)!.push(T[i]![1] - T[i - 1]![1]); }
+      for (const [k, v] of gaps) { v.sort((a, b) => a - b); console.error(k, v.length, v[Math.floor(v.length / 2)]!.toFixed(3)); } }
     report({
       bench: 'hpc',
       nodes: NODES,
@@ -151,6 +168,9 @@ export async function main(argv: string[]): Promise<void> {
       placement_overhead_ms_p50: round(percentile(overheads.freedToLaunch, 50)),
       placement_overhead_ms_p99: round(percentile(overheads.freedToLaunch, 99)),
       placement_overhead_target_p50_ms: 5,
+      placement_overhead_first_ms_p50: round(percentile(overheads.firstFreedToLaunch, 50)),
+      placement_first_grant_to_spawn_call_ms_p50: round(percentile(overheads.grantToSpawnCall, 50)),
+      launcher_spawn_in_run_ms_p50: round(percentile(overheads.spawnInRun, 50)),
       launcher_bare_spawn_ms_p50: round(percentile(spawnLimit, 50)),
       launcher_exit_to_next_launch_ms_p50: round(percentile(overheads.exitToLaunch, 50)),
       launcher_exit_to_release_ms_p50: round(percentile(overheads.exitToRelease, 50)),

@@ -1,16 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ColmenaError, InvalidArgumentError } from '../common/errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
 import type { StopSignal } from '../common/stop-signal.js';
-import { launchEnvironment } from './launch-env.js';
-import {
-  killOnExit, newProcessToken, pidOrigin, signalGroup, sweepLaunchSync, sweepMarkedProcesses, TASK_TOKEN_VARIABLE, WORKER_TOKEN_VARIABLE,
-} from './launch-kill.js';
+import { killOnExit, signalGroup, sweepLaunchSync, sweepMarkedProcesses, TASK_TOKEN_VARIABLE } from './launch-kill.js';
+import { PreparedLaunch, takePreparedLaunch } from './launch-prepared.js';
 import { acceleratorEnvironment, currentPlacement, type Placement } from './launch-placement.js';
 import { checkLaunchTemplate, fillTemplate, hostfileText, type LaunchTemplate, templateWords } from './launch-template.js';
 
@@ -132,10 +129,9 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
     context: { resources?: ResourceRequirementsInit; signal?: StopSignal } = {},
   ): Promise<ExecutableOutcome<Value>> {
     const options = this.options;
-    // Synchronous file work from here to the spawn, on purpose: on an allocation this runs between
-    // the nodes being granted and the launcher starting, where a sync mkdir or write costs tens of
-    // µs and each thread-pool round trip a scheduling delay with the nodes idle.
-    const runDir = mkdtempSync(join(options.runDirParent ?? tmpdir(), 'colmena-run-'));
+    // Made ahead by an allocation executor while the task waited for nodes, or made now.
+    const launch = takePreparedLaunch(this) ?? this.prepareLaunch();
+    const runDir = launch.runDir;
     try {
       let mark = performance.now();
       const prepared = (await options.preprocess?.(runDir, args, kwargs)) ?? {};
@@ -149,7 +145,7 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
       const preprocessSeconds = (performance.now() - mark) / 1000;
 
       mark = performance.now();
-      await runProgram(commandLine, runDir, prepared.stdin, options, context.signal, placement);
+      await runProgram(commandLine, launch, prepared.stdin, options, context.signal, placement);
       const executionSeconds = (performance.now() - mark) / 1000;
 
       mark = performance.now();
@@ -165,8 +161,17 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
         },
       };
     } finally {
+      launch.closeFiles();
       if (!options.keepRunDir) await rm(runDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The part of a launch that needs neither the task's arguments nor its nodes (run directory,
+   * output files, process token, environment); {@link execute} makes it itself when nobody did.
+   */
+  prepareLaunch(): PreparedLaunch {
+    return new PreparedLaunch(this, this.options);
   }
 }
 
@@ -176,44 +181,33 @@ export function isExecutableMethod(value: unknown): value is ExecutableMethod<ne
 
 async function runProgram(
   commandLine: readonly string[],
-  runDir: string,
+  launch: PreparedLaunch,
   stdin: string | Uint8Array | undefined,
   options: ExecutableMethodOptions<never, unknown>,
   signal: StopSignal | undefined,
   placement: Placement | undefined,
 ): Promise<void> {
   signal?.throwIfAborted();
-  // Every process this launch starts inherits the token: the sweep finds them by it, even after
-  // they called setsid or were reparented to PID 1.
-  const token = newProcessToken();
-  const markers: Record<string, string> = { [TASK_TOKEN_VARIABLE]: token };
-  const workerToken = process.env[WORKER_TOKEN_VARIABLE];
-  if (workerToken) markers[WORKER_TOKEN_VARIABLE] = workerToken;
-  const env = launchEnvironment(process.env, options, { ...acceleratorEnvironment(placement?.gpuIds ?? []), ...markers });
-  const origin = pidOrigin();
+  const { runDir, token, origin } = launch;
+  const gpuIds = placement?.gpuIds ?? [];
+  const env = gpuIds.length > 0 ? { ...launch.env, ...acceleratorEnvironment(gpuIds) } : launch.env;
   let child: ChildProcess;
-  // The program writes its output files itself (no stream through this process); our copies of
-  // the descriptors close once it has them.
-  const stdoutFd = openSync(join(runDir, 'colmena.stdout'), 'w');
+  const spawnCalled = performance.now();
   try {
-    const stderrFd = openSync(join(runDir, 'colmena.stderr'), 'w');
-    try {
-      child = spawn(commandLine[0]!, commandLine.slice(1), {
-        cwd: runDir,
-        shell: false,
-        // Its own process group, so killing the group also stops what it launched (MPI ranks).
-        detached: true,
-        stdio: [stdin === undefined ? 'ignore' : 'pipe', stdoutFd, stderrFd],
-        env,
-      });
-    } finally {
-      closeSync(stderrFd);
-    }
+    child = spawn(commandLine[0]!, commandLine.slice(1), {
+      cwd: runDir,
+      shell: false,
+      // Its own process group, so killing the group also stops what it launched (MPI ranks).
+      detached: true,
+      // The program writes its output files itself (no stream through this process).
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', launch.stdoutFd, launch.stderrFd],
+      env,
+    });
   } finally {
-    closeSync(stdoutFd);
+    launch.closeFiles();
   }
   const pid = child.pid;
-  if (pid !== undefined) child.once('spawn', () => placement?.launched?.(pid));
+  if (pid !== undefined) child.once('spawn', () => placement?.launched?.(pid, performance.now() - spawnCalled));
   const graceMs = options.killGraceMs ?? 2000;
   let exited = false;
   let graceTimer: NodeJS.Timeout | undefined;

@@ -142,17 +142,10 @@ function readPidCursor(): PidCursor | undefined {
   }
 }
 
-/** An origin read up to this long ago still holds (any moment before a spawn does); it saves reading `/proc` before each launch. */
-const ORIGIN_REUSE_MS = 1000;
-let lastOrigin: { origin: PidOrigin; at: number } | undefined;
-
-/** Call before spawning a launcher; undefined where `/proc` cannot say. */
+/** Call before spawning a launcher (any moment before will do); undefined where `/proc` cannot say. */
 export function pidOrigin(): PidOrigin | undefined {
-  const now = performance.now();
-  if (lastOrigin && now - lastOrigin.at < ORIGIN_REUSE_MS) return lastOrigin.origin;
   const cursor = readPidCursor();
-  lastOrigin = cursor && { origin: { forks: cursor.forks, threads: cursor.threads }, at: now };
-  return lastOrigin?.origin;
+  return cursor && { forks: cursor.forks, threads: cursor.threads };
 }
 
 /**

@@ -10,8 +10,8 @@ export interface Placement {
   coresPerNode: number;
   /** Accelerator ids reserved on each node (the same ids on every node of a multi-node task). */
   gpuIds: readonly string[];
-  /** Called when the launcher process exists (its `spawn` event). */
-  launched?(pid: number): void;
+  /** Called when the launcher process exists (its `spawn` event), with the ms `spawn()` itself took. */
+  launched?(pid: number, spawnMs: number): void;
   /** Called when the launcher has exited, before its leftovers are swept. */
   launcherExited?(): void;
   /**

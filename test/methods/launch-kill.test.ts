@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { ExecutableMethod } from '../../src/methods/executable.js';
 import {
@@ -16,6 +17,12 @@ async function launchWithEscapee(token: string): Promise<number> {
     env: { PATH: process.env.PATH, [TASK_TOKEN_VARIABLE]: token },
   });
   await once(launcher, 'exit');
+  // Wait for the escapee to be `sleep` itself: mid-exec (bash → setsid → sleep) its environ
+  // cannot be read for a moment.
+  await untilAsync(async () => {
+    const found = await findMarkedProcesses(TASK_TOKEN_VARIABLE, token);
+    return found.length === 1 && (await readFile(`/proc/${found[0]}/cmdline`, 'latin1').catch(() => '')).startsWith('sleep');
+  }, 'the escapee to run');
   return launcher.pid!;
 }
 
@@ -25,7 +32,6 @@ describe('Sweeping a launch', () => {
     const origin = pidOrigin();
     assert.ok(origin, 'this Linux /proc gives a pid origin');
     const launcherPid = await launchWithEscapee(token);
-    await untilAsync(async () => (await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)).length === 1, 'the escapee to run');
     signalGroup(launcherPid, 'SIGKILL'); // the group is gone already; the escapee is not in it
     assert.equal(sweepLaunchSync(token, launcherPid, origin), true);
     await untilAsync(async () => (await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)).length === 0, 'the escapee to be gone');
@@ -34,7 +40,6 @@ describe('Sweeping a launch', () => {
   it('declines (and touches nothing) when the pid cursor may have gone all the way round since the origin', async () => {
     const token = newProcessToken();
     const launcherPid = await launchWithEscapee(token);
-    await untilAsync(async () => (await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)).length === 1, 'the escapee to run');
     try {
       // As many threads at the origin as there are pids: any pid could be the launch's.
       assert.equal(sweepLaunchSync(token, launcherPid, { forks: 0, threads: Number.MAX_SAFE_INTEGER }), false);

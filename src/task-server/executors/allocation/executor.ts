@@ -1,6 +1,7 @@
 import { invalidArgument } from '../../../common/errors.js';
 import { isExecutableMethod } from '../../../methods/executable.js';
 import { runWithPlacement } from '../../../methods/launch-placement.js';
+import { type PreparedLaunch, runWithPreparedLaunch } from '../../../methods/launch-prepared.js';
 import { loadModuleMethod } from '../../../methods/load.js';
 import { abortReason, failedReply, type RunContext, runMethod, type TaskPayload, type TaskReply, workerInfo } from '../../../methods/run.js';
 import type { MethodSpec } from '../../../methods/spec.js';
@@ -64,6 +65,7 @@ export class AllocationExecutor implements Executor {
   async run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
     const waitingWorker = workerInfo(this.name);
     let target;
+    let prepared: PreparedLaunch | undefined;
     let lease;
     try {
       if (spec.kind === 'remote') throw new TypeError(`Method '${payload.method}' is remote; the allocation executor cannot run it`);
@@ -71,8 +73,12 @@ export class AllocationExecutor implements Executor {
       if (!isExecutableMethod(target)) {
         throw new TypeError(`Method '${payload.method}' is a function; the allocation executor runs only ExecutableMethods. Serve functions on the inline, threads or processes executor`);
       }
+      // Run directory, output files, token and environment now, while the task waits for nodes:
+      // once they are granted, only the template fill and the spawn remain.
+      prepared = target.prepareLaunch();
       lease = await this.placer.place(new ResourceRequirements(payload.resources ?? {}), context.signal);
     } catch (error) {
+      await prepared?.discard();
       if (context.signal?.aborted) return failedReply(waitingWorker, context.signal.reason, abortReason(context.signal));
       return failedReply(waitingWorker, error);
     }
@@ -82,9 +88,12 @@ export class AllocationExecutor implements Executor {
       // The executable gives the nodes back the moment its launch has ended and its processes are
       // swept (a timed-out task holds them until its kill is complete), before postprocessing;
       // this release covers every other ending (nothing launched, a failing preprocess).
-      reply = await runWithPlacement(lease, () => runMethod(target, payload, worker, context));
+      const launching = prepared;
+      reply = await runWithPlacement(lease, () => runWithPreparedLaunch(launching, () => runMethod(target, payload, worker, context)));
     } finally {
       lease.release();
+      // Nothing if the launch claimed it (it cleans up after itself).
+      await prepared.discard();
     }
     // When the nodes were held (epoch seconds): the compute timestamps also cover postprocessing,
     // which runs after the nodes went to the next task.

@@ -28,13 +28,13 @@ export interface PlacementLease extends Placement {
 
 /**
  * What the placer did, in order, for reports and for checking it never oversubscribes (`at` is
- * `performance.now()`). `launch` and `exit` are the task's launcher starting (its spawn event) and
- * exiting, as the executable reports them.
+ * `performance.now()`). `launch` and `exit` are the task's launcher starting (its spawn event; with
+ * the ms `spawn()` itself took) and exiting, as the executable reports them.
  */
 export type PlacementEvent =
   | { kind: 'request'; id: number; at: number }
   | { kind: 'grant'; id: number; at: number; hosts: readonly string[] }
-  | { kind: 'launch'; id: number; at: number; pid: number }
+  | { kind: 'launch'; id: number; at: number; pid: number; spawnMs: number }
   | { kind: 'exit'; id: number; at: number }
   | { kind: 'release'; id: number; at: number }
   | { kind: 'withdraw'; id: number; at: number };
@@ -173,9 +173,8 @@ export class NodePlacer {
     const hosts = held.map((state) => state.node.name);
     this.onEvent?.({ kind: 'grant', id: waiter.id, at: performance.now(), hosts });
     let releasedAt: number | undefined;
-    const event = (kind: 'launch' | 'exit', pid?: number): void => {
-      if (releasedAt !== undefined) return;
-      this.onEvent?.(kind === 'launch' ? { kind, id: waiter.id, at: performance.now(), pid: pid! } : { kind, id: waiter.id, at: performance.now() });
+    const launchEvent = (event: PlacementEvent): void => {
+      if (releasedAt === undefined) this.onEvent?.(event);
     };
     return {
       hosts,
@@ -186,8 +185,8 @@ export class NodePlacer {
       get releasedAt() {
         return releasedAt;
       },
-      launched: (pid) => event('launch', pid),
-      launcherExited: () => event('exit'),
+      launched: (pid, spawnMs) => launchEvent({ kind: 'launch', id: waiter.id, at: performance.now(), pid, spawnMs }),
+      launcherExited: () => launchEvent({ kind: 'exit', id: waiter.id, at: performance.now() }),
       release: () => {
         if (releasedAt !== undefined) return;
         releasedAt = nowSeconds();
