@@ -117,8 +117,7 @@ export async function main(argv: string[]): Promise<void> {
     // With placement: the allocation executor keeps the queue full.
     const executor = new AllocationExecutor('nodes', { allocation: await allocationFromSlurm(process.env, { coresPerNode: 4 }), backfill });
     const events: PlacementEvent[] = [];
-    (globalThis as any).T = [];
-    executor.placer.onEvent = (event) => { events.push(event); if (event.kind === 'grant' || event.kind === 'launch' || event.kind === 'release') (globalThis as any).T.push([event.kind, event.kind === 'launch' ? event.at - event.spawnMs : event.at]); };
+    executor.placer.onEvent = (event) => events.push(event);
     const methods = { sleep: moduleMethod(new URL('./hpc-fixtures/srun-sleep.ts', import.meta.url), 'srunSleep', { executor: 'nodes' }) };
     const queues = new LocalQueues();
     const server = new LocalTaskServer(queues, { methods, executors: { nodes: executor } }).start();
@@ -156,9 +155,6 @@ export async function main(argv: string[]): Promise<void> {
     }
     const limitWall = (Date.now() - limitStarted) / 1000;
 
-    { const T = (globalThis as any).T as [string, number][]; const gaps = new Map<string, number[]>();
-      for (let i = 1; i < T.length; i++) { const k = `${T[i - 1]![0]}->${T[i]![0]}`; if (!gaps.has(k)) gaps.set(k, []); gaps.get(k)!.push(T[i]![1] - T[i - 1]![1]); }
-      for (const [k, v] of gaps) { v.sort((a, b) => a - b); console.error(k, v.length, v[Math.floor(v.length / 2)]!.toFixed(3)); } }
     report({
       bench: 'hpc',
       nodes: NODES,
