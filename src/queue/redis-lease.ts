@@ -49,6 +49,8 @@ export const TASK_ID_PATTERN_LUA = `'"task_id"%s*:%s*"([^"]+)"'`;
  * KEYS: requests, processing, heartbeat, servers, redelivered.
  */
 export const QUARANTINE_AFTER = 2;
+/** Most values spread into one command from Lua (`unpack` is bounded by Lua's C stack, 8000). */
+const LUA_UNPACK_CHUNK = 1000;
 export const TAKE_SCRIPT = `
 local out = {}
 local room = tonumber(ARGV[1])
@@ -60,6 +62,28 @@ end
 local left = '0'
 -- With no redelivery on record (nearly always), skip reading each element's task id.
 local any = redis.call('HLEN', KEYS[5]) > 0
+if not any and room > 0 then
+  -- The same move as one LMOVE per element (the script is atomic), in three commands: read the
+  -- head, cut it off, push it onto the processing list (LPUSH in order leaves the newest at the
+  -- head, as LMOVE LEFT LEFT one by one does). Up to and with the first element with no '{'.
+  local taken = redis.call('LRANGE', KEYS[1], 0, room - 1)
+  local n = #taken
+  for i = 1, n do
+    if not string.find(taken[i], '{', 1, true) then
+      n = i
+      break
+    end
+  end
+  if n > 0 then
+    redis.call('LTRIM', KEYS[1], n, -1)
+    for from = 1, n, ${LUA_UNPACK_CHUNK} do redis.call('LPUSH', KEYS[2], unpack(taken, from, math.min(from + ${LUA_UNPACK_CHUNK - 1}, n))) end
+    for i = 1, n do
+      out[#out + 1] = taken[i]
+      out[#out + 1] = '0'
+    end
+  end
+  room = 0
+end
 for i = 1, room do
   local e = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'LEFT')
   if not e then break end
@@ -138,14 +162,26 @@ return #ARGV
 
 /**
  * Push results and end their leases in one step. ARGV: processing list, then triples of
- * (result list, result body, request element or '' for a result that ends no lease).
+ * (result list, result body, request element or '' for a result that ends no lease). Results
+ * for one list in a row go in one RPUSH (in order), then their leases end.
  */
 export const ANSWER_SCRIPT = `
 local processing = ARGV[1]
-for i = 2, #ARGV, 3 do
-  redis.call('RPUSH', ARGV[i], ARGV[i + 1])
-  -- From the tail, where the oldest requests taken are: tasks mostly end in the order taken.
-  if ARGV[i + 2] ~= '' then redis.call('LREM', processing, -1, ARGV[i + 2]) end
+local i = 2
+while i <= #ARGV do
+  local key = ARGV[i]
+  local bodies = {}
+  local j = i
+  while j <= #ARGV and ARGV[j] == key and #bodies < ${LUA_UNPACK_CHUNK} do
+    bodies[#bodies + 1] = ARGV[j + 1]
+    j = j + 3
+  end
+  redis.call('RPUSH', key, unpack(bodies))
+  for k = i, j - 1, 3 do
+    -- From the tail, where the oldest requests taken are: tasks mostly end in the order taken.
+    if ARGV[k + 2] ~= '' then redis.call('LREM', processing, -1, ARGV[k + 2]) end
+  end
+  i = j
 end
 return (#ARGV - 1) / 3
 `;

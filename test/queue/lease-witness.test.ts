@@ -61,7 +61,13 @@ describe('leased delivery, witnessed by Redis', () => {
 
       await until(() => seen.some(({ args }) => args[0]?.toUpperCase() === 'LREM'), 'MONITOR to show the LREM');
       const commands = seen.map(({ source, args }) => ({ source, name: args[0]!.toUpperCase(), keys: args.slice(1, 3) }));
-      const take = commands.findIndex(({ name, keys }) => (name === 'LMOVE' || name === 'BLMOVE') && keys[0] === `${prefix}_requests` && keys[1] === serverQueues.processingKey);
+      // A move is one LMOVE/BLMOVE, or (a take of several in the take script, atomic as one step)
+      // LTRIM of the request list's head followed at once by an LPUSH of it onto the processing list.
+      const take = commands.findIndex(
+        ({ name, keys, source }, i) =>
+          ((name === 'LMOVE' || name === 'BLMOVE') && keys[0] === `${prefix}_requests` && keys[1] === serverQueues.processingKey) ||
+          (name === 'LTRIM' && source === 'lua' && keys[0] === `${prefix}_requests` && commands[i + 1]?.name === 'LPUSH' && commands[i + 1]?.keys[0] === serverQueues.processingKey),
+      );
       assert.ok(take >= 0, `the request was moved, not popped: ${JSON.stringify(commands.map((c) => c.name))}`);
       const push = commands.findIndex(({ name, keys }) => name === 'RPUSH' && keys[0] === `${prefix}_default_result`);
       const remove = commands.findIndex(({ name, keys }) => name === 'LREM' && keys[0] === serverQueues.processingKey);
