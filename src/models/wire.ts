@@ -46,6 +46,21 @@ function encodedFromWire(method: SerializationMethod, item: unknown): Encoded {
   return item as Encoded;
 }
 
+/** `[args, kwargs]` as JSON, binary items (msgpack) in base64; without a copy when none is binary. */
+function inputsToWire(inputs: EncodedInputs): string {
+  const [args, kwargs] = inputs;
+  let binary = false;
+  for (let i = 0; i < args.length && !binary; i++) binary = ArrayBuffer.isView(args[i]);
+  for (const key in kwargs) {
+    if (binary) break;
+    binary = ArrayBuffer.isView(kwargs[key]);
+  }
+  if (!binary) return `[${JSON.stringify(args)}, ${JSON.stringify(kwargs)}]`;
+  const wireKwargs: Record<string, unknown> = {};
+  for (const key of Object.keys(kwargs)) wireKwargs[key] = encodedToWire(kwargs[key]!);
+  return `[${JSON.stringify(args.map(encodedToWire))}, ${JSON.stringify(wireKwargs)}]`;
+}
+
 /** The `exception` text we write for a failure that did not come from Python. */
 function syntheticException(name: string, message: string): string {
   return `${name}(${JSON.stringify(message)})`;
@@ -89,8 +104,6 @@ export function encodeWireMessage(result: Result): string {
   const time = result.time;
   const inputs = result.inputs;
   const durations = measured(DURATION_WIRE_NAMES, time);
-  const kwargs: Record<string, unknown> = {};
-  for (const key of Object.keys(inputs[1])) kwargs[key] = encodedToWire(inputs[1][key]!);
   const value = result.encodedValue === null ? null : encodedToWire(result.encodedValue);
   const attempts =
     result.failedAttempts.length === 0
@@ -123,7 +136,7 @@ export function encodeWireMessage(result: Result): string {
       ? ''
       : `, "value_proxy": ${JSON.stringify({ store: result.valueProxy.storeId, threshold_bytes: result.valueProxy.thresholdBytes })}`) +
     attempts +
-    `, "inputs": [${JSON.stringify(inputs[0].map(encodedToWire))}, ${JSON.stringify(kwargs)}]` +
+    `, "inputs": ${inputsToWire(inputs)}` +
     `, "value": ${JSON.stringify(value)}}`
   );
 }
@@ -208,13 +221,16 @@ export function decodeWireMessage(body: string): Result {
   result.complete = wire.complete ?? null;
   result.failureInfo = wire.failure_info ? failureFromWire(wire.failure_info) : null;
   result.workerInfo = wire.worker_info ? workerInfoFromWire(wire.worker_info) : null;
-  result.messageSizes = wire.message_sizes ?? {};
+  if (wire.message_sizes) result.messageSizes = wire.message_sizes;
   for (const [ours, theirs] of TIMESTAMP_WIRE_NAMES) result.timestamp[ours] = wire.timestamp?.[theirs] ?? NaN;
   for (const [ours, theirs] of DURATION_WIRE_NAMES) result.time[ours] = wire.time?.[theirs] ?? NaN;
-  result.time.proxy = wire.time?.proxy ?? {};
-  result.time.additional = wire.time?.additional ?? {};
-  result.failedAttempts = wire.failed_attempts?.map(attemptFromWire) ?? [];
-  if (wire.inputs) {
+  if (wire.time?.proxy) result.time.proxy = wire.time.proxy;
+  if (wire.time?.additional) result.time.additional = wire.time.additional;
+  if (wire.failed_attempts) result.failedAttempts = wire.failed_attempts.map(attemptFromWire);
+  if (wire.inputs && method !== 'msgpack') {
+    // Encoded items are the JSON values as parsed: the parsed arrays are ours to keep, no copy.
+    result.inputs = wire.inputs as EncodedInputs;
+  } else if (wire.inputs) {
     const [args, kwargs] = wire.inputs;
     const decodedKwargs: Record<string, Encoded> = {};
     for (const key of Object.keys(kwargs)) decodedKwargs[key] = encodedFromWire(method, kwargs[key]);

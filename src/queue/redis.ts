@@ -429,7 +429,9 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     for (;;) {
       const element = this.#taken.shift();
       if (element !== undefined) {
-        const message = await this.#parseLeased(element);
+        const parsed = this.#parseLeased(element);
+        // A task is handed over on this tick; only kill signals and bad requests wait for Redis.
+        const message = parsed instanceof Promise ? await parsed : parsed;
         if (message) return message;
         continue;
       }
@@ -625,21 +627,21 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return this.#run((redis) => redis.lrem(this.#keys.processing, 1, element)).then(() => undefined);
   }
 
-  /** The message in a taken element; `null` when it was answered here (see {@link #answerPoisoned}). */
-  async #parseLeased(element: string): Promise<ServerMessage | null> {
-    if (isKillSignal(element)) {
-      await this.#ack(element);
-      return { kind: 'kill' };
-    }
+  /**
+   * The message in a taken element; `null` when it was answered here (see {@link #answerPoisoned}).
+   * Synchronous for a well-formed task (nearly every one), a promise when Redis must be told first.
+   */
+  #parseLeased(element: string): ServerMessage | null | Promise<ServerMessage | null> {
+    if (isKillSignal(element)) return this.#ack(element).then(() => ({ kind: 'kill' }));
     const split = splitRequestElement(element);
     if (!split) {
-      await this.#ack(element);
-      return {
+      const malformed: ServerMessage = {
         kind: 'malformed',
         error: new InvalidMessageError(`Request has no JSON body (no '{'): ${JSON.stringify(element.slice(0, 80))}`),
         identity: null,
         raw: element,
       };
+      return this.#ack(element).then(() => malformed);
     }
     try {
       this.#checkSize(split.body);
@@ -660,16 +662,24 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
           reason: 'worker-crashed' as const,
         };
         task.failedAttempts.push({ failure: lost, workerInfo: null, computeStarted: Number.NaN, computeEnded: Number.NaN });
-        if (redelivered > this.#lease.maxRedeliveries) return await this.#answerPoisoned(task, redelivered);
+        if (redelivered > this.#lease.maxRedeliveries) {
+          return this.#answerPoisoned(task, redelivered).catch((error: unknown) => this.#malformed(element, split, error));
+        }
       }
       return { kind: 'task', task };
     } catch (error) {
-      const invalid = error instanceof InvalidMessageError ? error : new InvalidMessageError((error as Error).message, { cause: error });
-      const identity = readIdentity(split.body, split.topic || undefined);
-      if (!identity) await this.#ack(element);
-      else if (this.#leased) this.#leases.set(identity.taskId, element);
-      return { kind: 'malformed', error: invalid, identity, raw: element };
+      return this.#malformed(element, split, error);
     }
+  }
+
+  /** A taken request that cannot be run: answered as failed if its task id can be read, else dropped. */
+  #malformed(element: string, split: { topic: string; body: string }, error: unknown): ServerMessage | Promise<ServerMessage> {
+    const invalid = error instanceof InvalidMessageError ? error : new InvalidMessageError((error as Error).message, { cause: error });
+    const identity = readIdentity(split.body, split.topic || undefined);
+    const malformed: ServerMessage = { kind: 'malformed', error: invalid, identity, raw: element };
+    if (!identity) return this.#ack(element).then(() => malformed);
+    if (this.#leased) this.#leases.set(identity.taskId, element);
+    return malformed;
   }
 
   /**
