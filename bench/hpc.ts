@@ -3,13 +3,16 @@
  * cluster, a mixed-size (1–3 nodes) ensemble of `srun sleep S` tasks with the queue kept full.
  *
  * (1) Placement overhead per task: ms from the nodes a task waits for being freed (the placer's
- * `release`, which comes once the previous launch's processes are swept) to its launcher existing
- * (the `spawn` event of `srun`), p50 and p99; beside it the launcher's bare spawn (raw limit, same
- * process, same options) and the stricter turnaround from the previous launcher's exit.
+ * `release`, which comes once the previous launch's processes are swept) to its launcher existing:
+ * `spawn()` of `srun` returned (the process has exec'd srun; Node emits `spawn` for it on the next
+ * tick, reported too as `…_to_spawn_event_…`). p50 and p99; beside them the raw limit, `spawn()`'s
+ * own ms measured on the same launches (and a bare `srun --version` spawn before the run),
+ * colmena's own share (grant → spawn() called), and the stricter turnaround from the previous
+ * holder's launcher exit (which adds the group kill and the sweep).
  * (2) Node utilization: node-seconds of work (`sleep S` on each node of each task) ÷ node-seconds
  * allocated (3 × wall time), placed by colmena, beside the same ensemble started by hand as one
- * `srun` per task all at once with no placement, and beside the raw limit: the same work as
- * back-to-back full-allocation `srun` steps (no scheduler at all, only srun's own step start-up).
+ * `srun` per task all at once with no placement, and beside the raw limit: full-allocation `srun`
+ * steps back to back (no scheduler at all, only srun's own step start-up and teardown).
  */
 import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
@@ -50,6 +53,8 @@ interface Overheads {
   freedToLaunch: number[];
   /** the same, for only the first task each release lets in (the others wait for its spawn) */
   firstFreedToLaunch: number[];
+  /** release → the launcher's `spawn` event delivered (a tick later, after the microtasks in hand) */
+  freedToSpawnEvent: number[];
   /** of freedToLaunch, the part spent inside `spawn()` (fork and exec: the raw limit, this run) */
   spawnInRun: number[];
   /** grant → `spawn()` called: colmena's own work between (run directory, template, environment) */
@@ -67,15 +72,17 @@ interface Overheads {
 function overheadsOf(events: PlacementEvent[]): Overheads {
   const launchAt = new Map<number, number>();
   const spawnMs = new Map<number, number>();
+  const spawnEventAt = new Map<number, number>();
   const exitAt = new Map<number, number>();
   for (const event of events) {
     if (event.kind === 'launch') {
       launchAt.set(event.id, event.at);
       spawnMs.set(event.id, event.spawnMs);
+      spawnEventAt.set(event.id, event.spawnEventAt);
     }
     if (event.kind === 'exit') exitAt.set(event.id, event.at);
   }
-  const result: Overheads = { freedToLaunch: [], firstFreedToLaunch: [], spawnInRun: [], grantToSpawnCall: [], exitToLaunch: [], exitToRelease: [] };
+  const result: Overheads = { freedToLaunch: [], firstFreedToLaunch: [], spawnInRun: [], freedToSpawnEvent: [], grantToSpawnCall: [], exitToLaunch: [], exitToRelease: [] };
   for (const [index, event] of events.entries()) {
     if (event.kind === 'release' && exitAt.has(event.id)) result.exitToRelease.push(event.at - exitAt.get(event.id)!);
     if (event.kind !== 'grant') continue;
@@ -89,6 +96,7 @@ function overheadsOf(events: PlacementEvent[]): Overheads {
     result.freedToLaunch.push(launched - freeing.at);
     if (before === index - 1) result.firstFreedToLaunch.push(launched - freeing.at);
     result.spawnInRun.push(spawnMs.get(event.id)!);
+    result.freedToSpawnEvent.push(spawnEventAt.get(event.id)! - freeing.at);
     if (before === index - 1) result.grantToSpawnCall.push(launched - spawnMs.get(event.id)! - event.at);
     const exited = exitAt.get(freeing.id);
     if (exited !== undefined) result.exitToLaunch.push(launched - exited);
@@ -164,6 +172,7 @@ export async function main(argv: string[]): Promise<void> {
       placement_overhead_ms_p50: round(percentile(overheads.freedToLaunch, 50)),
       placement_overhead_ms_p99: round(percentile(overheads.freedToLaunch, 99)),
       placement_overhead_target_p50_ms: 5,
+      placement_overhead_to_spawn_event_ms_p50: round(percentile(overheads.freedToSpawnEvent, 50)),
       placement_overhead_first_ms_p50: round(percentile(overheads.firstFreedToLaunch, 50)),
       placement_first_grant_to_spawn_call_ms_p50: round(percentile(overheads.grantToSpawnCall, 50)),
       launcher_spawn_in_run_ms_p50: round(percentile(overheads.spawnInRun, 50)),

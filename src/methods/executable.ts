@@ -206,8 +206,11 @@ async function runProgram(
   } finally {
     launch.closeFiles();
   }
+  // spawn() returns once the launcher has exec'd: it exists from here. Node emits `spawn` on the
+  // next tick, which waits for the microtasks in hand (e.g. the next task's launch), so report both.
+  const spawnReturned = performance.now();
   const pid = child.pid;
-  if (pid !== undefined) child.once('spawn', () => placement?.launched?.(pid, performance.now() - spawnCalled));
+  if (pid !== undefined) child.once('spawn', () => placement?.launched?.(pid, { spawnCalled, spawnReturned }));
   const graceMs = options.killGraceMs ?? 2000;
   let exited = false;
   let graceTimer: NodeJS.Timeout | undefined;

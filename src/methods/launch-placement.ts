@@ -10,8 +10,11 @@ export interface Placement {
   coresPerNode: number;
   /** Accelerator ids reserved on each node (the same ids on every node of a multi-node task). */
   gpuIds: readonly string[];
-  /** Called when the launcher process exists (its `spawn` event), with the ms `spawn()` itself took. */
-  launched?(pid: number, spawnMs: number): void;
+  /**
+   * Called on the launcher's `spawn` event, with when (`performance.now()`) `spawn()` was called
+   * and returned (the process exists and has exec'd the launcher from then on).
+   */
+  launched?(pid: number, at: { spawnCalled: number; spawnReturned: number }): void;
   /** Called when the launcher has exited, before its leftovers are swept. */
   launcherExited?(): void;
   /**

@@ -28,13 +28,14 @@ export interface PlacementLease extends Placement {
 
 /**
  * What the placer did, in order, for reports and for checking it never oversubscribes (`at` is
- * `performance.now()`). `launch` and `exit` are the task's launcher starting (its spawn event; with
- * the ms `spawn()` itself took) and exiting, as the executable reports them.
+ * `performance.now()`). `launch` and `exit` are the task's launcher starting and exiting, as the
+ * executable reports them: a launch is reported on its `spawn` event, `at` when `spawn()` returned
+ * (the launcher exists from then), with the ms `spawn()` itself took and when the event came.
  */
 export type PlacementEvent =
   | { kind: 'request'; id: number; at: number }
   | { kind: 'grant'; id: number; at: number; hosts: readonly string[] }
-  | { kind: 'launch'; id: number; at: number; pid: number; spawnMs: number }
+  | { kind: 'launch'; id: number; at: number; pid: number; spawnMs: number; spawnEventAt: number }
   | { kind: 'exit'; id: number; at: number }
   | { kind: 'release'; id: number; at: number }
   | { kind: 'withdraw'; id: number; at: number };
@@ -185,7 +186,8 @@ export class NodePlacer {
       get releasedAt() {
         return releasedAt;
       },
-      launched: (pid, spawnMs) => launchEvent({ kind: 'launch', id: waiter.id, at: performance.now(), pid, spawnMs }),
+      launched: (pid, { spawnCalled, spawnReturned }) =>
+        launchEvent({ kind: 'launch', id: waiter.id, at: spawnReturned, pid, spawnMs: spawnReturned - spawnCalled, spawnEventAt: performance.now() }),
       launcherExited: () => launchEvent({ kind: 'exit', id: waiter.id, at: performance.now() }),
       release: () => {
         if (releasedAt !== undefined) return;
