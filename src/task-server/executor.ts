@@ -21,20 +21,14 @@ export interface Executor {
    */
   readonly runs?: readonly MethodKind[];
   /**
-   * Tasks it runs at once (threads, processes, nodes). A local task server hands it no more than
-   * this many at once: the rest wait in the server, first come first served, and a task's
+   * Tasks it takes at once: what it runs at once (threads, processes, nodes), plus any it queues on
+   * purpose (the allocation executor's lookahead). A local task server hands it no more than this: the rest wait in the server, first come first served, and a task's
    * `timeoutMs` starts when it is handed over, so it counts running time, not time queued in the
    * executor. Leave it undefined for an executor whose tasks should all be handed over at once
    * (BullMQ: its jobs wait in Redis for the workers). A server's default window is twice the sum
    * over its executors. @default undefined (no limit; counted as 32 for the window)
    */
   readonly capacity?: number;
-  /**
-   * Its tasks wait inside it for resources of different sizes (nodes, GPUs), so a count of tasks
-   * cannot say whether the next one fits: the server then hands it every task at once, which lets
-   * it backfill, and a task's `timeoutMs` includes its wait for placement. @default false
-   */
-  readonly waitsForResources?: boolean;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;

@@ -69,7 +69,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     // One count per executor, shared by every method mapped to it.
     const slotsByExecutor = new Map<string, ExecutorSlots>();
     for (const [name, executor] of this.#executors) {
-      if (executor.capacity !== undefined && !executor.waitsForResources) slotsByExecutor.set(name, new ExecutorSlots(executor.capacity, name));
+      if (executor.capacity !== undefined) slotsByExecutor.set(name, new ExecutorSlots(executor.capacity, name));
     }
     for (const [method, spec] of this.#methods) {
       const slots = slotsByExecutor.get(spec.executor);

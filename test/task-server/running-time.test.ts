@@ -162,7 +162,7 @@ describe('queueTimeoutMs bounds the wait for a slot', () => {
 
 describe('which executors the server holds tasks back for', () => {
   /** An executor on the server's loop that counts how many of its tasks run at once. */
-  function countingExecutor(options: { capacity?: number; waitsForResources?: boolean }) {
+  function countingExecutor(options: { capacity?: number }) {
     const inline = new InlineExecutor('counted');
     const executor = {
       name: 'counted',
@@ -184,7 +184,7 @@ describe('which executors the server holds tasks back for', () => {
 
   for (const [label, options, peak] of [
     ['a declared capacity of 2 is handed 2 tasks at a time', { capacity: 2 }, 2],
-    ['waitsForResources is handed every task at once, whatever its capacity', { capacity: 2, waitsForResources: true }, 12],
+    ['no declared capacity is handed every task at once', {}, 12],
   ] as const) {
     it(label, async () => {
       const executor = countingExecutor(options);
