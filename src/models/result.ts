@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { nowSeconds } from './clock.js';
+import { nowSeconds, secondsSince } from './clock.js';
 import type { FailedAttempt, FailureInformation, WorkerInformation } from './failure.js';
 import { ResourceRequirements, type ResourceRequirementsInit } from './resources.js';
 import {
@@ -106,7 +106,7 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     result.timestamp.created = nowSeconds();
     const started = performance.now();
     result.inputs = encodeInputs(result.serializationMethod, init.args ?? [], init.kwargs ?? {});
-    result.time.serializeInputs = (performance.now() - started) / 1000;
+    result.time.serializeInputs = secondsSince(started);
     return result;
   }
 
@@ -147,7 +147,7 @@ export class Result<TMethod extends string = string, TValue = unknown> {
     }
     const started = performance.now();
     this.value = decodeValue(this.serializationMethod, this.encodedValue) as TValue;
-    this.time.deserializeResults = (performance.now() - started) / 1000;
+    this.time.deserializeResults = secondsSince(started);
   }
 
   /** Record a failure that happened outside the method (unknown method, bad message, crash). */
