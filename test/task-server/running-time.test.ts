@@ -92,6 +92,16 @@ for (const executor of ['threads', 'processes'] as const) {
       }
     });
 
+    it('a timeoutMs past what one timer holds (3e9 ms) does not fire early, waiting or running', async () => {
+      const { queues, close } = await startServer(executor);
+      try {
+        for (let i = 0; i < 4; i++) await queues.sendInputs('sleep', [50], { timeoutMs: 3e9 });
+        for (const result of await results(queues, 4)) assert.equal(result.success, true, result.failureInfo?.message);
+      } finally {
+        await close();
+      }
+    });
+
     it('cancelling a task waiting for a slot answers it as cancelled at once, while the running ones run on', async () => {
       const { queues, server, close } = await startServer(executor);
       try {
