@@ -1,5 +1,13 @@
 import { type WaitOptions, throwIfAborted, watchWait } from '../common/abort.js';
 
+/** What is known of one active task: one record per task, so one map lookup serves every question. */
+interface ActiveTask {
+  topic: string;
+  method: string;
+  /** Its final result was handed to a topic buffer (not necessarily taken yet). */
+  finalDelivered: boolean;
+}
+
 interface DoneWaiter {
   topic: string | null;
   resolve(): void;
@@ -11,8 +19,7 @@ interface DoneWaiter {
  * so a waiter can never be woken while a task is still on its way.
  */
 export class ActiveTasks {
-  readonly #topicOf = new Map<string, string>();
-  readonly #methodOf = new Map<string, string>();
+  readonly #tasks = new Map<string, ActiveTask>();
   readonly #countByTopic = new Map<string, number>();
   #waiters: DoneWaiter[] = [];
 
@@ -21,15 +28,15 @@ export class ActiveTasks {
   }
 
   get size(): number {
-    return this.#topicOf.size;
+    return this.#tasks.size;
   }
 
   has(taskId: string): boolean {
-    return this.#topicOf.has(taskId);
+    return this.#tasks.has(taskId);
   }
 
   ids(): string[] {
-    return [...this.#topicOf.keys()];
+    return [...this.#tasks.keys()];
   }
 
   /** Active tasks of a topic; `undefined` for a topic not tracked. */
@@ -38,23 +45,32 @@ export class ActiveTasks {
   }
 
   /** The topic and method of an active task, or `undefined`. */
-  get(taskId: string): { topic: string; method: string } | undefined {
-    const topic = this.#topicOf.get(taskId);
-    return topic === undefined ? undefined : { topic, method: this.#methodOf.get(taskId) ?? '' };
+  get(taskId: string): { readonly topic: string; readonly method: string; readonly finalDelivered: boolean } | undefined {
+    return this.#tasks.get(taskId);
   }
 
   add(taskId: string, topic: string, method = ''): void {
-    this.#topicOf.set(taskId, topic);
-    if (method !== '') this.#methodOf.set(taskId, method);
+    this.#tasks.set(taskId, { topic, method, finalDelivered: false });
     this.#countByTopic.set(topic, this.#countByTopic.get(topic)! + 1);
+  }
+
+  /**
+   * Note that an active task's final result was delivered. Returns `false` when the task is not
+   * active, or its final result was already delivered (the caller drops this one).
+   */
+  markFinalDelivered(taskId: string): boolean {
+    const task = this.#tasks.get(taskId);
+    if (task === undefined || task.finalDelivered) return false;
+    task.finalDelivered = true;
+    return true;
   }
 
   /** Uncount a task; returns its topic, or `undefined` when it was not active. */
   remove(taskId: string): string | undefined {
-    const topic = this.#topicOf.get(taskId);
-    if (topic === undefined) return undefined;
-    this.#topicOf.delete(taskId);
-    this.#methodOf.delete(taskId);
+    const task = this.#tasks.get(taskId);
+    if (task === undefined) return undefined;
+    const topic = task.topic;
+    this.#tasks.delete(taskId);
     const left = this.#countByTopic.get(topic)! - 1;
     this.#countByTopic.set(topic, left);
     if (this.#waiters.length > 0) this.#wake(topic, left);

@@ -109,8 +109,6 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   readonly #topicSet: Set<string>;
   readonly #active: ActiveTasks;
-  /** Tasks whose final result was delivered to a topic buffer but not yet taken. */
-  readonly #finalDelivered = new Set<string>();
   /** The last tasks retired, oldest first: their late intermediate results are still delivered. */
   readonly #recentlyRetired = new Set<string>();
   /** The same ids in retirement order, as a ring: which one to forget next, without an iterator per task. */
@@ -433,15 +431,13 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
    * result per task sent from here: anything else is dropped with a log line and a `dropped` event.
    */
   protected deliver(result: Result): void {
-    if (!this.#active.has(result.taskId)) {
+    const task = this.#active.get(result.taskId);
+    if (task === undefined) {
       // A value streamed to another topic may be read after its task's final result: still its own.
       if (result.complete === false && this.#recentlyRetired.has(result.taskId)) return this.#bufferFor(result.topic).push(result);
       return this.#drop(result, 'unknown-task');
     }
-    if (result.complete !== false) {
-      if (this.#finalDelivered.has(result.taskId)) return this.#drop(result, 'duplicate-final');
-      this.#finalDelivered.add(result.taskId);
-    }
+    if (result.complete !== false && !this.#active.markFinalDelivered(result.taskId)) return this.#drop(result, 'duplicate-final');
     this.#bufferFor(result.topic).push(result);
   }
 
@@ -476,8 +472,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   protected failActiveTasks(failure: Parameters<Result['fail']>[0]): number {
     let failed = 0;
     for (const taskId of this.#active.ids()) {
-      if (this.#finalDelivered.has(taskId)) continue;
-      const { topic, method } = this.#active.get(taskId)!;
+      const { topic, method, finalDelivered } = this.#active.get(taskId)!;
+      if (finalDelivered) continue;
       this.deliver(new Result({ taskId, method, topic }).fail({ ...failure }));
       failed++;
     }
@@ -488,7 +484,6 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   #retire(taskId: string): void {
     const topic = this.#active.remove(taskId);
     if (topic === undefined) return;
-    this.#finalDelivered.delete(taskId);
     const forgotten = this.#retiredRing[this.#retiredNext];
     if (forgotten !== undefined) this.#recentlyRetired.delete(forgotten);
     this.#retiredRing[this.#retiredNext] = taskId;
