@@ -26,6 +26,8 @@ export class ExecutorSlots {
   #head = 0;
   /** Waiters in the line that have not left it. */
   #waiting = 0;
+  /** Slots whose worker is out of service for now (being replaced after a kill or a crash). */
+  #unavailable = 0;
 
   /** @param owner names the executor in the error for a bad capacity. */
   constructor(capacity: number, owner: string) {
@@ -47,7 +49,7 @@ export class ExecutorSlots {
 
   /** Take a slot if one is free and nobody waits ahead; `false` when the caller must wait ({@link runWhenFree}). */
   tryTake(): boolean {
-    if (this.#busy >= this.capacity || this.#waiting > 0) return false;
+    if (this.#busy >= this.capacity - this.#unavailable || this.#waiting > 0) return false;
     this.#busy++;
     return true;
   }
@@ -88,16 +90,31 @@ export class ExecutorSlots {
 
   /** Give a slot back: the longest waiter gets it at once, else it becomes free. */
   release(): void {
+    this.#busy--;
+    this.#serve();
+  }
+
+  /**
+   * How many slots' workers are out of service (a thread being replaced): while they are, fewer
+   * tasks are started, so none is handed to a worker that is not there yet and spends its timeout
+   * on the replacement's start-up.
+   */
+  setUnavailable(count: number): void {
+    this.#unavailable = Math.max(0, Math.min(count, this.capacity));
+    this.#serve();
+  }
+
+  /** Start waiters, longest first, while slots are free. */
+  #serve(): void {
     this.#skipGone();
-    if (this.#waiting === 0) {
-      this.#busy--;
-      return;
+    while (this.#waiting > 0 && this.#busy < this.capacity - this.#unavailable) {
+      const waiter = this.#line[this.#head]!;
+      this.#line[this.#head++] = undefined;
+      this.#waiting--;
+      this.#busy++;
+      waiter.grant();
+      this.#skipGone();
     }
-    const waiter = this.#line[this.#head]!;
-    this.#line[this.#head++] = undefined;
-    this.#waiting--;
-    this.#compact();
-    waiter.grant();
   }
 
   #skipGone(): void {

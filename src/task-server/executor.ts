@@ -29,6 +29,12 @@ export interface Executor {
    * over its executors. @default undefined (no limit; counted as 32 for the window)
    */
   readonly capacity?: number;
+  /**
+   * Tell `listener` how many of `capacity` cannot take a task for now (workers being replaced
+   * after a kill or a crash), each time that changes; the server then starts fewer tasks, so the
+   * next task's `timeoutMs` does not count a replacement's start-up. @default never out of service
+   */
+  watchUnavailable?(listener: (count: number) => void): void;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;

@@ -69,7 +69,10 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     // One count per executor, shared by every method mapped to it.
     const slotsByExecutor = new Map<string, ExecutorSlots>();
     for (const [name, executor] of this.#executors) {
-      if (executor.capacity !== undefined) slotsByExecutor.set(name, new ExecutorSlots(executor.capacity, name));
+      if (executor.capacity === undefined) continue;
+      const slots = new ExecutorSlots(executor.capacity, name);
+      executor.watchUnavailable?.((count) => slots.setUnavailable(count));
+      slotsByExecutor.set(name, slots);
     }
     for (const [method, spec] of this.#methods) {
       const slots = slotsByExecutor.get(spec.executor);

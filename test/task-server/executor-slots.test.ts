@@ -58,6 +58,24 @@ describe('ExecutorSlots', () => {
     assert.equal(slots.busy, 0);
   });
 
+  it('starts fewer tasks while workers are out of service, and the waiters once they are back', async () => {
+    const slots = new ExecutorSlots(2, 'threads');
+    assert.equal(slots.tryTake(), true);
+    assert.equal(slots.tryTake(), true);
+    const started: string[] = [];
+    const waits = ['a', 'b'].map((name) => slots.runWhenFree(new TaskStop(), async () => started.push(name)));
+    // One thread is killed and being replaced: its slot comes back, but nothing starts on it yet.
+    slots.setUnavailable(1);
+    slots.release();
+    assert.deepEqual(started, []);
+    slots.release();
+    assert.deepEqual(started, ['a']);
+    slots.setUnavailable(0);
+    assert.deepEqual(started, ['a', 'b']);
+    await Promise.all(waits);
+    assert.equal(slots.busy, 2);
+  });
+
   it('refuses a capacity that is not a whole number of at least 1, naming the executor', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(() => new ExecutorSlots(bad, 'gpu'), /executor 'gpu': capacity must be a whole number of tasks, at least 1/);

@@ -142,6 +142,24 @@ for (const executor of ['threads', 'processes'] as const) {
   });
 }
 
+describe('a thread replaced after a kill', () => {
+  it("is not handed a task before it is ready, so its start-up does not count against the next task's timeoutMs", async () => {
+    const { queues, close } = await startServer('threads');
+    try {
+      const killed = await queues.sendInputs('sleep', [10_000], { timeoutMs: 300 });
+      const blocker = await queues.sendInputs('sleep', [1_500]);
+      // Takes the killed task's slot; its thread restarts first (~250 ms here), which must not count.
+      const next = await queues.sendInputs('sleep', [50], { timeoutMs: 250 });
+      const byId = new Map((await results(queues, 3)).map((r) => [r.taskId, r]));
+      assert.equal(byId.get(killed)?.timedOut, true);
+      assert.equal(byId.get(blocker)?.success, true, byId.get(blocker)?.failureInfo?.message);
+      assert.equal(byId.get(next)?.success, true, byId.get(next)?.failureInfo?.message);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('queueTimeoutMs bounds the wait for a slot', () => {
   it('a task that waits longer ends as timed out without starting; the running one is untouched', async () => {
     const { queues, close } = await startServer('threads', { queueTimeoutMs: 150 });

@@ -31,6 +31,10 @@ export class ThreadsExecutor implements Executor {
   /** Worker threads kept, each running one task at a time. */
   readonly capacity: number;
   readonly #pool: Piscina<ThreadTask, ThreadReply>;
+  /** Threads ended (a kill, a crash) whose replacement is not ready yet. */
+  #replacing = 0;
+  #closing = false;
+  readonly #unavailableListeners: ((count: number) => void)[] = [];
 
   constructor(name = 'threads', options: ThreadsExecutorOptions = {}) {
     this.name = name;
@@ -48,6 +52,23 @@ export class ThreadsExecutor implements Executor {
       // The stores this process was configured with: references name them by id only.
       workerData: { stores: processStores.configs() } satisfies ThreadWorkerData,
     });
+    // piscina replaces a thread it ends at once and says 'workerCreate' once the new one is ready
+    // (its first threads say it at start, with nothing to replace).
+    this.#pool.on('workerDestroy', () => {
+      if (!this.#closing) this.#setReplacing(this.#replacing + 1);
+    });
+    this.#pool.on('workerCreate', () => {
+      if (this.#replacing > 0) this.#setReplacing(this.#replacing - 1);
+    });
+  }
+
+  watchUnavailable(listener: (count: number) => void): void {
+    this.#unavailableListeners.push(listener);
+  }
+
+  #setReplacing(count: number): void {
+    this.#replacing = count;
+    for (const listener of this.#unavailableListeners) listener(count);
   }
 
   /**
@@ -116,6 +137,7 @@ export class ThreadsExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#pool.close({ force: true });
   }
 }
