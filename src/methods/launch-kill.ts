@@ -160,8 +160,12 @@ function launchPidRange(launcherPid: number, origin: PidOrigin): ((pid: number) 
   if (!now) return undefined;
   const started = now.forks - origin.forks;
   if (2 * started + origin.threads >= pidMax! - RESERVED_PIDS) return undefined;
-  const last = now.lastPid;
-  return last >= launcherPid ? (pid) => pid >= launcherPid && pid <= last : (pid) => pid >= launcherPid || pid <= last;
+  return pidsHandedOutSince(launcherPid, now.lastPid);
+}
+
+/** Pids from `launcherPid` to `lastPid` in the kernel's order, which wraps past pid_max (given less than one full turn). */
+export function pidsHandedOutSince(launcherPid: number, lastPid: number): (pid: number) => boolean {
+  return lastPid >= launcherPid ? (pid) => pid >= launcherPid && pid <= lastPid : (pid) => pid >= launcherPid || pid <= lastPid;
 }
 
 /**

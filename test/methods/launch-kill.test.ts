@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { ExecutableMethod } from '../../src/methods/executable.js';
 import {
-  findMarkedProcesses, newProcessToken, pidOrigin, signalGroup, sweepLaunchSync, TASK_TOKEN_VARIABLE,
+  findMarkedProcesses, newProcessToken, pidOrigin, pidsHandedOutSince, signalGroup, sweepLaunchSync, TASK_TOKEN_VARIABLE,
 } from '../../src/methods/launch-kill.js';
 import { until, untilAsync } from '../helpers/until.js';
 
@@ -35,6 +35,14 @@ describe('Sweeping a launch', () => {
     signalGroup(launcherPid, 'SIGKILL'); // the group is gone already; the escapee is not in it
     assert.equal(sweepLaunchSync(token, launcherPid, origin), true);
     await untilAsync(async () => (await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)).length === 0, 'the escapee to be gone');
+  });
+
+  it('counts the pids handed out since the launcher, across the wrap at pid_max', () => {
+    const plain = pidsHandedOutSince(1000, 1500);
+    assert.deepEqual([999, 1000, 1200, 1500, 1501].map(plain), [false, true, true, true, false]);
+    // The cursor wrapped: 30000 … pid_max, then 300 … 400.
+    const wrapped = pidsHandedOutSince(30000, 400);
+    assert.deepEqual([29999, 30000, 32767, 300, 400, 401].map(wrapped), [false, true, true, true, true, false]);
   });
 
   it('declines (and touches nothing) when the pid cursor may have gone all the way round since the origin', async () => {
