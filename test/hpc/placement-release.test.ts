@@ -79,6 +79,8 @@ describe('Placement frees nodes when the launch ends', () => {
     const allocation = allocationFromList(['n1', 'n2', 'n3'], { coresPerNode: 4 });
     assert.equal(new AllocationExecutor('a', { allocation }).capacity, 6);
     assert.equal(new AllocationExecutor('a', { allocation, shareNodes: true, lookahead: 2 }).capacity, 14);
+    const big = allocationFromList(Array.from({ length: 100 }, (_, i) => `n${i}`), { coresPerNode: 4 });
+    assert.equal(new AllocationExecutor('a', { allocation: big }).capacity, 164, 'the default lookahead stops at 64');
     assert.throws(() => new AllocationExecutor('a', { allocation, lookahead: -1 }), /lookahead.*whole number of tasks, 0 or more/);
   });
 

@@ -11,6 +11,9 @@ import type { MethodKind } from '../../fit.js';
 import type { Allocation } from './allocation.js';
 import { NodePlacer, type NodePlacerOptions } from './placement.js';
 
+/** Enough waiting tasks for any release to refill its nodes at once, without holding a file pair per core of a huge allocation. */
+const DEFAULT_LOOKAHEAD_CAP = 64;
+
 export interface AllocationExecutorOptions extends NodePlacerOptions {
   /** The nodes to place tasks on: `await discoverAllocation()`, `allocationFromList([...])`, … */
   allocation: Allocation;
@@ -18,7 +21,8 @@ export interface AllocationExecutorOptions extends NodePlacerOptions {
    * Tasks taken from the server beyond those that can run at once, waiting here for nodes in
    * placement order: what lets a release start the next task in the same tick, and what backfill
    * chooses from. Their `timeoutMs` runs while they wait (tasks still in the server's line do not
-   * count it). @default as many as can run at once (nodes, or cores with `shareNodes`)
+   * count it). Each holds a prepared run directory and its two open output files.
+   * @default as many as can run at once (nodes, or cores with `shareNodes`), at most 64
    */
   lookahead?: number;
 }
@@ -48,7 +52,7 @@ export class AllocationExecutor implements Executor {
     this.allocation = options.allocation;
     this.placer = new NodePlacer(options.allocation, options);
     const runnable = options.shareNodes ? options.allocation.nodes.reduce((sum, node) => sum + node.cores, 0) : options.allocation.nodes.length;
-    const lookahead = options.lookahead ?? runnable;
+    const lookahead = options.lookahead ?? Math.min(runnable, DEFAULT_LOOKAHEAD_CAP);
     if (!(Number.isSafeInteger(lookahead) && lookahead >= 0)) {
       throw invalidArgument('AllocationExecutor', 'lookahead', 'a whole number of tasks, 0 or more', options.lookahead);
     }
