@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
 import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
@@ -158,6 +159,9 @@ export async function main(argv: string[]): Promise<void> {
         bare_batched_tasks_per_s: Math.round(median(bareBatched)),
         throughput_ratio: round(median(ours) / median(bareBatched)),
         cpu_us_per_task: cpuUsPerTask,
+        // What the three processes' CPU allows on this machine's cores: the figure to compare
+        // across runs when other work on the machine makes tasks_per_s jump.
+        cpu_bound_tasks_per_s: Math.round((availableParallelism() * 1e6) / Object.values(cpuUsPerTask).reduce((sum, us) => sum + us, 0)),
       });
     }
 
