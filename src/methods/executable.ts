@@ -6,7 +6,7 @@ import { ColmenaError, InvalidArgumentError } from '../common/errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
 import type { StopSignal } from '../common/stop-signal.js';
-import { killOnExit, signalGroup, sweepLaunchSync, sweepMarkedProcesses, TASK_TOKEN_VARIABLE } from './launch-kill.js';
+import { killOnExit, signalGroup, sweepLaunch } from './launch-kill.js';
 import { PreparedLaunch, takePreparedLaunch } from './launch-prepared.js';
 import { acceleratorEnvironment, currentPlacement, type Placement } from './launch-placement.js';
 import { checkLaunchTemplate, fillTemplate, hostfileText, type LaunchTemplate, templateWords } from './launch-template.js';
@@ -253,7 +253,7 @@ async function runProgram(
     // process (daemonized, setsid, reparented to PID 1). Only then do its nodes go back, in the
     // same tick when the sweep can look at just the processes started since the launch.
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
-    if (pid === undefined || !origin || !sweepLaunchSync(token, pid, origin)) await sweepMarkedProcesses(TASK_TOKEN_VARIABLE, token);
+    await sweepLaunch(token, pid, origin);
     forgetOnExit?.();
     placement?.release?.();
   }

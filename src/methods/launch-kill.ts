@@ -169,42 +169,86 @@ export function pidsHandedOutSince(launcherPid: number, lastPid: number): (pid: 
 }
 
 /**
+ * Whether a process whose environment read back empty may be between two program images (in
+ * execve the old one is gone and the new one not yet mapped, so its marker cannot be read for a
+ * moment): alive, not a kernel thread (those have no environment at all), and no command line
+ * either (a process started with an empty environment still has its argv).
+ */
+function betweenImages(pid: number): boolean {
+  try {
+    if (readFileSync(`/proc/${pid}/cmdline`).length > 0) return false;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // "pid (comm) S ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return state !== 'Z' && state !== 'X' && ppid !== '2' && pid !== 2;
+  } catch {
+    return false; // gone
+  }
+}
+
+/**
+ * What one {@link sweepLaunchSync} came to: `done` (nothing of the launch is left), `retry` (none
+ * found, but a process started since the launch was between program images: sweep again in a
+ * moment), `too-wide` (the range could not be narrowed; nothing done).
+ */
+export type LaunchSweep = 'done' | 'retry' | 'too-wide';
+
+/**
  * Sweep a launch that has ended: SIGKILL its marked processes until none is left, reading only the
  * processes started since its origin, synchronously, so the nodes it held can go to the next task
- * in the same tick its launcher exited. Returns false (having done nothing) when the range cannot
- * be narrowed; then sweep with {@link sweepMarkedProcesses}.
+ * in the same tick its launcher exited.
  */
-export function sweepLaunchSync(token: string, launcherPid: number, origin: PidOrigin, rounds = 20): boolean {
+export function sweepLaunchSync(token: string, launcherPid: number, origin: PidOrigin, rounds = 20): LaunchSweep {
   const wanted = needle(TASK_TOKEN_VARIABLE, token);
+  let unsure = false;
   for (let round = 0; round < rounds; round++) {
     // Re-read each round: a process forked while we sweep has a pid past the previous cursor.
     const ours = launchPidRange(launcherPid, origin);
     if (!ours) {
-      if (round === 0) return false;
+      if (round === 0) return 'too-wide';
       // The cursor came round while we swept (pid space nearly exhausted): look at everything.
       sweepMarkedProcessesSync(TASK_TOKEN_VARIABLE, token, rounds);
-      return true;
+      return 'done';
     }
     let entries: string[];
     try {
       entries = readdirSync('/proc');
     } catch {
-      return true;
+      return 'done';
     }
     const found: number[] = [];
+    unsure = false;
     for (const entry of entries) {
       const pid = Number(entry);
       if (!Number.isInteger(pid) || pid === process.pid || !ours(pid)) continue;
       try {
-        if (marked(readFileSync(`/proc/${pid}/environ`), wanted)) found.push(pid);
+        const environ = readFileSync(`/proc/${pid}/environ`);
+        if (marked(environ, wanted)) found.push(pid);
+        else if (environ.length === 0 && betweenImages(pid)) unsure = true;
       } catch {
         // gone, or not ours
       }
     }
-    if (found.length === 0) return true;
+    if (found.length === 0) break;
     signalEach(found, 'SIGKILL');
   }
-  return true;
+  return unsure ? 'retry' : 'done';
+}
+
+/** Most re-sweeps, 1 ms apart, for processes caught between program images (an exec takes well under that). */
+const RETRY_SWEEPS = 50;
+
+/**
+ * Sweep an ended launch: narrowed and synchronous when it can be (then the caller's next step runs
+ * in the same tick), again shortly after when a process was caught mid-exec, else the full sweep.
+ */
+export async function sweepLaunch(token: string, launcherPid: number | undefined, origin: PidOrigin | undefined): Promise<void> {
+  let sweep: LaunchSweep = launcherPid !== undefined && origin ? sweepLaunchSync(token, launcherPid, origin) : 'too-wide';
+  for (let retry = 0; sweep === 'retry' && retry < RETRY_SWEEPS; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    sweep = sweepLaunchSync(token, launcherPid!, origin!);
+  }
+  if (sweep === 'too-wide') await sweepMarkedProcesses(TASK_TOKEN_VARIABLE, token);
 }
 
 /** Launches under way in this process (token → launcher pid), for the exit hook. */

@@ -33,8 +33,24 @@ describe('Sweeping a launch', () => {
     assert.ok(origin, 'this Linux /proc gives a pid origin');
     const launcherPid = await launchWithEscapee(token);
     signalGroup(launcherPid, 'SIGKILL'); // the group is gone already; the escapee is not in it
-    assert.equal(sweepLaunchSync(token, launcherPid, origin), true);
+    assert.equal(sweepLaunchSync(token, launcherPid, origin), 'done');
     await untilAsync(async () => (await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)).length === 0, 'the escapee to be gone');
+  });
+
+  it('does not mistake a process with an empty environment for one caught mid-exec', async () => {
+    const token = newProcessToken();
+    const origin = pidOrigin()!;
+    const launcher = spawn('true', [], { detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, [TASK_TOKEN_VARIABLE]: token } });
+    await once(launcher, 'exit');
+    // Started after the launcher, so in its pid range; nothing to read in its environ.
+    const bare = spawn('/bin/sleep', ['30'], { stdio: 'ignore', env: {} });
+    await once(bare, 'spawn');
+    try {
+      await untilAsync(async () => (await readFile(`/proc/${bare.pid}/cmdline`, 'latin1').catch(() => '')).startsWith('/bin/sleep'), 'sleep to run');
+      assert.equal(sweepLaunchSync(token, launcher.pid!, origin), 'done');
+    } finally {
+      bare.kill('SIGKILL');
+    }
   });
 
   it('counts the pids handed out since the launcher, across the wrap at pid_max', () => {
@@ -50,7 +66,7 @@ describe('Sweeping a launch', () => {
     const launcherPid = await launchWithEscapee(token);
     try {
       // As many threads at the origin as there are pids: any pid could be the launch's.
-      assert.equal(sweepLaunchSync(token, launcherPid, { forks: 0, threads: Number.MAX_SAFE_INTEGER }), false);
+      assert.equal(sweepLaunchSync(token, launcherPid, { forks: 0, threads: Number.MAX_SAFE_INTEGER }), 'too-wide');
       assert.equal((await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)).length, 1);
     } finally {
       for (const pid of await findMarkedProcesses(TASK_TOKEN_VARIABLE, token)) process.kill(pid, 'SIGKILL');
