@@ -276,11 +276,22 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     if (bytes > this.maxMessageBytes) throw new MessageTooLargeError(bytes, this.maxMessageBytes);
   }
 
+  /**
+   * Check the size of a message we are about to send. Measuring also flattens it: an encoded
+   * message is a tree of the ~50 pieces it was built from (about 1.6 KB for a 600-byte request),
+   * and thousands of them wait for their batch, so flat copies leave far less for the garbage
+   * collector to move. ioredis measures every argument anyway; on a flat string that is one scan.
+   */
+  #checkOutgoing(text: string): void {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.maxMessageBytes) throw new MessageTooLargeError(bytes, this.maxMessageBytes);
+  }
+
   // ---- client side ----------------------------------------------------------------------------
 
   protected override async pushRequest(task: Result): Promise<void> {
     const element = encodeRequestElement(task);
-    this.#checkSize(element);
+    this.#checkOutgoing(element);
     this.#watchForServers();
     await this.#requestBatch.add(element);
   }
@@ -713,7 +724,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
         cause: error,
       });
     }
-    this.#checkSize(body);
+    this.#checkOutgoing(body);
     const lease = result.complete === false || !this.#leased ? undefined : this.#leases.get(result.taskId);
     await this.#resultBatcher.add({ key: this.resultKey(result.topic), body, taskId: result.taskId, lease });
   }
