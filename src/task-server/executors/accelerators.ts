@@ -52,3 +52,17 @@ export function unfitDevices(method: string, asked: number, most: number, execut
       : `each process of '${executor}' is pinned to at most ${most} (its accelerators entry): lower gpusPerRank, or give entries that hold more ids (e.g. '0,1')`;
   return new InvalidArgumentError(`Task '${method}' asks for ${asked} accelerator${asked === 1 ? '' : 's'} (gpusPerRank × cpuProcesses), but ${has}`);
 }
+
+/**
+ * Why a task asking for accelerators cannot run on an executor that shares one process (inline,
+ * threads): one environment for all its tasks, so nothing can be pinned. Null when it asks for none.
+ */
+export function unpinnable(payload: TaskPayload, executor: string): Error | null {
+  const asked = devicesAsked(payload);
+  if (asked === 0) return null;
+  return new InvalidArgumentError(
+    `Task '${payload.method}' asks for ${asked} accelerator${asked === 1 ? '' : 's'} (gpusPerRank × cpuProcesses), but '${executor}' runs its tasks in one ` +
+      `process and cannot pin devices: run the method on a ProcessesExecutor with accelerators (or colmena worker --accelerators), ` +
+      `or an AllocationExecutor with gpusPerNode for executables`,
+  );
+}

@@ -6,6 +6,7 @@ import type { MethodSpec } from '../../methods/spec.js';
 import { replyOnAbort } from '../abort-reply.js';
 import type { Executor } from '../executor.js';
 import type { MethodKind } from '../fit.js';
+import { unpinnable } from './accelerators.js';
 
 /**
  * Runs methods on the task server's own event loop: no copy, no thread hop; for async I/O work
@@ -27,6 +28,8 @@ export class InlineExecutor implements Executor {
     let target;
     try {
       if (spec.kind === 'remote') throw new TypeError(`Method '${payload.method}' is remote; the inline executor cannot run it`);
+      const unpinned = unpinnable(payload, this.name);
+      if (unpinned) throw unpinned;
       target = spec.kind === 'inline' ? spec.fn : await loadModuleMethod(spec.module, spec.exportName);
     } catch (error) {
       return failedReply(this.#worker, error);

@@ -8,6 +8,7 @@ import { siblingModule } from '../../common/sibling.js';
 import type { StopSignal } from '../../common/stop-signal.js';
 import type { Executor } from '../executor.js';
 import type { MethodKind } from '../fit.js';
+import { unpinnable } from './accelerators.js';
 import { processStores } from '../../proxy/store-registry.js';
 import type { ThreadReply, ThreadTask, ThreadWorkerData } from './thread-worker.js';
 import { InvalidArgumentError } from '../../common/errors.js';
@@ -88,6 +89,8 @@ export class ThreadsExecutor implements Executor {
       );
       return Promise.resolve(failedReply(workerInfo(this.name), error));
     }
+    const unpinned = unpinnable(payload, this.name);
+    if (unpinned) return Promise.resolve(failedReply(workerInfo(this.name), unpinned));
     const task: ThreadTask = { module: spec.module, exportName: spec.exportName, payload };
     const onIntermediate = context.onIntermediate;
     if (payload.generator !== 'stream' || !onIntermediate) {
