@@ -25,11 +25,14 @@ function floatJson(value: unknown): string {
   if (typeof value === 'number') return float(value);
   if (Array.isArray(value)) return `[${value.map(floatJson).join(', ')}]`;
   if (value !== null && typeof value === 'object') {
-    const parts: string[] = [];
-    for (const [key, inner] of Object.entries(value)) {
-      if (inner !== undefined) parts.push(`${JSON.stringify(key)}: ${floatJson(inner)}`);
+    // Keys one by one, no entries array or list of parts: nearly always the record is empty.
+    let text = '';
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const inner = (value as Record<string, unknown>)[key];
+      if (inner !== undefined) text += `${text ? ', ' : ''}${JSON.stringify(key)}: ${floatJson(inner)}`;
     }
-    return `{${parts.join(', ')}}`;
+    return `{${text}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
