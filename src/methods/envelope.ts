@@ -42,6 +42,12 @@ export interface TaskPayload {
   task?: TaskIdentity;
   /** Streamed values go to this topic instead of the task's own. */
   streamTopic?: string;
+  /**
+   * The task's `timeoutMs`, for an executor that times its tasks where they run
+   * (`Executor.timesTasks`, e.g. BullMQ: from when a worker starts the job, not while it waits in
+   * Redis). Absent when the task has no timeout or the task server times it.
+   */
+  timeoutMs?: number;
 }
 
 /** What a worker hands back; the task server copies it onto the Result. */
@@ -132,6 +138,10 @@ export function checkPayload(value: unknown, what = 'task payload'): TaskPayload
     if (typeof task.taskId !== 'string' || typeof task.topic !== 'string') throw malformed(what, 'task', '{ taskId, topic } strings');
   }
   if (payload.streamTopic !== undefined && typeof payload.streamTopic !== 'string') throw malformed(what, 'streamTopic', 'a topic name');
+  if (payload.timeoutMs !== undefined && !(typeof payload.timeoutMs === 'number' && payload.timeoutMs >= 0 && payload.timeoutMs <= Number.MAX_SAFE_INTEGER)) {
+    // Any finite delay is held correctly (setLongTimeout chains past 2³¹−1 ms); the server bounds it by limits.maxTimeoutMs.
+    throw malformed(what, 'timeoutMs', `a number of milliseconds from 0 to ${Number.MAX_SAFE_INTEGER}`);
+  }
   if (payload.valueProxy !== undefined) {
     const proxy = asRecord(payload.valueProxy, `${what} valueProxy`);
     // Which store is the resolver's to check, against the stores this process was configured with.

@@ -129,6 +129,11 @@ export abstract class BaseTaskServer {
     return null;
   }
 
+  /** Whether `task`'s executor times it where it runs (`Executor.timesTasks`); the server then arms no timer for it. */
+  protected timedByExecutor(_task: Result): boolean {
+    return false;
+  }
+
   get state(): State {
     return this.#state;
   }
@@ -376,7 +381,8 @@ export abstract class BaseTaskServer {
    * slot or in backoff never counts.
    */
   async #attempts(task: Result): Promise<void> {
-    const timeoutMs = task.timeoutMs;
+    // An executor that times its tasks where they run (BullMQ workers) gets the timeout in the payload instead.
+    const timeoutMs = this.timedByExecutor(task) ? null : task.timeoutMs;
     const slots = this.slotsFor(task);
     for (;;) {
       const controller = new TaskStop();

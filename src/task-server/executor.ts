@@ -35,6 +35,14 @@ export interface Executor {
    * next task's `timeoutMs` does not count a replacement's start-up. @default never out of service
    */
   watchUnavailable?(listener: (count: number) => void): void;
+  /**
+   * Times each task's `timeoutMs` itself, where the task runs, from when it starts there (BullMQ:
+   * when a worker takes the job, so the job's wait in Redis for a free worker does not count). The
+   * task server then puts the timeout in `payload.timeoutMs` and arms no timer of its own; the
+   * executor answers a task that ran past it with a failed reply of reason `timeout`.
+   * @default false (the server arms the timer when it hands the task over)
+   */
+  readonly timesTasks?: boolean;
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply>;
   /** Stop workers; tasks still running are abandoned. */
   close(): Promise<void>;

@@ -84,6 +84,10 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     return this.#slotsByMethod.get(task.method) ?? null;
   }
 
+  protected override timedByExecutor(task: Result): boolean {
+    return this.#executors.get(this.#methods.get(task.method)!.executor)!.timesTasks === true;
+  }
+
   /** Each module method's export is loaded once, here, before the first task: a misspelt name stops the server at once. */
   protected override prepare(): Promise<void> {
     return checkModuleExports(this.#methods, this.#executors);
@@ -121,6 +125,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
     if (spec.params) payload.params = spec.params;
     if (spec.streamTopic) payload.streamTopic = spec.streamTopic;
     if (task.valueProxy) payload.valueProxy = task.valueProxy;
+    if (executor.timesTasks && task.timeoutMs !== null) payload.timeoutMs = task.timeoutMs;
     if (!executor.sharesMemory && needsProxiesResolvedHere(payload)) {
       // A memory store is reachable only from this thread.
       return runWithProxiesResolvedHere(payload, executor.name, (local) => executor.run(spec, local, context));

@@ -50,15 +50,44 @@ describe('BullMQ job codec', () => {
   it('refuses a job of another format and a malformed one, naming what is wrong', () => {
     assert.throws(
       () => decodeJobData({ format: 1, method: 'add', serializationMethod: 'json', args: [], kwargs: {} }),
-      /has format 1, but this colmena reads format 2\. Run the same colmena release/,
+      /has format 1, but this colmena reads formats 2 and 3\. Run the same colmena release/,
     );
     const good = encodeJobData({ method: 'add', serializationMethod: 'json', inputs: [['1'], {}] }, 'add');
     assert.throws(() => decodeJobData({ ...good, payload: { ...(good.payload as object), inputs: 'nope' } }), /'inputs' must be \[encoded args, encoded kwargs\]/);
     assert.throws(() => decodeJobData({ ...good, exportName: '' }), /'exportName' must be the name of an export/);
+    assert.throws(() => decodeJobData({ ...good, taskId: 7 }), /'taskId' must be a string/);
+    assert.throws(() => decodeJobData({ ...good, payload: { ...(good.payload as object), timeoutMs: -1 } }), /'timeoutMs' must be a number of milliseconds/);
+    assert.throws(() => decodeJobData({ ...good, payload: { ...(good.payload as object), timeoutMs: '600' } }), /'timeoutMs' must be a number of milliseconds/);
     assert.throws(() => decodeJobReturn({ format: 2, reply: { success: 'yes' } }), /'success' must be a boolean/);
     assert.throws(
       () => encodeJobData({ method: 'add', serializationMethod: 'pickle', inputs: [[], {}] }, 'add'),
       /uses pickle serialization, which cannot be sent to a colmena worker/,
     );
+  });
+
+  it("carries the task's timeout and id to the worker (format 3), and still reads an older server's format-2 job", () => {
+    const payload: TaskPayload = { method: 'add', serializationMethod: 'json', inputs: [['1'], {}], timeoutMs: 3e9 };
+    const job = throughRedis(encodeJobData(payload, 'add', 'task-7'));
+    assert.equal((job as { format: number }).format, 3);
+    assert.deepEqual(decodeJobData(job), { format: 3, exportName: 'add', taskId: 'task-7', payload });
+    // An older task server times its tasks itself: its job carries no timeout, and its reply must be in its format.
+    const old = { format: 2, exportName: 'add', payload: { method: 'add', serializationMethod: 'json', inputs: [['1'], {}] } };
+    const decoded = decodeJobData(old);
+    assert.equal(decoded.format, 2);
+    assert.equal(decoded.payload.timeoutMs, undefined);
+    const reply: TaskReply = {
+      success: true,
+      encodedValue: '1',
+      failure: null,
+      workerInfo: { hostname: 'h', pid: 1, workerId: 'w' },
+      computeStarted: 1,
+      computeEnded: 2,
+      running: 1,
+      deserializeInputs: 0,
+      serializeResults: 0,
+    };
+    const answer = throughRedis(encodeJobReturn(reply, decoded.format)) as { format: number };
+    assert.equal(answer.format, 2);
+    assert.deepEqual(decodeJobReturn(answer), reply);
   });
 });

@@ -18,53 +18,76 @@ import {
   toJsonSafe,
 } from '../../methods/envelope.js';
 
-/** Bumped when the layout changes incompatibly (2: the whole envelope, generically encoded). */
-export const JOB_FORMAT = 2;
+/**
+ * Bumped when the layout changes incompatibly (2: the whole envelope, generically encoded; 3: the
+ * worker times the task, from `payload.timeoutMs`, so a worker that would ignore it must refuse it).
+ */
+export const JOB_FORMAT = 3;
+/**
+ * Formats a worker still runs: a format-2 job comes from an older task server, which times the
+ * task itself (it carries no timeout). The worker answers in the job's own format, so that server
+ * reads the reply; replies and streamed values are laid out the same in both.
+ */
+const READABLE_FORMATS: readonly number[] = [2, 3];
+export type JobFormat = 2 | 3;
 
 /** The data of one job: which export the worker calls, and the task's payload. */
 export interface TaskJobData {
-  format: typeof JOB_FORMAT;
+  format: JobFormat;
   /** The function the worker calls, by export name (the task's method name unless declared otherwise). */
   exportName: string;
+  /** The task's id, which a worker names when the task runs past its timeout. */
+  taskId?: string;
   /** The {@link TaskPayload}, JSON-safe. */
   payload: unknown;
 }
 
 /** One streamed value of a generator task, sent as the job's progress. */
 export interface TaskJobProgress {
-  format: typeof JOB_FORMAT;
+  format: JobFormat;
   /** The {@link IntermediateReply}, JSON-safe. */
   item: unknown;
 }
 
 /** The return value of one job: a worker's reply. */
 export interface TaskJobReturn {
-  format: typeof JOB_FORMAT;
+  format: JobFormat;
   /** The {@link TaskReply}, JSON-safe. */
   reply: unknown;
 }
 
-export function encodeJobData(payload: TaskPayload, exportName: string): TaskJobData {
+export interface DecodedJob {
+  format: JobFormat;
+  exportName: string;
+  taskId: string | undefined;
+  payload: TaskPayload;
+}
+
+export function encodeJobData(payload: TaskPayload, exportName: string, taskId?: string): TaskJobData {
   if (payload.serializationMethod === 'pickle') {
     throw new InvalidMessageError(`Task '${payload.method}' uses pickle serialization, which cannot be sent to a colmena worker`);
   }
-  return { format: JOB_FORMAT, exportName, payload: toJsonSafe(payload) };
+  const data: TaskJobData = { format: JOB_FORMAT, exportName, payload: toJsonSafe(payload) };
+  if (taskId !== undefined) data.taskId = taskId;
+  return data;
 }
 
 /** @throws InvalidMessageError saying which part of the job data is wrong. */
-export function decodeJobData(data: unknown): { exportName: string; payload: TaskPayload } {
+export function decodeJobData(data: unknown): DecodedJob {
   const job = asRecord(data, 'job data');
-  checkFormat(job.format, 'job data', 'the task server');
+  const format = checkFormat(job.format, 'job data', 'the task server');
   if (typeof job.exportName !== 'string' || job.exportName.length === 0) {
     throw new InvalidMessageError("The job data is malformed: 'exportName' must be the name of an export");
   }
+  // Bounded by the task server's wire limits when it took the task.
+  if (job.taskId !== undefined && typeof job.taskId !== 'string') throw new InvalidMessageError("The job data is malformed: 'taskId' must be a string");
   const payload = checkPayload(fromJsonSafe(job.payload), 'job data payload');
   if (payload.serializationMethod === 'pickle') throw new InvalidMessageError("The job data is malformed: 'serializationMethod' must be 'json' or 'msgpack'");
-  return { exportName: job.exportName, payload };
+  return { format, exportName: job.exportName, taskId: job.taskId, payload };
 }
 
-export function encodeJobProgress(item: IntermediateReply): TaskJobProgress {
-  return { format: JOB_FORMAT, item: toJsonSafe(item) };
+export function encodeJobProgress(item: IntermediateReply, format: JobFormat = JOB_FORMAT): TaskJobProgress {
+  return { format, item: toJsonSafe(item) };
 }
 
 /** @throws InvalidMessageError if the progress is not a streamed value. */
@@ -74,8 +97,9 @@ export function decodeJobProgress(data: unknown): IntermediateReply {
   return checkIntermediate(fromJsonSafe(progress.item), 'job progress');
 }
 
-export function encodeJobReturn(reply: TaskReply): TaskJobReturn {
-  return { format: JOB_FORMAT, reply: toJsonSafe(reply) };
+/** `format` is the job's own, so the task server that wrote it reads the reply. */
+export function encodeJobReturn(reply: TaskReply, format: JobFormat = JOB_FORMAT): TaskJobReturn {
+  return { format, reply: toJsonSafe(reply) };
 }
 
 /** @throws InvalidMessageError saying which part of the return value is wrong. */
@@ -85,11 +109,12 @@ export function decodeJobReturn(value: unknown): TaskReply {
   return checkReply(fromJsonSafe(job.reply), 'job return value');
 }
 
-function checkFormat(format: unknown, what: string, writer: string): void {
-  if (format !== JOB_FORMAT) {
+function checkFormat(format: unknown, what: string, writer: string): JobFormat {
+  if (typeof format !== 'number' || !READABLE_FORMATS.includes(format)) {
     throw new InvalidMessageError(
-      `The ${what} has format ${JSON.stringify(format)}, but this colmena reads format ${JOB_FORMAT}. ` +
+      `The ${what} has format ${JSON.stringify(format)}, but this colmena reads formats ${READABLE_FORMATS.join(' and ')}. ` +
         `Run the same colmena release in ${writer} and here, and give unrelated BullMQ queues another prefix.`,
     );
   }
+  return format as JobFormat;
 }

@@ -89,9 +89,15 @@ const TASK_ID_AS_JOB_ID = /^[A-Za-z0-9_.-]{1,200}$/;
  * `maxStalledCount` times; past that the job fails and the task gets a failed reply with reason
  * `worker-crashed`, which counts as one attempt against `maxRetries`.
  *
- * Cancellation, timeouts and a server's `stop({ abortAfterMs })`: the reply comes at once; a job
- * still waiting is removed, and the worker running one is asked (over Redis pub/sub) to stop it,
- * which ends the task's processes with the kill sweep.
+ * Timeouts: a task's `timeoutMs` rides in its job and the worker counts it from when it starts
+ * the job, so the wait in Redis for a free worker does not count (the task server arms no timer:
+ * {@link timesTasks}). Past it the worker stops the task (ending its processes with the kill
+ * sweep) and answers with a failed reply of reason `timeout`. A job run again after its worker
+ * died gets its full timeout again on the next worker.
+ *
+ * Cancellation and a server's `stop({ abortAfterMs })`: the reply comes at once; a job still
+ * waiting is removed, and the worker running one is asked (over Redis pub/sub) to stop it, which
+ * ends the task's processes with the kill sweep.
  *
  * @example
  * const server = new LocalTaskServer(queues, {
@@ -103,6 +109,8 @@ export class BullmqExecutor implements Executor {
   readonly name: string;
   /** Functions cannot travel to a worker; workers load module and remote methods by export name. */
   readonly runs: readonly MethodKind[] = ['module-function', 'module-executable', 'remote'];
+  /** The worker that takes a job times it: a job waiting in Redis for a free worker is not running. */
+  readonly timesTasks = true;
   readonly prefix: string;
   readonly #connection: ResolvedConnection;
   readonly #eventsMaxLen: number;
@@ -175,7 +183,7 @@ export class BullmqExecutor implements Executor {
     const onAbort = (): void => this.#abort(jobId, signal!);
     signal?.addEventListener('abort', onAbort, { once: true });
     // Not awaited: an abort or close() answers the task even while Redis is still out of reach.
-    void this.#enqueue(jobId, spec, payload, pending, signal);
+    void this.#enqueue(jobId, spec, payload, pending, context);
     try {
       return await reply;
     } finally {
@@ -183,9 +191,10 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  async #enqueue(jobId: string, spec: MethodSpec, payload: TaskPayload, pending: Pending, signal: StopSignal | undefined): Promise<void> {
+  async #enqueue(jobId: string, spec: MethodSpec, payload: TaskPayload, pending: Pending, context: RunContext): Promise<void> {
+    const { signal } = context;
     try {
-      const data = encodeJobData(payload, spec.kind === 'module' ? spec.exportName : payload.method);
+      const data = encodeJobData(payload, spec.kind === 'module' ? spec.exportName : payload.method, context.taskId);
       const { queue } = await this.#connect();
       await queue.add(payload.method, data, { jobId });
       pending.queued = true;

@@ -5,12 +5,14 @@ import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { InvalidStateError, TaskCancelledError, TaskTimeoutError, InvalidArgumentError } from '../../common/errors.js';
 import { childLogger, type Logger } from '../../common/logging.js';
+import { setLongTimeout } from '../../common/limits.js';
+import { TaskStop } from '../../common/stop-signal.js';
 import { isExecutableMethod } from '../../methods/executable.js';
 import { loadModuleMethod } from '../../methods/load.js';
 import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { failedReply, type RunContext, runMethod, workerInfo } from '../../methods/run.js';
 import { moduleMethod } from '../../methods/spec.js';
-import { decodeJobData, encodeJobProgress, encodeJobReturn, type TaskJobReturn } from './codec.js';
+import { type DecodedJob, decodeJobData, encodeJobProgress, encodeJobReturn, JOB_FORMAT, type JobFormat, type TaskJobReturn } from './codec.js';
 import {
   type BullmqConnectionOptions,
   bullmqConnection,
@@ -285,30 +287,46 @@ export class BullmqWorker {
   }
 
   async #process(job: Job<unknown, TaskJobReturn>, signal: AbortSignal | undefined): Promise<TaskJobReturn> {
+    let decoded: DecodedJob;
+    try {
+      decoded = decodeJobData(job.data);
+    } catch (error) {
+      this.#tasksDone++;
+      return encodeJobReturn(failedReply(workerInfo(this.executor), error, 'invalid-message'), replyFormat(job.data));
+    }
+    const { format, payload } = decoded;
     // Streamed values are sent in order, and all before the reply.
     let streamed = Promise.resolve();
+    const stop = new TaskStop();
+    const onAbort = (): void => stop.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    // The task's running time starts now, when this worker has taken the job, not while it waited in Redis.
+    const { timeoutMs } = payload;
+    const taskId = decoded.taskId ?? String(job.id);
+    const clearTimer = timeoutMs === undefined ? undefined : setLongTimeout(() => stop.abort(new TaskTimeoutError(taskId, timeoutMs)), timeoutMs);
     const context: RunContext = {
-      signal,
+      signal: stop,
       onIntermediate: (item) => {
-        streamed = streamed.then(() => job.updateProgress(encodeJobProgress(item))).catch((error: unknown) => {
+        streamed = streamed.then(() => job.updateProgress(encodeJobProgress(item, format))).catch((error: unknown) => {
           this.#logger.warn({ err: error, jobId: job.id }, 'could not send a streamed value');
         });
       },
     };
-    const reply = await this.#reply(job.data, context);
+    let reply: TaskReply;
+    try {
+      reply = await this.#reply(decoded, context);
+    } finally {
+      clearTimer?.();
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (reply.failure?.reason === 'timeout' && timeoutMs !== undefined) this.#logger.info({ jobId: job.id, method: payload.method, timeoutMs }, 'a task ran past its timeout and was stopped');
     await streamed;
     this.#tasksDone++;
-    return encodeJobReturn(reply);
+    return encodeJobReturn(reply, format);
   }
 
-  async #reply(data: unknown, context: RunContext): Promise<TaskReply> {
-    let job: ReturnType<typeof decodeJobData>;
-    try {
-      job = decodeJobData(data);
-    } catch (error) {
-      return failedReply(workerInfo(this.executor), error, 'invalid-message');
-    }
-    const { exportName, payload } = job;
+  #reply({ exportName, payload }: DecodedJob, context: RunContext): Promise<TaskReply> | TaskReply {
     const run = this.#runners.get(exportName);
     if (!run) {
       const error = new Error(
@@ -324,6 +342,11 @@ export class BullmqWorker {
     if (unfit) return failedReply(workerInfo(this.executor), unfit);
     return run(payload, context);
   }
+}
+
+/** The format to answer a job that cannot be read in: an older server's own, else this release's. */
+function replyFormat(data: unknown): JobFormat {
+  return (data as { format?: unknown } | null)?.format === 2 ? 2 : JOB_FORMAT;
 }
 
 function moduleUrl(methods: string | URL): string {
