@@ -1,0 +1,150 @@
+/**
+ * `timeoutMs` of a BullMQ task counts its running time on the worker, with real `colmena worker`
+ * processes and a real redis-server: a job's wait in Redis for a free worker does not count; a task
+ * that runs past its timeout is stopped on its worker (its process gone) and answered once as
+ * timed out, and retried if the policy says so; a job cancelled while it waits is removed and
+ * never runs.
+ */
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { remoteMethod } from '../../src/methods/spec.js';
+import type { Result } from '../../src/models/result.js';
+import { LocalQueues } from '../../src/queue/local.js';
+import { BullmqExecutor } from '../../src/task-server/bullmq/executor.js';
+import { LocalTaskServer, type LocalTaskServerOptions } from '../../src/task-server/local.js';
+import type * as fixtures from '../fixtures/bullmq-timeout-methods.js';
+import { WorkerFleet } from '../fixtures/bullmq-workers.js';
+import { redisFixture } from '../helpers/redis.js';
+import { untilAsync } from '../helpers/until.js';
+
+process.env.COLMENA_LOG_LEVEL ??= 'error';
+
+const METHODS = fileURLToPath(new URL('../fixtures/bullmq-timeout-methods.ts', import.meta.url));
+const redis = redisFixture();
+const methods = {
+  sleep: remoteMethod<typeof fixtures.sleep>({ executor: 'cpu' }),
+  sleepProgram: remoteMethod<(pidFile: string, seconds: number) => string>({ executor: 'cpu' }),
+};
+type M = { sleep: typeof fixtures.sleep; sleepProgram: (pidFile: string, seconds: number) => string };
+
+/** A thinker's queues and a task server whose methods run on the `cpu` BullMQ queue of `prefix`. */
+function taskServer(prefix: string, options: Omit<LocalTaskServerOptions<typeof methods>, 'methods'> = {}) {
+  const queues = new LocalQueues<M>();
+  const server = new LocalTaskServer(queues, { ...options, methods, executors: { cpu: new BullmqExecutor('cpu', { url: redis.url, prefix }) } }).start();
+  let closing: Promise<void> | null = null;
+  return {
+    queues,
+    close() {
+      closing ??= (async () => {
+        await queues.sendKillSignal();
+        await server.join();
+        await queues.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('BullMQ timeoutMs counts running time on the worker', () => {
+  const fleet = new WorkerFleet();
+  const closers: (() => Promise<void>)[] = [];
+
+  before(async () => {
+    await redis.start();
+  });
+
+  after(async () => {
+    await fleet.killAll();
+    for (const close of closers.reverse()) await close();
+    await redis.stop();
+  });
+
+  /** One `colmena worker` of concurrency 1 on a fresh prefix, its task server, and a view of its queue. */
+  async function oneWorker(options: Omit<LocalTaskServerOptions<typeof methods>, 'methods'> = {}) {
+    const prefix = redis.prefix();
+    const server = taskServer(prefix, options);
+    closers.push(server.close);
+    const jobs = new Queue('cpu', { connection: { url: redis.url }, prefix });
+    closers.push(() => jobs.close());
+    const worker = await fleet.spawn({ url: redis.url, prefix, executor: 'cpu', methods: METHODS, concurrency: 1 });
+    return { server, jobs, worker };
+  }
+
+  it('does not count the wait in Redis for a free worker: 3 tasks of 400 ms with timeoutMs 600 on one worker all succeed', async () => {
+    const { server } = await oneWorker();
+    const sent = await Promise.all([0, 1, 2].map(() => server.queues.sendInputs('sleep', [400], { timeoutMs: 600 })));
+    const results: Result[] = [];
+    for (let i = 0; i < 3; i++) results.push(await server.queues.getResult('default', { timeoutMs: 30_000 }));
+    assert.deepEqual(results.map((result) => result.taskId).sort(), [...sent].sort());
+    for (const result of results) assert.equal(result.success, true, result.failureInfo?.message);
+    // One at a time: the last started only after the first two had run, so it waited past its timeout in Redis.
+    const last = results.at(-1)!;
+    assert.ok(last.timestamp.computeStarted - last.timestamp.inputReceived > 0.6, 'the last task waited less than its timeout in Redis');
+  });
+
+  it('stops a task that runs past its timeout on the worker: its process is gone, one timed-out Result, the worker serves on', async () => {
+    const { server, worker } = await oneWorker();
+    const pidFile = join(tmpdir(), `colmena-timeout-${randomUUID()}.pid`);
+    closers.push(() => rm(pidFile, { force: true }));
+    const id = await server.queues.sendInputs('sleepProgram', [pidFile, 60], { timeoutMs: 1000 });
+    const result = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(result.taskId, id);
+    assert.equal(result.success, false);
+    assert.equal(result.failureInfo?.reason, 'timeout');
+    assert.match(result.failureInfo?.message ?? '', new RegExp(`Task ${id} ran past its timeout of 1000 ms`));
+    // Timed on the worker, which answered; not by the task server.
+    assert.equal(result.workerInfo?.pid, worker.pid);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    assert.ok(pid > 0);
+    await untilAsync(async () => !processAlive(pid), `the task's process ${pid} to be gone`);
+    assert.ok(worker.alive);
+    await server.queues.sendInputs('sleep', [1], { timeoutMs: 5000 });
+    assert.equal((await server.queues.getResult('default', { timeoutMs: 30_000 })).value, 1);
+  });
+
+  it('retries a task timed out on the worker when the policy retries timeouts', async () => {
+    const { server } = await oneWorker({ retry: { retryReasons: ['timeout'], initialDelayMs: 1 } });
+    await server.queues.sendInputs('sleep', [60_000], { timeoutMs: 200, maxRetries: 2 });
+    const result = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(result.failureInfo?.reason, 'timeout');
+    assert.equal(result.retries, 2);
+    assert.deepEqual(
+      result.failedAttempts.map((attempt) => attempt.failure.reason),
+      ['timeout', 'timeout'],
+    );
+  });
+
+  it('removes the job of a task cancelled while it waits for the busy worker; it never runs', async () => {
+    const { server, jobs } = await oneWorker();
+    const running = await server.queues.sendInputs('sleep', [1500], { timeoutMs: 10_000 });
+    await untilAsync(async () => (await jobs.getActiveCount()) === 1, 'the first job to be running');
+    const waiting = await server.queues.sendInputs('sleep', [1], { timeoutMs: 10_000 });
+    await untilAsync(async () => (await jobs.getWaitingCount()) === 1, 'the second job to be waiting');
+    assert.equal(await server.queues.cancel(waiting), true);
+    const cancelled = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(cancelled.taskId, waiting);
+    assert.equal(cancelled.failureInfo?.reason, 'cancelled');
+    await untilAsync(async () => (await jobs.getWaitingCount()) === 0, 'the cancelled job to be removed');
+    const finished = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(finished.taskId, running);
+    assert.equal(finished.success, true, finished.failureInfo?.message);
+    // Finished jobs are kept (keepFinishedJobsSeconds): had the cancelled one run, it would be there.
+    assert.equal(await jobs.getJob(`task-${waiting}-0`), undefined);
+    assert.equal(await jobs.getCompletedCount(), 1);
+  });
+});
