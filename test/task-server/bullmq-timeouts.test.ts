@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { remoteMethod } from '../../src/methods/spec.js';
 import type { Result } from '../../src/models/result.js';
 import { LocalQueues } from '../../src/queue/local.js';
-import { BullmqExecutor } from '../../src/task-server/bullmq/executor.js';
+import { BullmqExecutor, type BullmqExecutorOptions } from '../../src/task-server/bullmq/executor.js';
 import { LocalTaskServer, type LocalTaskServerOptions } from '../../src/task-server/local.js';
 import type * as fixtures from '../fixtures/bullmq-timeout-methods.js';
 import { WorkerFleet } from '../fixtures/bullmq-workers.js';
@@ -34,9 +34,12 @@ const methods = {
 type M = { sleep: typeof fixtures.sleep; sleepProgram: (pidFile: string, seconds: number) => string };
 
 /** A thinker's queues and a task server whose methods run on the `cpu` BullMQ queue of `prefix`. */
-function taskServer(prefix: string, options: Omit<LocalTaskServerOptions<typeof methods>, 'methods'> = {}) {
+type ServerOptions = Omit<LocalTaskServerOptions<typeof methods>, 'methods'> & { executor?: BullmqExecutorOptions };
+
+function taskServer(prefix: string, { executor, ...options }: ServerOptions = {}) {
   const queues = new LocalQueues<M>();
-  const server = new LocalTaskServer(queues, { ...options, methods, executors: { cpu: new BullmqExecutor('cpu', { url: redis.url, prefix }) } }).start();
+  const cpu = new BullmqExecutor('cpu', { ...executor, url: redis.url, prefix });
+  const server = new LocalTaskServer(queues, { ...options, methods, executors: { cpu } }).start();
   let closing: Promise<void> | null = null;
   return {
     queues,
@@ -75,7 +78,7 @@ describe('BullMQ timeoutMs counts running time on the worker', () => {
   });
 
   /** One `colmena worker` of concurrency 1 on a fresh prefix, its task server, and a view of its queue. */
-  async function oneWorker(options: Omit<LocalTaskServerOptions<typeof methods>, 'methods'> = {}) {
+  async function oneWorker(options: ServerOptions = {}) {
     const prefix = redis.prefix();
     const server = taskServer(prefix, options);
     closers.push(server.close);
@@ -146,5 +149,39 @@ describe('BullMQ timeoutMs counts running time on the worker', () => {
     // Finished jobs are kept (keepFinishedJobsSeconds): had the cancelled one run, it would be there.
     assert.equal(await jobs.getJob(`task-${waiting}-0`), undefined);
     assert.equal(await jobs.getCompletedCount(), 1);
+  });
+
+  it("with the executor's queueTimeoutMs, ends a job still waiting past it as timed out and removes it; a started one runs on", async () => {
+    const { server, jobs } = await oneWorker({ executor: { queueTimeoutMs: 1000 } });
+    const started = await server.queues.sendInputs('sleep', [2500], { timeoutMs: 10_000 });
+    await untilAsync(async () => (await jobs.getActiveCount()) === 1, 'the first job to be running');
+    const waiting = await server.queues.sendInputs('sleep', [1], { timeoutMs: 10_000 });
+    const expired = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(expired.taskId, waiting);
+    assert.equal(expired.failureInfo?.reason, 'timeout');
+    assert.match(expired.failureInfo?.message ?? '', /Timed out after 1000 ms waiting for a colmena worker to start the job of task 'sleep' .*it never started/);
+    assert.equal(await jobs.getJob(`task-${waiting}-0`), undefined);
+    const finished = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(finished.taskId, started);
+    assert.equal(finished.success, true, finished.failureInfo?.message);
+  });
+
+  it('refuses a queueTimeoutMs that is not a positive number of milliseconds, naming the option', () => {
+    for (const bad of [0, -1, Number.NaN, 1e15]) {
+      assert.throws(() => new BullmqExecutor('cpu', { url: 'redis://127.0.0.1:1', queueTimeoutMs: bad }), /BullmqExecutor: queueTimeoutMs must be a positive number of milliseconds/);
+    }
+  });
+
+  it("runs a format-2 job of an older task server (which times its tasks itself) and answers in that server's format", async () => {
+    const { jobs } = await oneWorker();
+    const events = new QueueEvents('cpu', { connection: { url: redis.url }, prefix: jobs.opts.prefix });
+    closers.push(() => events.close());
+    await events.waitUntilReady();
+    const old = { format: 2, exportName: 'sleep', payload: { method: 'sleep', serializationMethod: 'json', inputs: [['5'], {}] } };
+    const job = await jobs.add('sleep', old, { jobId: `old-${randomUUID()}` });
+    const answer = (await job.waitUntilFinished(events, 30_000)) as { format: number; reply: { success: boolean; encodedValue: string } };
+    assert.equal(answer.format, 2);
+    assert.equal(answer.reply.success, true);
+    assert.equal(answer.reply.encodedValue, '5');
   });
 });

@@ -2,7 +2,8 @@ import type { StopSignal } from '../../common/stop-signal.js';
 import { randomUUID } from 'node:crypto';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { InvalidStateError, InvalidArgumentError } from '../../common/errors.js';
+import { ColmenaTimeoutError, InvalidStateError, InvalidArgumentError, invalidArgument } from '../../common/errors.js';
+import { DEFAULT_WIRE_LIMITS, setLongTimeout } from '../../common/limits.js';
 import { childLogger, type Logger } from '../../common/logging.js';
 import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
@@ -47,6 +48,14 @@ export interface BullmqExecutorOptions extends BullmqConnectionOptions {
    * @default 600
    */
   keepFinishedJobsSeconds?: number;
+  /**
+   * Most time a job may wait in Redis for a worker to start it (from when it is queued). Past it
+   * the job is removed and the task ends as timed out without having started (reason `timeout`,
+   * retried only if the retry policy names timeouts). A job a worker has started is not affected:
+   * the task's own `timeoutMs` bounds its running time.
+   * @default undefined (wait as long as it takes)
+   */
+  queueTimeoutMs?: number;
   /** @default a child of the library's logger named `executor.bullmq.<name>` */
   logger?: Logger;
 }
@@ -59,6 +68,10 @@ interface Pending {
   queued: boolean;
   /** The sweep found no job once already. */
   missing: boolean;
+  /** Clears the queueTimeoutMs timer. */
+  clearWaitTimer?: () => void;
+  /** Set while this executor removes the job for waiting past queueTimeoutMs, so its removal is a timeout. */
+  waitExpired?: boolean;
 }
 
 interface Connected {
@@ -116,6 +129,7 @@ export class BullmqExecutor implements Executor {
   readonly #eventsMaxLen: number;
   readonly #sweepIntervalMs: number;
   readonly #keepFinished: { age: number; count: number };
+  readonly #queueTimeoutMs: number | null;
   readonly #logger: Logger;
   /** Job ids start with it, so two task servers sharing a queue never mix up their jobs. */
   readonly #instance = randomUUID();
@@ -145,6 +159,11 @@ export class BullmqExecutor implements Executor {
     this.#sweepIntervalMs = positiveInteger(options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, 'sweepIntervalMs');
     this.#keepFinished = { age: positiveInteger(options.keepFinishedJobsSeconds ?? DEFAULT_KEEP_FINISHED_SECONDS, 'keepFinishedJobsSeconds'), count: KEEP_FINISHED_COUNT };
     this.#logger = options.logger ?? childLogger(`executor.bullmq.${name}`);
+    const { queueTimeoutMs } = options;
+    if (queueTimeoutMs !== undefined && !(typeof queueTimeoutMs === 'number' && queueTimeoutMs > 0 && queueTimeoutMs <= DEFAULT_WIRE_LIMITS.maxTimeoutMs)) {
+      throw invalidArgument('BullmqExecutor', 'queueTimeoutMs', `a positive number of milliseconds up to ${DEFAULT_WIRE_LIMITS.maxTimeoutMs}`, queueTimeoutMs);
+    }
+    this.#queueTimeoutMs = queueTimeoutMs ?? null;
   }
 
   /** Tasks whose job has not ended yet. */
@@ -198,6 +217,9 @@ export class BullmqExecutor implements Executor {
       const { queue } = await this.#connect();
       await queue.add(payload.method, data, { jobId });
       pending.queued = true;
+      if (this.#queueTimeoutMs !== null && this.#pending.has(jobId)) {
+        pending.clearWaitTimer = setLongTimeout(() => this.#expireWait(jobId, pending), this.#queueTimeoutMs, true);
+      }
       if (signal?.aborted) this.#stopJob(jobId, signal);
     } catch (error) {
       if (this.#pending.has(jobId)) {
@@ -365,10 +387,37 @@ export class BullmqExecutor implements Executor {
   #removed(jobId: string): void {
     const pending = this.#pending.get(jobId);
     if (!pending) return;
+    if (pending.waitExpired) {
+      const error = new ColmenaTimeoutError(
+        `a colmena worker to start the job of task '${pending.method}' on BullMQ queue '${this.name}' (BullmqExecutor queueTimeoutMs); it never started`,
+        this.#queueTimeoutMs!,
+      );
+      this.#settle(jobId, this.#failed(error, 'timeout'));
+      return;
+    }
     const error = new InvalidStateError(
       `The BullMQ job of task '${pending.method}' was removed from queue '${this.name}' before it ended (queue.remove, clean, drain or obliterate).`,
     );
     this.#settle(jobId, this.#failed(error, 'cancelled'));
+  }
+
+  /**
+   * queueTimeoutMs has passed: remove the job unless a worker holds it (BullMQ refuses to remove a
+   * locked job). The task is answered by the job's `removed` event, which comes after any ending
+   * event of a job that finished just before: a job that ran is never reported as never started.
+   */
+  #expireWait(jobId: string, pending: Pending): void {
+    const connected = this.#connected;
+    if (!connected || this.#pending.get(jobId) !== pending) return;
+    pending.waitExpired = true;
+    void (async () => {
+      const { queue } = await connected;
+      // 0: a worker has started it; only the task's timeoutMs bounds it now.
+      if ((await queue.remove(jobId)) === 0) pending.waitExpired = false;
+    })().catch((error: unknown) => {
+      pending.waitExpired = false;
+      this.#logger.warn({ err: error, jobId }, 'could not remove a job that waited past queueTimeoutMs');
+    });
   }
 
   /** Answer an aborted task at once, then stop its job. */
@@ -447,6 +496,7 @@ export class BullmqExecutor implements Executor {
     const pending = this.#pending.get(jobId);
     if (!pending) return;
     this.#pending.delete(jobId);
+    pending.clearWaitTimer?.();
     pending.resolve(reply);
   }
 
