@@ -186,12 +186,13 @@ describe('BullMQ executor', () => {
     }
   });
 
-  it('answers a timed-out task at once and stops it on its worker', async () => {
+  it('times a task out on its worker, which stops it and answers', async () => {
     const stopped = nextFailureOnWorker(events, 'timeout');
-    await main.queues.sendInputs('sleep', [60_000], { timeoutMs: 300 });
+    const id = await main.queues.sendInputs('sleep', [60_000], { timeoutMs: 300 });
     const result = await main.queues.getResult('default', { timeoutMs: 20_000 });
     assert.equal(result.success, false);
     assert.equal(result.failureInfo?.reason, 'timeout');
+    assert.match(result.failureInfo?.message ?? '', new RegExp(`Task ${id} ran past its timeout of 300 ms`));
     await stopped;
   });
 
