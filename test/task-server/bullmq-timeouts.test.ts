@@ -100,6 +100,14 @@ describe('BullMQ timeoutMs counts running time on the worker', () => {
     assert.ok(last.timestamp.computeStarted - last.timestamp.inputReceived > 0.6, 'the last task waited less than its timeout in Redis');
   });
 
+  it('holds a timeoutMs beyond what one timer can (3e9 ms) on the worker: the task runs to its end', async () => {
+    const { server } = await oneWorker();
+    await server.queues.sendInputs('sleep', [300], { timeoutMs: 3e9 });
+    const result = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(result.success, true, result.failureInfo?.message);
+    assert.equal(result.value, 300);
+  });
+
   it('stops a task that runs past its timeout on the worker: its process is gone, one timed-out Result, the worker serves on', async () => {
     const { server, worker } = await oneWorker();
     const pidFile = join(tmpdir(), `colmena-timeout-${randomUUID()}.pid`);
