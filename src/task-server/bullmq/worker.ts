@@ -320,7 +320,9 @@ export class BullmqWorker {
       clearTimer?.();
       signal?.removeEventListener('abort', onAbort);
     }
-    if (reply.failure?.reason === 'timeout' && timeoutMs !== undefined) this.#logger.info({ jobId: job.id, method: payload.method, timeoutMs }, 'a task ran past its timeout and was stopped');
+    if (reply.failure?.reason === 'timeout' && stop.reason instanceof TaskTimeoutError) {
+      this.#logger.info({ jobId: job.id, method: payload.method, timeoutMs }, 'a task ran past its timeout and was stopped');
+    }
     await streamed;
     this.#tasksDone++;
     return encodeJobReturn(reply, format);
