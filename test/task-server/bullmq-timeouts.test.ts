@@ -192,4 +192,25 @@ describe('BullMQ timeoutMs counts running time on the worker', () => {
     assert.equal(answer.reply.success, true);
     assert.equal(answer.reply.encodedValue, '5');
   });
+
+  it('still detects a worker killed mid-task: the job runs again on another worker, with its full timeout, and ends once', async () => {
+    const prefix = redis.prefix();
+    const server = taskServer(prefix);
+    closers.push(server.close);
+    const jobs = new Queue('cpu', { connection: { url: redis.url }, prefix });
+    closers.push(() => jobs.close());
+    const args = ['--lock-ms', '1000', '--stalled-interval-ms', '500'];
+    const first = await fleet.spawn({ url: redis.url, prefix, executor: 'cpu', methods: METHODS, concurrency: 1, args });
+    const id = await server.queues.sendInputs('sleep', [1500], { timeoutMs: 3000 });
+    await untilAsync(async () => (await jobs.getActiveCount()) === 1, 'the job to be running');
+    process.kill(first.pid, 'SIGKILL');
+    assert.deepEqual(await first.exited, { code: null, signal: 'SIGKILL' });
+    const second = await fleet.spawn({ url: redis.url, prefix, executor: 'cpu', methods: METHODS, concurrency: 1, args });
+    const result = await server.queues.getResult('default', { timeoutMs: 30_000 });
+    assert.equal(result.taskId, id);
+    assert.equal(result.success, true, result.failureInfo?.message);
+    assert.equal(result.workerInfo?.pid, second.pid);
+    assert.equal(result.retries, 0);
+    await assert.rejects(server.queues.getResult('default', { timeoutMs: 500 }), /Timed out/);
+  });
 });
