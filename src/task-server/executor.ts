@@ -25,7 +25,7 @@ export interface Executor {
    * purpose (the allocation executor's lookahead). A local task server hands it no more than this: the rest wait in the server, first come first served, and a task's
    * `timeoutMs` starts when it is handed over, so it counts running time, not time queued in the
    * executor. Leave it undefined for an executor whose tasks should all be handed over at once
-   * (BullMQ: its jobs wait in Redis for the workers). A server's default window is twice the sum
+   * (BullMQ: its jobs wait in Redis for the workers, which time them: {@link timesTasks}). A server's default window is twice the sum
    * over its executors. @default undefined (no limit; counted as 32 for the window)
    */
   readonly capacity?: number;
