@@ -58,6 +58,25 @@ describe('SlurmProvider on the real 3-node test cluster', () => {
     await untilAsync(async () => (await anyJobs()).length === 0, 'close cancels every job');
   });
 
+  it('a failing squeue (Slurm commands unavailable for a while) neither forgets its job nor submits another', async () => {
+    const env = { ...cluster.env };
+    const provider = new SlurmProvider({ command: ['sleep', '600'], demand: () => 1, maxBlocks: 1, pollMs: 100, env }).start();
+    try {
+      await untilAsync(async () => (await running()).length === 1, 'one job');
+      const [jobId] = await running();
+      env.PATH = '/nonexistent'; // squeue and sbatch now fail at once (not found)
+      // Absence of a resubmission needs a window: several polls while Slurm cannot be asked.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.deepEqual(provider.blocks.map((b) => b.jobId), [jobId], 'the job is kept while squeue fails');
+      env.PATH = cluster.env.PATH;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.deepEqual(await anyJobs(), [jobId], 'no second job once squeue answers again');
+    } finally {
+      await provider.close();
+    }
+    await untilAsync(async () => (await anyJobs()).length === 0, 'close cancels it');
+  });
+
   it('keeps minBlocks even with no demand', async () => {
     const provider = new SlurmProvider({ command: ['sleep', '600'], demand: () => 0, minBlocks: 1, maxBlocks: 2, pollMs: 200, env: cluster.env }).start();
     try {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidArgumentError } from '../../common/errors.js';
+import { childLogger } from '../../common/logging.js';
 
 const run = promisify(execFile);
 
@@ -57,6 +58,8 @@ export class SlurmProvider {
   #ticking: Promise<void> = Promise.resolve();
   #dir: string | undefined;
   #closed = false;
+  #lastProblem: string | null = null;
+  readonly #logger = childLogger('providers.slurm');
 
   constructor(options: SlurmProviderOptions) {
     if (!Array.isArray(options.command) || options.command.length === 0) {
@@ -93,7 +96,7 @@ export class SlurmProvider {
   start(): this {
     if (this.#timer || this.#closed) return this;
     const tick = (): void => {
-      this.#ticking = this.#tick().catch(() => {}).finally(() => {
+      this.#ticking = this.#tick().catch((error: unknown) => this.#report(error)).finally(() => {
         if (!this.#closed) this.#timer = setTimeout(tick, this.#options.pollMs);
       });
     };
@@ -122,12 +125,28 @@ export class SlurmProvider {
     } else this.#surplusSince = undefined;
   }
 
+  /**
+   * A failed check is logged once per distinct message (it is tried again every `pollMs`); the
+   * blocks are kept as they were, so a Slurm hiccup neither leaks jobs nor submits twice.
+   */
+  #report(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message === this.#lastProblem) return;
+    this.#lastProblem = message;
+    this.#logger.warn({ err: error, blocks: this.#blocks.length }, `Slurm provider: ${message}; trying again every ${this.#options.pollMs} ms`);
+  }
+
   async #refresh(): Promise<void> {
     if (this.#blocks.length === 0) return;
     const { stdout } = await run('squeue', ['-h', '-j', this.#blocks.map((b) => b.jobId).join(','), '-o', '%i %T'], { env: this.#options.env }).catch(
-      // squeue fails when every listed job has left its memory: all ended.
-      () => ({ stdout: '' }),
+      (error: { stderr?: string; message?: string }) => {
+        // squeue fails this way when every listed job has left its memory: all ended. Any other
+        // failure (controller down, bad config) says nothing about the jobs: keep them.
+        if (/invalid job id/i.test(error.stderr ?? '')) return { stdout: '' };
+        throw new Error(`squeue failed (${(error.stderr ?? error.message ?? '').trim() || 'no message'}); keeping the ${this.#blocks.length} block(s) as they were`);
+      },
     );
+    this.#lastProblem = null;
     const states = new Map(stdout.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/) as [string, string]));
     this.#blocks = this.#blocks
       .map((block) => ({ ...block, state: states.get(block.jobId) ?? 'ENDED' }))
@@ -139,7 +158,9 @@ export class SlurmProvider {
     const script = join(this.#dir, 'block.sh');
     await writeFile(script, `#!/bin/bash\nexec srun --ntasks-per-node=1 ${this.#options.command.map(quote).join(' ')}\n`, { mode: 0o700 });
     const args = ['--parsable', `--nodes=${this.#options.nodesPerBlock}`, `--time=${this.#options.walltime}`, '--job-name=colmena-block', `--chdir=${this.#dir}`, ...this.#options.sbatchArgs, script];
-    const { stdout } = await run('sbatch', args, { env: this.#options.env });
+    const { stdout } = await run('sbatch', args, { env: this.#options.env }).catch((error: { stderr?: string; message?: string }) => {
+      throw new Error(`sbatch failed: ${(error.stderr ?? error.message ?? '').trim() || 'no message'} (check sbatchArgs, walltime and nodesPerBlock)`);
+    });
     const jobId = stdout.trim().split(';')[0]!;
     this.#blocks.push({ jobId, state: 'PENDING' });
   }
