@@ -70,6 +70,9 @@ describe('run log: the nodes and devices a task ran on', () => {
           for (const host of worker.hosts!) assert.ok(['n1', 'n2', 'n3'].includes(host));
           assert.deepEqual(nodesOf(worker), worker.hosts);
           if (result.resources.gpusPerRank > 0) assert.deepEqual(worker.gpuIds, info.gpu_ids);
+          assert.equal(worker.placedAt, info.placed_at, 'when the nodes were granted');
+          assert.equal(worker.releasedAt, info.released_at, 'and when they were taken back');
+          assert.ok(worker.releasedAt! >= worker.placedAt!);
         } else if (record.method === 'pinned') {
           assert.equal(worker.hosts, undefined);
           assert.deepEqual(worker.gpuIds, info.gpu_ids);

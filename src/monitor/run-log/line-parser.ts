@@ -16,6 +16,8 @@ const worker = z
     workerId: z.string().nullable(),
     hosts: z.array(z.string()).optional(),
     gpuIds: z.array(z.string()).optional(),
+    placedAt: z.number().optional(),
+    releasedAt: z.number().optional(),
   })
   .nullable();
 

@@ -32,6 +32,12 @@ export interface WorkerRef {
   hosts?: string[];
   /** The accelerator ids it held (worker info `gpu_ids`: an allocation placement or a pinned process); absent when none. */
   gpuIds?: string[];
+  /**
+   * When an allocation executor granted the task its nodes and took them back (worker info
+   * `placed_at`, `released_at`, epoch seconds): node-seconds held are `hosts × (releasedAt − placedAt)`.
+   */
+  placedAt?: number;
+  releasedAt?: number;
 }
 
 /** The nodes a task ran on: its placement's hosts, else the worker's own host. For node utilization. */
@@ -245,6 +251,8 @@ function workerRef(info: Result['workerInfo']): WorkerRef | null {
   // Worker info's extra keys come from other processes as they wrote them: keep only string lists.
   if (isStringList(info.hosts)) ref.hosts = [...info.hosts];
   if (isStringList(info.gpu_ids)) ref.gpuIds = [...info.gpu_ids];
+  if (typeof info.placed_at === 'number' && Number.isFinite(info.placed_at)) ref.placedAt = info.placed_at;
+  if (typeof info.released_at === 'number' && Number.isFinite(info.released_at)) ref.releasedAt = info.released_at;
   return ref;
 }
 
