@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { moduleMethod } from '../../src/methods/spec.js';
 import { Result } from '../../src/models/result.js';
+import { summarize } from '../../src/monitor/report/stats.js';
 import { readRunLog } from '../../src/monitor/run-log/reader.js';
 import { nodesOf, resultLine, resultRecord, type ResultRecord } from '../../src/monitor/run-log/records.js';
 import { RunLog } from '../../src/monitor/run-log/run-log.js';
@@ -83,6 +84,14 @@ describe('run log: the nodes and devices a task ran on', () => {
           assert.equal('gpuIds' in worker, false);
         }
       }
+      // The report charts node utilization from those holds: node-seconds as the records give them.
+      const nodePanel = summarize(log).utilization.find((panel) => panel.source === 'placements');
+      assert.ok(nodePanel, 'a node utilization panel');
+      assert.equal(nodePanel.capacityLabel, 'nodes seen');
+      assert.deepEqual(nodePanel.busy.map((b) => b.series), ['place']);
+      const held = records.filter((r) => r.worker?.placedAt !== undefined).reduce((sum, r) => sum + r.worker!.hosts!.length * (r.worker!.releasedAt! - r.worker!.placedAt!), 0);
+      assert.ok(held > 0 && nodePanel.busySeconds <= held + 1e-9, `node-seconds in the window (${nodePanel.busySeconds}) are at most those held (${held})`);
+      assert.ok(nodePanel.utilization > 0 && nodePanel.utilization <= 1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

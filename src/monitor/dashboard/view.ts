@@ -23,8 +23,8 @@ export interface TaskRow {
 export interface UtilizationView {
   /** A resource counter's pool, or `workers` for the task servers' workers. */
   name: string;
-  source: 'resource-counter' | 'tasks';
-  capacityLabel: 'allocated' | 'workers' | 'workers seen';
+  source: 'resource-counter' | 'tasks' | 'placements';
+  capacityLabel: 'allocated' | 'workers' | 'workers seen' | 'nodes seen';
   /** Width of each point, in seconds; point i covers [i × binSeconds, (i + 1) × binSeconds). */
   binSeconds: number;
   /** Average slots (or workers) available in each bin. */

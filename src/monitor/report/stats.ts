@@ -42,9 +42,12 @@ export interface TaskLatency {
 export interface UtilizationPanel {
   /** A resource counter's pool name, or `workers` for utilization measured from the tasks themselves. */
   name: string;
-  source: 'resource-counter' | 'tasks';
-  /** What the capacity is: slots allocated to the pool, workers declared by the task servers, or workers seen in results. */
-  capacityLabel: 'allocated' | 'workers' | 'workers seen';
+  source: 'resource-counter' | 'tasks' | 'placements';
+  /**
+   * What the capacity is: slots allocated to the pool, workers declared by the task servers,
+   * workers seen in results, or the nodes that placed tasks were given.
+   */
+  capacityLabel: 'allocated' | 'workers' | 'workers seen' | 'nodes seen';
   capacity: StepPoint[];
   busy: { series: string; points: StepPoint[] }[];
   /** Integrals over the campaign window, in slot-seconds. */
@@ -112,7 +115,7 @@ export function summarize(log: Pick<ParsedRunLog, 'records'>): RunSummary {
     failed: results.length - succeeded,
     throughput: window.seconds > 0 ? results.length / window.seconds : NaN,
     methods,
-    utilization: [...poolPanels(records, rel, window), workersPanel(records, spans, rel, window)].filter((p) => p !== null),
+    utilization: [...poolPanels(records, rel, window), workersPanel(records, spans, rel, window), nodesPanel(results, rel, window)].filter((p) => p !== null),
     stream: placed.spans,
     workers: placed.rows,
     latencies,
@@ -291,6 +294,46 @@ function workersPanel(
     name: 'workers',
     source: 'tasks',
     capacityLabel,
+    capacity,
+    busy,
+    capacitySeconds,
+    busySeconds,
+    utilization: capacitySeconds > 0 ? busySeconds / capacitySeconds : NaN,
+  };
+}
+
+/**
+ * Nodes held by tasks an allocation executor placed (their worker's `hosts`, from `placedAt` to
+ * `releasedAt`), per method, against the distinct nodes seen; null when no task was placed.
+ */
+function nodesPanel(results: readonly ResultRecord[], rel: (t: number) => number, window: RunSummary['window']): UtilizationPanel | null {
+  const holds = results.flatMap((r) => {
+    const w = r.worker;
+    if (!w?.hosts || w.placedAt === undefined || w.releasedAt === undefined) return [];
+    return [{ method: r.method, hosts: w.hosts, start: rel(w.placedAt), end: rel(w.releasedAt) }];
+  });
+  if (holds.length === 0) return null;
+  const nodes = new Set(holds.flatMap((h) => h.hosts)).size;
+  const capacity = [
+    { t: Math.min(window.start, minOf(holds.map((h) => h.start))), value: nodes },
+    { t: Math.max(window.end, maxOf(holds.map((h) => h.end))), value: 0 },
+  ];
+  const methods = [...new Set(holds.map((h) => h.method))].sort();
+  const busy = methods.map((method) => ({
+    series: method,
+    points: stepFromDeltas(
+      holds.filter((h) => h.method === method).flatMap((h) => [
+        { t: h.start, delta: h.hosts.length },
+        { t: h.end, delta: -h.hosts.length },
+      ]),
+    ),
+  }));
+  const capacitySeconds = integrate(capacity, window.start, window.end);
+  const busySeconds = busy.reduce((sum, b) => sum + integrate(b.points, window.start, window.end), 0);
+  return {
+    name: 'nodes',
+    source: 'placements',
+    capacityLabel: 'nodes seen',
     capacity,
     busy,
     capacitySeconds,

@@ -18,6 +18,12 @@ export const SLOT_OCCUPANCY = {
   definition: 'slot-time in use ÷ slot-time allocated to the pool, over the campaign span',
 } as const;
 
+/** How busy an allocation's nodes were: node-time held by the tasks placed on them. */
+export const NODE_UTILIZATION = {
+  name: 'node utilization',
+  definition: 'node-time held by placed tasks (hosts × (releasedAt − placedAt)) ÷ (nodes seen × campaign span)',
+} as const;
+
 /** Busy seconds over the slot-time of `workers` workers during `spanSeconds`; NaN when there was none. */
 export function workerUtilization(busySeconds: number, workers: number, spanSeconds: number): number {
   const capacitySeconds = workers * spanSeconds;
