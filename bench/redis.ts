@@ -53,16 +53,32 @@ async function bareAtOnce(url: string, total: number, requestBytes: number, resu
   const echo = await startChild(['bench/redis-bare-echo.ts', url, key, String(total), String(resultBytes)]);
   const [client, clientPop] = [0, 1].map(() => new Redis(url));
   const request = 'x'.repeat(requestBytes);
-  const started = performance.now();
-  await client!.rpush(`${key}_a`, ...Array.from({ length: total }, () => request));
-  for (let received = 0; received < total; ) {
-    const [, items] = (await clientPop!.call('BLMPOP', 0, 1, `${key}_b`, 'LEFT', 'COUNT', 256)) as [string, string[]];
-    received += items.length;
+  const exited = once(echo, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // An echo side that dies part-way (seen once on a loaded machine) must fail the run, not leave it
+  // blocked on results that will never come.
+  const died = exited.then(([code, signal]) => {
+    if (code !== 0) throw new Error(`bench/redis-bare-echo.ts died (code ${code}, signal ${signal}) before echoing ${total} messages`);
+    return new Promise<never>(() => {}); // a clean exit comes after the last echo: the loop below ends the race
+  });
+  try {
+    const started = performance.now();
+    await client!.rpush(`${key}_a`, ...Array.from({ length: total }, () => request));
+    const receiving = (async () => {
+      for (let received = 0; received < total; ) {
+        const [, items] = (await clientPop!.call('BLMPOP', 0, 1, `${key}_b`, 'LEFT', 'COUNT', 256)) as [string, string[]];
+        received += items.length;
+      }
+    })();
+    // Each is also awaited through the race; these only keep a loser's later rejection quiet.
+    receiving.catch(() => {});
+    died.catch(() => {});
+    await Promise.race([receiving, died]);
+    const rate = total / ((performance.now() - started) / 1000);
+    await exited;
+    return rate;
+  } finally {
+    for (const connection of [client, clientPop]) connection!.disconnect();
   }
-  const rate = total / ((performance.now() - started) / 1000);
-  await once(echo, 'exit');
-  for (const connection of [client, clientPop]) connection!.disconnect();
-  return rate;
 }
 
 /** A bench script in a node process of its own; resolves once it prints `ready`. */
