@@ -42,7 +42,11 @@ export interface ExecutableMethodOptions<Args extends unknown[], Value> {
   postprocess?(runDir: string): Value | Promise<Value>;
   /** Keep the run directory after the task (for debugging). @default false */
   keepRunDir?: boolean;
-  /** Parent of the run directories. @default the system's temporary directory */
+  /**
+   * Parent of the run directories. @default the system's temporary directory; on a processes
+   * executor, a scratch folder of the child process removed with it, so a child killed mid-task
+   * leaves no run directory behind (unless `keepRunDir`)
+   */
   runDirParent?: string;
   /**
    * Extra environment variables, on top of the base environment (see `BASE_ENV_VARIABLES` and

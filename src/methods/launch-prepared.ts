@@ -7,9 +7,18 @@ import { launchEnvironment, type LaunchEnvironmentOptions } from './launch-env.j
 import { newProcessToken, pidOrigin, type PidOrigin, TASK_TOKEN_VARIABLE, WORKER_TOKEN_VARIABLE } from './launch-kill.js';
 
 export interface PrepareLaunchOptions extends LaunchEnvironmentOptions {
-  /** Parent of the run directory. @default the system's temporary directory */
+  /** Parent of the run directory. @default the worker process's scratch folder, else the system's temporary directory */
   runDirParent?: string;
+  /** A run directory that is kept is made in the system's temporary directory, never in a worker's scratch folder. */
+  keepRunDir?: boolean;
 }
+
+/**
+ * Set by a processes executor for each child: a scratch folder of that child's, which the executor
+ * removes when the child exits. Run directories go there, so a child killed mid-task (an abort
+ * past its grace, a crash) leaves none behind in the temporary directory.
+ */
+export const RUN_DIR_PARENT_VARIABLE = 'COLMENA_RUN_DIR_PARENT';
 
 /**
  * What a launch needs that depends neither on the task's arguments nor on its nodes: a fresh run
@@ -34,7 +43,8 @@ export class PreparedLaunch {
   /** Synchronous on purpose: a mkdir and two opens cost tens of µs; thread-pool round trips cost scheduling delays. */
   constructor(owner: object, options: PrepareLaunchOptions) {
     this.owner = owner;
-    this.runDir = mkdtempSync(join(options.runDirParent ?? tmpdir(), 'colmena-run-'));
+    const scratch = options.keepRunDir ? undefined : process.env[RUN_DIR_PARENT_VARIABLE];
+    this.runDir = mkdtempSync(join(options.runDirParent ?? scratch ?? tmpdir(), 'colmena-run-'));
     try {
       this.stdoutFd = openSync(join(this.runDir, 'colmena.stdout'), 'w');
       try {

@@ -1,6 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
@@ -11,6 +13,7 @@ import type { FromChild, ToChild } from './process-worker.js';
 import { processStores } from '../../proxy/store-registry.js';
 import { InvalidArgumentError } from '../../common/errors.js';
 import { newProcessToken, sweepMarkedProcesses, WORKER_TOKEN_VARIABLE } from '../../methods/launch-kill.js';
+import { RUN_DIR_PARENT_VARIABLE } from '../../methods/launch-prepared.js';
 import { acceleratorEnvironment } from '../../methods/launch-placement.js';
 import { acceleratorGroups, devicesAsked, unfitDevices } from './accelerators.js';
 
@@ -56,6 +59,8 @@ interface Slot {
   child: ChildProcess;
   ready: Promise<void>;
   job: Job | null;
+  /** Settles once the child has exited and what it left (processes, scratch folder) is gone. */
+  gone: Promise<void>;
 }
 
 /** One place for a child: its devices stay with the lane when a dead child is replaced. */
@@ -165,13 +170,15 @@ export class ProcessesExecutor implements Executor {
   #spawn(lane: Lane): Slot {
     // Marks every program this child's executables start, so none outlives the child being killed.
     const token = newProcessToken();
+    // Its executables' run directories: removed with the child, however it ends.
+    const scratch = mkdtempSync(join(tmpdir(), 'colmena-worker-'));
     // Pinned at spawn: a GPU runtime reads its device variables once, when it starts.
-    const env = { ...process.env, ...acceleratorEnvironment(lane.devices), [WORKER_TOKEN_VARIABLE]: token };
+    const env = { ...process.env, ...acceleratorEnvironment(lane.devices), [WORKER_TOKEN_VARIABLE]: token, [RUN_DIR_PARENT_VARIABLE]: scratch };
     const child = fork(new URL(WORKER_FILE), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     // The stores this process was configured with, before any task: references name them by id only.
     child.send({ type: 'stores', configs: processStores.configs() } satisfies ToChild);
     if (lane.devices.length > 0) child.send({ type: 'pin', gpuIds: [...lane.devices] } satisfies ToChild);
-    const slot: Slot = { child, job: null, ready: Promise.resolve() };
+    const slot: Slot = { child, job: null, ready: Promise.resolve(), gone: Promise.resolve() };
     slot.ready = new Promise<void>((resolve) => {
       child.on('message', (message: FromChild) => {
         if (message.type === 'ready') return resolve();
@@ -182,7 +189,17 @@ export class ProcessesExecutor implements Executor {
       });
     });
     // The task's result waits for the sweep, so nothing the child started outlives its reply.
-    child.on('exit', (code, signal) => void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token).finally(() => this.#onExit(lane, slot, code, signal)));
+    slot.gone = new Promise<void>((resolve) => {
+      child.on('exit', (code, signal) =>
+        void sweepMarkedProcesses(WORKER_TOKEN_VARIABLE, token)
+          .then(() => rm(scratch, { recursive: true, force: true }))
+          .catch(() => {})
+          .finally(() => {
+            this.#onExit(lane, slot, code, signal);
+            resolve();
+          }),
+      );
+    });
     child.on('error', () => {}); // reported through 'exit'
     lane.slot = slot;
     return slot;
@@ -237,10 +254,9 @@ export class ProcessesExecutor implements Executor {
     for (const job of this.#waiting.splice(0)) job.resolve(failedReply(workerInfo(this.name), new Error('The processes executor closed')));
     await Promise.all(
       this.#lanes.map(async ({ slot }) => {
-        if (!slot || slot.child.exitCode !== null || slot.child.signalCode !== null) return;
-        const exited = once(slot.child, 'exit');
-        slot.child.kill('SIGKILL');
-        await exited;
+        if (!slot) return;
+        if (slot.child.exitCode === null && slot.child.signalCode === null) slot.child.kill('SIGKILL');
+        await slot.gone;
       }),
     );
   }
