@@ -104,14 +104,7 @@ export class SteeringThinker extends BaseThinker<DemoMethods> {
   @resultProcessor({ topic: 'simulation' })
   record(result: Result): void {
     this.rec.release('simulation', 1);
-    if (result.success && typeof result.value === 'number') {
-      const observation = { x: result.args[0] as number[], value: result.value };
-      this.database.push(observation);
-      if (this.best === null || observation.value < this.best.value) this.best = observation;
-    } else {
-      this.failed++;
-      this.logger.warn({ failure: result.failureInfo?.message }, 'a simulation failed');
-    }
+    if (!this.#observe(result)) this.logger.warn({ failure: result.failureInfo?.message }, 'a simulation failed');
     this.#sinceTraining++;
     if (!this.done.isSet() && this.sent < this.settings.budget && this.database.length >= 2 && this.#sinceTraining >= this.settings.retrainEvery) {
       this.retrain.set();
@@ -129,13 +122,19 @@ export class SteeringThinker extends BaseThinker<DemoMethods> {
     this.sent++;
     this.#sinceTraining++;
     this.#dropCandidate(result.args[0] as number[]);
-    if (result.success && typeof result.value === 'number') {
-      const observation = { x: result.args[0] as number[], value: result.value };
-      this.database.push(observation);
-      if (this.best === null || observation.value < this.best.value) this.best = observation;
-    } else {
+    this.#observe(result);
+  }
+
+  /** Add a simulation's value to the database (and the best so far), or count its failure; whether it succeeded. */
+  #observe(result: Result): boolean {
+    if (!result.success || typeof result.value !== 'number') {
       this.failed++;
+      return false;
     }
+    const observation = { x: result.args[0] as number[], value: result.value };
+    this.database.push(observation);
+    if (this.best === null || observation.value < this.best.value) this.best = observation;
+    return true;
   }
 
   /** Resuming: a simulation left in flight goes back to the front of the candidates; a retraining is dropped. */
