@@ -13,7 +13,7 @@ import { startRedisServer, type RedisServerHandle } from '../helpers/redis-serve
 import { until } from '../helpers/until.js';
 import { tempFolder } from '../monitor/helpers.js';
 import { objective } from './fixtures/methods.js';
-import { callCounts, recordedResults, startChild, summaryOf } from './processes.js';
+import { callCounts, recordedResults, startChild, summaryOf, type Child } from './processes.js';
 
 const WAIT_MS = 60_000;
 
@@ -40,6 +40,21 @@ function assertCountedOnce(counted: Record<string, number>, budget: number): voi
   for (const [point, times] of Object.entries(counted)) assert.equal(times, 1, `point ${point} counted ${times} times`);
 }
 
+/** The task server in its own process on Redis queues under `prefix`, once it says it is ready. */
+async function startTaskServer(prefix: string, env: Record<string, string>): Promise<Child> {
+  const server = startChild('server.ts', [redis.url, prefix], env);
+  await until(() => server.lines.includes('ready'), 'the task server to start', WAIT_MS);
+  return server;
+}
+
+/** Stop the task server with the kill signal; it must exit cleanly. */
+async function stopTaskServer(server: Child, prefix: string): Promise<void> {
+  const queues = new RedisQueues({ url: redis.url, prefix, topics: ['sweep'], role: 'client' });
+  await queues.sendKillSignal();
+  await queues.close();
+  assert.equal((await server.exited).code, 0, server.stderr());
+}
+
 let redis: RedisServerHandle;
 before(async () => {
   redis = await startRedisServer();
@@ -54,8 +69,7 @@ test('SIGKILL a thinker on Redis queues with the task server in its own process;
   const prefix = `resume-${randomUUID()}`;
   const budget = 40;
   const settings = { record, budget, slots: 4, workMs: 30, queues: 'redis', url: redis.url, prefix };
-  const server = startChild('server.ts', [redis.url, prefix], env);
-  await until(() => server.lines.includes('ready'), 'the task server to start', WAIT_MS);
+  const server = await startTaskServer(prefix, env);
 
   const first = startChild('thinker.ts', [JSON.stringify(settings)], env);
   await until(() => first.processed() >= 12, 'the first thinker to take 12 results', WAIT_MS);
@@ -97,10 +111,7 @@ test('SIGKILL a thinker on Redis queues with the task server in its own process;
   assert.equal(after.completed.length, budget);
   assert.equal(after.inFlight.length, 0);
 
-  const queues = new RedisQueues({ url: redis.url, prefix, topics: ['sweep'], role: 'client' });
-  await queues.sendKillSignal();
-  await queues.close();
-  assert.equal((await server.exited).code, 0, server.stderr());
+  await stopTaskServer(server, prefix);
   await client.quit();
 });
 
@@ -110,8 +121,7 @@ test('SIGKILL a thinker on Redis at any moment; re-sending (the default) counts 
   const prefix = `resume-${randomUUID()}`;
   const budget = 40;
   const settings = { record, budget, slots: 4, workMs: 30, queues: 'redis', url: redis.url, prefix };
-  const server = startChild('server.ts', [redis.url, prefix], env);
-  await until(() => server.lines.includes('ready'), 'the task server to start', WAIT_MS);
+  const server = await startTaskServer(prefix, env);
 
   // No freezing this time: results may be in flight on Redis, or taken and not yet recorded.
   const first = startChild('thinker.ts', [JSON.stringify(settings)], env);
@@ -131,10 +141,7 @@ test('SIGKILL a thinker on Redis at any moment; re-sending (the default) counts 
   const counts = callCounts(calls);
   for (const i of finishedBefore) assert.equal(counts.get(i), callsBefore.get(i), `finished point ${i} ran again`);
 
-  const queues = new RedisQueues({ url: redis.url, prefix, topics: ['sweep'], role: 'client' });
-  await queues.sendKillSignal();
-  await queues.close();
-  assert.equal((await server.exited).code, 0, server.stderr());
+  await stopTaskServer(server, prefix);
 });
 
 test('SIGKILL a thinker on local queues; the resumed thinker re-sends its tasks in flight and runs no finished task again', async () => {
