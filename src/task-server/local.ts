@@ -43,8 +43,8 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   readonly #methods: Map<string, MethodSpec>;
   readonly #names: readonly string[];
   readonly #executors = new Map<string, Executor>();
-  /** Per method, the slots of its executor (absent when the executor declares no capacity). */
-  readonly #slotsByMethod = new Map<string, ExecutorSlots>();
+  /** Per method, its spec, executor and that executor's slots, so each task does one lookup. */
+  readonly #routes = new Map<string, Route>();
 
   constructor(queues: ColmenaQueues, options: LocalTaskServerOptions<S>) {
     super(queues, options);
@@ -75,17 +75,16 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
       slotsByExecutor.set(name, slots);
     }
     for (const [method, spec] of this.#methods) {
-      const slots = slotsByExecutor.get(spec.executor);
-      if (slots) this.#slotsByMethod.set(method, slots);
+      this.#routes.set(method, { spec, executor: this.#executors.get(spec.executor)!, slots: slotsByExecutor.get(spec.executor) ?? null });
     }
   }
 
   protected override slotsFor(task: Result): ExecutorSlots | null {
-    return this.#slotsByMethod.get(task.method) ?? null;
+    return this.#routes.get(task.method)!.slots;
   }
 
   protected override timedByExecutor(task: Result): boolean {
-    return this.#executors.get(this.#methods.get(task.method)!.executor)!.timesTasks === true;
+    return this.#routes.get(task.method)!.executor.timesTasks === true;
   }
 
   /** Each module method's export is loaded once, here, before the first task: a misspelt name stops the server at once. */
@@ -110,8 +109,7 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   }
 
   protected override execute(task: Result, context: RunContext): Promise<TaskReply> {
-    const spec = this.#methods.get(task.method)!;
-    const executor = this.#executors.get(spec.executor)!;
+    const { spec, executor } = this.#routes.get(task.method)!;
     const payload: TaskPayload = {
       method: task.method,
       serializationMethod: task.serializationMethod,
@@ -136,6 +134,14 @@ export class LocalTaskServer<S extends Record<string, MethodSpec> = Record<strin
   protected override async shutdown(): Promise<void> {
     await Promise.all([...this.#executors.values()].map((executor) => executor.close()));
   }
+}
+
+/** Where a method's tasks go. */
+interface Route {
+  spec: MethodSpec;
+  executor: Executor;
+  /** Absent when the executor declares no capacity. */
+  slots: ExecutorSlots | null;
 }
 
 function builtIn(name: string, options: { threads?: number; processes?: number }): Executor | undefined {
