@@ -12,19 +12,7 @@ import type { FailureInformation, WorkerInformation } from './failure.js';
 import type { Result } from './result.js';
 import type { Encoded } from './serialization.js';
 import { DURATION_WIRE_NAMES, TIMESTAMP_WIRE_NAMES } from './timing.js';
-
-/** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
-export function pythonFloat(x: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (x === Infinity) return 'Infinity';
-  if (x === -Infinity) return '-Infinity';
-  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
-  const [mantissa, exponentText] = x.toExponential().split('e') as [string, string];
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  const fixed = x.toFixed(Math.max(0, (mantissa.split('.')[1]?.length ?? 0) - exponent));
-  return fixed.includes('.') ? fixed : `${fixed}.0`;
-}
+import { pythonFloat } from './python-json.js';
 
 const SHORT_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
 

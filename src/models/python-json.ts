@@ -15,15 +15,21 @@ import { randomUUID } from 'node:crypto';
 const MARKER = `\u0000py-number-${randomUUID()}:`;
 const MARKED = new RegExp(`"${JSON.stringify(MARKER).slice(1, -1).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}(NaN|-?Infinity|-0\\.0)"`, 'g');
 
-function isSpecial(value: number): boolean {
-  return !Number.isFinite(value) || (value === 0 && 1 / value < 0);
+/** Python's `repr(float)`: shortest round-trip digits, exponent form below 1e-4 and from 1e16. */
+export function pythonFloat(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, exponentText] = x.toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  const fixed = x.toFixed(Math.max(0, (mantissa.split('.')[1]?.length ?? 0) - exponent));
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
 }
 
-function pythonToken(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return 'Infinity';
-  if (value === -Infinity) return '-Infinity';
-  return '-0.0';
+function isSpecial(value: number): boolean {
+  return !Number.isFinite(value) || (value === 0 && 1 / value < 0);
 }
 
 /** Does any number in `value` need a token JSON.stringify cannot write? */
@@ -47,7 +53,7 @@ function hasSpecialNumbers(value: unknown, depth: number): boolean {
 export function stringifyForPython(value: unknown, special?: boolean): string | undefined {
   const text = JSON.stringify(value);
   if (text === undefined || !(special ?? hasSpecialNumbers(value, 0))) return text;
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && isSpecial(item) ? MARKER + pythonToken(item) : item)).replace(
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'number' && isSpecial(item) ? MARKER + pythonFloat(item) : item)).replace(
     MARKED,
     (_match, token: string) => token,
   );

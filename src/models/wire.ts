@@ -1,6 +1,7 @@
 import { InvalidMessageError } from '../common/errors.js';
 import type { FailedAttempt, FailureInformation, WorkerInformation } from './failure.js';
 import { parseLenientJson } from './lenient-json.js';
+import { pythonFloat } from './python-json.js';
 import { ResourceRequirements } from './resources.js';
 import { Result } from './result.js';
 import type { Encoded, EncodedInputs, SerializationMethod } from './serialization.js';
@@ -15,9 +16,7 @@ import { DURATION_WIRE_NAMES, TIMESTAMP_WIRE_NAMES } from './timing.js';
 
 /** A float as Python's `json.dumps` writes it: non-finite values as bare `NaN`/`Infinity` tokens. */
 function float(value: number): string {
-  if (Number.isFinite(value)) return String(value);
-  if (Number.isNaN(value)) return 'NaN';
-  return value > 0 ? 'Infinity' : '-Infinity';
+  return Number.isFinite(value) ? String(value) : pythonFloat(value);
 }
 
 /** JSON for a (possibly nested) record of timings: every number through {@link float}, so never `null`. */

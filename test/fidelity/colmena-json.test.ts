@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { pythonFloat, pythonString } from '../../src/models/colmena-json.js';
+import { pythonString } from '../../src/models/colmena-json.js';
+import { pythonFloat } from '../../src/models/python-json.js';
 import { fromColmenaJSON } from '../../src/models/colmena-json-read.js';
 import { Result } from '../../src/models/result.js';
 import { pythonView } from './python-view.js';

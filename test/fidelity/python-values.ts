@@ -7,7 +7,8 @@
  * object lists first, in numeric order (Python's `==` on dicts ignores order).
  */
 import { seededRandom } from '../../src/common/random.js';
-import { pythonFloat, pythonString } from '../../src/models/colmena-json.js';
+import { pythonString } from '../../src/models/colmena-json.js';
+import { pythonFloat } from '../../src/models/python-json.js';
 
 export interface PythonCase {
   /** `json.dumps(value)` as Python writes it. */
