@@ -41,6 +41,7 @@ import {
   TAKE_SCRIPT,
 } from './redis-lease.js';
 import { TickBatch } from './tick-batch.js';
+import { Waiters } from '../common/waiters.js';
 
 export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
   /** `redis://[:password@]host:port[/db]` or `rediss://` for TLS. @default 'redis://127.0.0.1:6379' */
@@ -161,7 +162,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   readonly #redeliveries = new Map<string, number>();
   /** A request redelivered QUARANTINE_AFTER times or more, in hand: nothing else is taken until it is answered. */
   #quarantined: string | null = null;
-  #answerWaiters: (() => void)[] = [];
+  readonly #answerWaiters = new Waiters<void>();
   /** The element of each task in hand, to take off the processing list with its result. */
   readonly #leases = new Map<string, string>();
   #cancelReader: Redis | null = null;
@@ -551,7 +552,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   /** Resolves when a result of this server's is pushed (or the take is interrupted). */
   #untilAnswered(): Promise<void> {
-    return new Promise<void>((resolve) => this.#answerWaiters.push(resolve));
+    return this.#answerWaiters.wait('an answer from this server');
   }
 
   /** Without leases: pop up to `room` requests, blocking for the first. */
@@ -748,9 +749,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   }
 
   #wakeAnswerWaiters(): void {
-    const waiters = this.#answerWaiters;
-    this.#answerWaiters = [];
-    for (const wake of waiters) wake();
+    this.#answerWaiters.settleAll({ value: undefined });
   }
 
   // ---- housekeeping ---------------------------------------------------------------------------
