@@ -300,8 +300,7 @@ export abstract class BaseTaskServer {
       if (refusal) {
         task.fail(refusal);
       } else if (this.#cancelledEarly.delete(task.taskId)) {
-        const error = new TaskCancelledError(task.taskId);
-        task.fail({ name: error.name, message: error.message, stack: error.stack ?? '', reason: 'cancelled' });
+        task.fail(failureFromError(new TaskCancelledError(task.taskId), 'cancelled'));
       } else {
         await this.#runWithRetries(task);
       }
@@ -453,7 +452,7 @@ export abstract class BaseTaskServer {
       });
       if (waiting.aborted) {
         // Cancelled (or the server stopped) between tries: the task ends as cancelled.
-        task.fail({ ...failureFromError(waiting.reason, 'cancelled') });
+        task.fail(failureFromError(waiting.reason, 'cancelled'));
         return;
       }
     }
