@@ -164,7 +164,9 @@ export class DashboardHttp {
   #guard(): MiddlewareHandler {
     const { token, loopbackOnly, boundHost } = this.#options;
     const bound = boundHost.toLowerCase();
-    const answersFor = new Set([...LOOPBACK_NAMES, bound, bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound]);
+    // An IPv6 address is named in brackets in a Host header and in a URL.
+    const shown = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
+    const answersFor = new Set([...LOOPBACK_NAMES, bound, shown]);
     const expected = token === null ? null : Buffer.from(token);
     const matches = (given: string | undefined): boolean => {
       if (expected === null || given === undefined) return false;
@@ -176,7 +178,6 @@ export class DashboardHttp {
       if (loopbackOnly) {
         const host = (c.req.header('Host') ?? '').replace(/:\d+$/, '').toLowerCase();
         if (!answersFor.has(host)) {
-          const shown = bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound;
           return c.text(`This dashboard listens on loopback only and does not answer for host '${host}'. Open it as http://${shown}:<port>/`, 403);
         }
       }
