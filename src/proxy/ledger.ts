@@ -146,7 +146,7 @@ export class ProxyLedger {
     sizes.valueReference = encodedSize(result.encodedValue);
     sizes.value = reference.bytes;
     // Never evict through a result what these queues hold for other purposes.
-    if (!this.#handles.has(reference.key) && !this.#isTaskObject(reference.key)) this.#received.set(result, reference);
+    if (!this.#handles.has(reference.key) && !this.#taskObjectKeys.has(reference.key)) this.#received.set(result, reference);
     if (this.#resolveOnReceipt) await this.resolve(result);
   }
 
@@ -224,10 +224,6 @@ export class ProxyLedger {
         if (state.evictRequested && state.users.size === 0) this.#evictHandle(state).catch(() => {});
       }
     }
-  }
-
-  #isTaskObject(key: string): boolean {
-    return this.#taskObjectKeys.has(key);
   }
 
   static isReferenceValue(result: Result): boolean {
