@@ -24,7 +24,7 @@ import {
   readIdentity,
   splitRequestElement,
 } from '../models/wire.js';
-import { throwIfAborted } from '../common/abort.js';
+import { throwIfAborted, watchWait } from '../common/abort.js';
 import { ColmenaQueues, type QueuesOptions, type ServerMessage, type TakeOptions } from './base.js';
 import {
   ANSWER_SCRIPT,
@@ -453,16 +453,13 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       this.#takeInProgress ??= this.#take(room).finally(() => (this.#takeInProgress = null));
       const take = this.#takeInProgress;
       const outcome = await new Promise<'progress' | 'stopped' | 'timeout'>((resolve, reject) => {
-        const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle('timeout'), timeoutMs);
-        const onAbort = (): void => settle('stopped');
+        const detach = watchWait('a task request', { timeoutMs, signal }, () => settle(signal?.aborted ? 'stopped' : 'timeout'));
         const settle = (value: 'progress' | 'stopped' | 'timeout', error?: unknown): void => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          detach();
           this.#inboxWaiter = null;
           if (error === undefined) resolve(value);
           else reject(error);
         };
-        signal?.addEventListener('abort', onAbort);
         this.#inboxWaiter = () => settle('progress');
         take.then(
           () => settle('progress'),
