@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { alignSteps, quantile } from './series.js';
 import { LATENCY_PARTS, LATENCY_PARTS_HELP, type RunSummary } from './stats.js';
-import { NODE_UTILIZATION, SLOT_OCCUPANCY, WORKER_UTILIZATION } from './utilization.js';
+import { panelMeasure } from './utilization.js';
 
 const WIDTH = 720;
 /** Points per utilization series before it is averaged into bins (about 2 px each at the chart's width). */
@@ -23,9 +23,7 @@ export function utilizationSpec(summary: RunSummary): TopLevelSpec {
   const rows: { panel: string; series: string; kind: 'capacity' | 'busy'; t: number; value: number }[] = [];
   const { start, end } = summary.window;
   for (const panel of summary.utilization) {
-    const measure =
-      panel.source === 'tasks' ? WORKER_UTILIZATION.name : panel.source === 'placements' ? NODE_UTILIZATION.name : `${SLOT_OCCUPANCY.name}, pool ${panel.name}`;
-    const name = `${measure}: ${(panel.utilization * 100).toFixed(1)} %`;
+    const name = `${panelMeasure(panel)}: ${(panel.utilization * 100).toFixed(1)} %`;
     const aligned = alignSteps([panel.capacity, ...panel.busy.map((b) => b.points)], start, end, MAX_POINTS);
     aligned.t.forEach((t, i) => {
       rows.push({ panel: name, series: panel.capacityLabel, kind: 'capacity', t, value: aligned.values[0]![i]! });

@@ -1,7 +1,7 @@
 /** The report's text summary: counts, latency parts and utilization as aligned tables. */
 import { integrate, maxOf } from './series.js';
 import { LATENCY_PARTS, LATENCY_PARTS_HELP, type RunSummary } from './stats.js';
-import { CAMPAIGN_SPAN, NODE_UTILIZATION, SLOT_OCCUPANCY, WORKER_UTILIZATION } from './utilization.js';
+import { CAMPAIGN_SPAN, NODE_UTILIZATION, panelMeasure, SLOT_OCCUPANCY, WORKER_UTILIZATION } from './utilization.js';
 
 /** Format rows as columns: the first `textColumns` left-aligned, the others (numbers) right-aligned. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], textColumns = 1): string {
@@ -49,10 +49,9 @@ export function formatSummary(summary: RunSummary): string {
     const panels = [...summary.utilization].sort((a, b) => (a.source === 'tasks' ? 0 : 1) - (b.source === 'tasks' ? 0 : 1));
     const rows = panels.map((p) => {
       const peak = Math.max(0, maxOf(p.capacity.map((c) => c.value)));
-      if (p.source === 'resource-counter') return [`${SLOT_OCCUPANCY.name}, pool ${p.name}`, `slots: up to ${peak}`, percent(p.utilization), ''];
-      const name = p.source === 'placements' ? NODE_UTILIZATION.name : WORKER_UTILIZATION.name;
+      if (p.source === 'resource-counter') return [panelMeasure(p), `slots: up to ${peak}`, percent(p.utilization), ''];
       const byMethod = p.busy.map((b) => `${b.series} ${percent(p.capacitySeconds > 0 ? integrate(b.points, summary.window.start, summary.window.end) / p.capacitySeconds : NaN)}`);
-      return [name, `${p.capacityLabel}: up to ${peak}`, percent(p.utilization), byMethod.join(', ')];
+      return [panelMeasure(p), `${p.capacityLabel}: up to ${peak}`, percent(p.utilization), byMethod.join(', ')];
     });
     out.push('', formatTable(['utilization', 'capacity', 'value', 'by method'], rows, 2));
     out.push(`  ${WORKER_UTILIZATION.name}: ${WORKER_UTILIZATION.definition}`);

@@ -29,3 +29,10 @@ export function workerUtilization(busySeconds: number, workers: number, spanSeco
   const capacitySeconds = workers * spanSeconds;
   return capacitySeconds > 0 ? busySeconds / capacitySeconds : NaN;
 }
+
+/** The measure a utilization panel shows, as every view names it: worker or node utilization, or a pool's slot occupancy. */
+export function panelMeasure(panel: { source: 'resource-counter' | 'tasks' | 'placements'; name: string }): string {
+  if (panel.source === 'tasks') return WORKER_UTILIZATION.name;
+  if (panel.source === 'placements') return NODE_UTILIZATION.name;
+  return `${SLOT_OCCUPANCY.name}, pool ${panel.name}`;
+}
