@@ -1,7 +1,7 @@
 import { constants, mkdirSync } from 'node:fs';
 import { lstat, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, oversize, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
+import { checkReadSize, DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
 import { KEY_PATTERN } from './reference.js';
 import { processStores } from './store-registry.js';
 import { InvalidArgumentError } from '../common/errors.js';
@@ -48,8 +48,7 @@ export class FileStore implements ObjectStore {
   async get(key: string, expectedBytes: number): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
     const started = performance.now();
     const path = this.#path(key);
-    const tooLarge = oversize(this, key, expectedBytes);
-    if (tooLarge) throw new RangeError(tooLarge);
+    checkReadSize(this, key, expectedBytes);
     // Only a regular file of exactly the declared size, never through a link: a reference cannot
     // lead a reader to a device (/dev/zero) or to a file outside the store.
     let handle;

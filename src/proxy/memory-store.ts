@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, oversize, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
+import { checkReadSize, DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
 import { processStores } from './store-registry.js';
 
 export interface MemoryStoreOptions {
@@ -32,8 +32,7 @@ export class MemoryStore implements ObjectStore {
 
   async get(key: string, expectedBytes: number): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
     const started = performance.now();
-    const tooLarge = oversize(this, key, expectedBytes);
-    if (tooLarge) throw new RangeError(tooLarge);
+    checkReadSize(this, key, expectedBytes);
     const data = this.#objects.get(key);
     if (!data) return null;
     if (data.byteLength !== expectedBytes) throw sizeMismatch(this, key, expectedBytes, data.byteLength);

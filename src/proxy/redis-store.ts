@@ -1,7 +1,7 @@
 import { Command, Redis, type RedisOptions } from 'ioredis';
 import { BulkReader, OversizeReplyError } from './bulk-reader.js';
 import { KEY_PATTERN } from './reference.js';
-import { DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, oversize, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
+import { checkReadSize, DEFAULT_MAX_OBJECT_BYTES, type ObjectStore, type StoreConfig, sizeMismatch, type TransferStats } from './store.js';
 import { processStores } from './store-registry.js';
 
 /**
@@ -107,8 +107,7 @@ export class RedisStore implements ObjectStore {
 
   async get(key: string, expectedBytes: number): Promise<{ data: Uint8Array; stats: TransferStats } | null> {
     const started = performance.now();
-    const tooLarge = oversize(this, key, expectedBytes);
-    if (tooLarge) throw new RangeError(tooLarge);
+    checkReadSize(this, key, expectedBytes);
     let data: Buffer | null;
     if (this.#reader) {
       try {

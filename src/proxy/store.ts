@@ -41,12 +41,13 @@ export interface ObjectStore {
   close(): Promise<void>;
 }
 
-/** Why a read of `key` must stop before it starts, or `null` when it may go ahead. */
-export function oversize(store: ObjectStore, key: string, expectedBytes: number): string | null {
+/** Stop a read of `key` before it starts when its reference declares more than the store reads. @throws RangeError */
+export function checkReadSize(store: ObjectStore, key: string, expectedBytes: number): void {
   if (expectedBytes > store.maxObjectBytes) {
-    return `the reference to ${key} declares ${expectedBytes} bytes, over the ${store.maxObjectBytes}-byte limit of ${store.label} (its maxObjectBytes option)`;
+    throw new RangeError(
+      `the reference to ${key} declares ${expectedBytes} bytes, over the ${store.maxObjectBytes}-byte limit of ${store.label} (its maxObjectBytes option)`,
+    );
   }
-  return null;
 }
 
 export function sizeMismatch(store: ObjectStore, key: string, expected: number, actual: number): Error {
