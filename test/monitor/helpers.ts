@@ -9,9 +9,10 @@ import { Resvg } from '@resvg/resvg-js';
 process.env.COLMENA_LOG_LEVEL ??= 'warn';
 
 /** A fresh temporary folder and the function that removes it. */
-export async function tempFolder(): Promise<{ dir: string; remove: () => Promise<void> }> {
+export async function tempFolder(): Promise<{ dir: string; remove: () => Promise<void>; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'colmena-monitor-'));
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+  const remove = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  return { dir, remove, [Symbol.asyncDispose]: remove };
 }
 
 export interface DecodedPng {

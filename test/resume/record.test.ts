@@ -39,70 +39,61 @@ async function recordCampaign(path: string, serializationMethod: 'json' | 'msgpa
 
 for (const serializationMethod of ['json', 'msgpack'] as const) {
   test(`a ${serializationMethod} campaign's record holds every task's inputs and value, and reads back as strict JSON`, async () => {
-    const { dir, remove } = await tempFolder();
-    try {
-      const path = join(dir, 'run.jsonl');
-      const inputs = serializationMethod === 'msgpack' ? [new Uint8Array([1, 2, 3]), new Uint8Array([200, 7])] : [[1, 2, 3], [0.5]];
-      const taken = await recordCampaign(path, serializationMethod, inputs);
-      const parsed = await readRunLog(path);
-      assert.deepEqual(parsed.problems, [], 'every line, task lines included, is valid');
-      assert.equal(parsed.records.filter((r) => r.type === 'task').length, 2 * inputs.length);
+    await using folder = await tempFolder();
+    const { dir } = folder;
+    const path = join(dir, 'run.jsonl');
+    const inputs = serializationMethod === 'msgpack' ? [new Uint8Array([1, 2, 3]), new Uint8Array([200, 7])] : [[1, 2, 3], [0.5]];
+    const taken = await recordCampaign(path, serializationMethod, inputs);
+    const parsed = await readRunLog(path);
+    assert.deepEqual(parsed.problems, [], 'every line, task lines included, is valid');
+    assert.equal(parsed.records.filter((r) => r.type === 'task').length, 2 * inputs.length);
 
-      const record = await readCampaignRecord(path);
-      assert.deepEqual(record.problems, []);
-      assert.equal(record.inFlight.length, 0);
-      assert.deepEqual(record.completed.map((r) => r.taskId), taken.map((r) => r.taskId));
-      for (const [i, result] of record.completed.entries()) {
-        result.decodeValue();
-        assert.equal(result.success, true);
-        assert.equal(result.method, 'scale');
-        assert.deepEqual(result.taskInfo, { note: 'NaN "quoted"' });
-        assert.deepEqual(result.value, taken[i]!.value);
-        assert.deepEqual(result.args, [inputs[i], 2]);
-        if (serializationMethod === 'msgpack') assert.ok(result.value instanceof Uint8Array, 'binary values stay binary');
-        assert.ok(Number.isNaN(result.timestamp.taskReceived) || typeof result.timestamp.taskReceived === 'number');
-        assert.equal(result.timestamp.created, taken[i]!.timestamp.created);
-      }
-    } finally {
-      await remove();
+    const record = await readCampaignRecord(path);
+    assert.deepEqual(record.problems, []);
+    assert.equal(record.inFlight.length, 0);
+    assert.deepEqual(record.completed.map((r) => r.taskId), taken.map((r) => r.taskId));
+    for (const [i, result] of record.completed.entries()) {
+      result.decodeValue();
+      assert.equal(result.success, true);
+      assert.equal(result.method, 'scale');
+      assert.deepEqual(result.taskInfo, { note: 'NaN "quoted"' });
+      assert.deepEqual(result.value, taken[i]!.value);
+      assert.deepEqual(result.args, [inputs[i], 2]);
+      if (serializationMethod === 'msgpack') assert.ok(result.value instanceof Uint8Array, 'binary values stay binary');
+      assert.ok(Number.isNaN(result.timestamp.taskReceived) || typeof result.timestamp.taskReceived === 'number');
+      assert.equal(result.timestamp.created, taken[i]!.timestamp.created);
     }
   });
 }
 
 test('a task sent without a result is in flight; a half-written last line is a problem, not a failure', async () => {
-  const { dir, remove } = await tempFolder();
-  try {
-    const path = join(dir, 'run.jsonl');
-    const queues = new LocalQueues<Methods>();
-    const log = await RunLog.open(path, { tasks: true });
-    log.attachQueues(queues);
-    const id = await queues.sendInputs('scale', [[4], 3], { maxRetries: 2, resources: { cpuProcesses: 4 } });
-    await log.close();
-    await appendFile(path, '{"type":"task","t":1,"stage":"result","taskId":"x","colmena":{"task_');
-    const record = await readCampaignRecord(path);
-    assert.deepEqual(record.inFlight.map((t) => t.taskId), [id]);
-    const [task] = record.inFlight;
-    assert.deepEqual(task!.args, [[4], 3]);
-    assert.equal(task!.maxRetries, 2);
-    assert.equal(task!.resources.cpuProcesses, 4);
-    assert.equal(record.problems.length, 1);
-    await queues.close();
-  } finally {
-    await remove();
-  }
+  await using folder = await tempFolder();
+  const { dir } = folder;
+  const path = join(dir, 'run.jsonl');
+  const queues = new LocalQueues<Methods>();
+  const log = await RunLog.open(path, { tasks: true });
+  log.attachQueues(queues);
+  const id = await queues.sendInputs('scale', [[4], 3], { maxRetries: 2, resources: { cpuProcesses: 4 } });
+  await log.close();
+  await appendFile(path, '{"type":"task","t":1,"stage":"result","taskId":"x","colmena":{"task_');
+  const record = await readCampaignRecord(path);
+  assert.deepEqual(record.inFlight.map((t) => t.taskId), [id]);
+  const [task] = record.inFlight;
+  assert.deepEqual(task!.args, [[4], 3]);
+  assert.equal(task!.maxRetries, 2);
+  assert.equal(task!.resources.cpuProcesses, 4);
+  assert.equal(record.problems.length, 1);
+  await queues.close();
 });
 
 test('a run log without task lines cannot be resumed from, and says which option to turn on', async () => {
-  const { dir, remove } = await tempFolder();
-  try {
-    const path = join(dir, 'run.jsonl');
-    const log = await RunLog.open(path);
-    log.recordValue('best', 1);
-    await log.close();
-    await assert.rejects(readCampaignRecord(path), (error: unknown) => error instanceof InvalidArgumentError && /tasks: true/.test(error.message));
-  } finally {
-    await remove();
-  }
+  await using folder = await tempFolder();
+  const { dir } = folder;
+  const path = join(dir, 'run.jsonl');
+  const log = await RunLog.open(path);
+  log.recordValue('best', 1);
+  await log.close();
+  await assert.rejects(readCampaignRecord(path), (error: unknown) => error instanceof InvalidArgumentError && /tasks: true/.test(error.message));
 });
 
 test('NaN and Infinity become null outside strings only', () => {
@@ -200,22 +191,19 @@ test('stopAtWalltime stops a task server: it finishes the task in hand and leave
 });
 
 test('requests in flight are read back from a record larger than one read chunk', async () => {
-  const { dir, remove } = await tempFolder();
-  try {
-    const path = join(dir, 'run.jsonl');
-    const queues = new LocalQueues<Methods>();
-    const log = await RunLog.open(path, { tasks: true, flushChars: 1 << 16 });
-    log.attachQueues(queues);
-    const ids: string[] = [];
-    // About 3 MB of requests, so lines straddle the reader's 1 MiB chunks.
-    for (let i = 0; i < 600; i++) ids.push(await queues.sendInputs('scale', [Array.from({ length: 500 }, (_, k) => i + k), i]));
-    await log.close();
-    const record = await readCampaignRecord(path);
-    assert.deepEqual(record.problems, []);
-    assert.deepEqual(record.inFlight.map((t) => t.taskId), ids);
-    for (const [i, task] of record.inFlight.entries()) assert.equal(task.args[1], i);
-    await queues.close();
-  } finally {
-    await remove();
-  }
+  await using folder = await tempFolder();
+  const { dir } = folder;
+  const path = join(dir, 'run.jsonl');
+  const queues = new LocalQueues<Methods>();
+  const log = await RunLog.open(path, { tasks: true, flushChars: 1 << 16 });
+  log.attachQueues(queues);
+  const ids: string[] = [];
+  // About 3 MB of requests, so lines straddle the reader's 1 MiB chunks.
+  for (let i = 0; i < 600; i++) ids.push(await queues.sendInputs('scale', [Array.from({ length: 500 }, (_, k) => i + k), i]));
+  await log.close();
+  const record = await readCampaignRecord(path);
+  assert.deepEqual(record.problems, []);
+  assert.deepEqual(record.inFlight.map((t) => t.taskId), ids);
+  for (const [i, task] of record.inFlight.entries()) assert.equal(task.args[1], i);
+  await queues.close();
 });
