@@ -13,7 +13,7 @@
  * Options: --tasks N, --latency-tasks N, --window N (tasks in flight), --workers N,
  * --concurrency N (per worker), --threads, --quick.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,27 +24,9 @@ import { BullmqExecutor } from '../src/task-server/bullmq/executor.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
 import { RedisStore } from '../src/proxy/redis-store.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { closedLoopThroughput, flag, option, percentile, report, round, sequentialLatencies } from './lib.js';
+import { closedLoopThroughput, flag, option, percentile, report, round, sequentialLatencies, startProcess } from './lib.js';
 
-const ROOT = new URL('../', import.meta.url);
 const THIS_FILE = fileURLToPath(import.meta.url);
-
-/** Start a process and wait for its first line on stdout, which says it is ready. */
-async function startProcess(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, COLMENA_LOG_LEVEL: 'warn' },
-  });
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`${args.join(' ')} exited with code ${String(code)} before it was ready`);
-  });
-  const ready = once(child.stdout!, 'data');
-  await Promise.race([ready, exited]);
-  exited.catch(() => {});
-  child.stdout!.resume();
-  return child;
-}
 
 async function stopProcesses(children: ChildProcess[]): Promise<void> {
   await Promise.all(

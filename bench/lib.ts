@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmarks. */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -305,4 +306,23 @@ export function processCpuMs(pid: number): number {
 /** Fraction of all CPUs busy (any process) between two {@link machineCpuTicks} readings. */
 export function machineBusy(before: { busy: number; total: number }, after: { busy: number; total: number }): number {
   return (after.busy - before.busy) / (after.total - before.total);
+}
+
+const ROOT = new URL('../', import.meta.url);
+
+/** Start a bench script in a node process of its own (from the repository root) and wait for its first line on stdout, which says it is ready. */
+export async function startProcess(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, COLMENA_LOG_LEVEL: 'warn' },
+  });
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`${args.join(' ')} exited with code ${String(code)} before it was ready`);
+  });
+  const ready = once(child.stdout!, 'data');
+  await Promise.race([ready, exited]);
+  exited.catch(() => {});
+  child.stdout!.resume();
+  return child;
 }

@@ -3,7 +3,6 @@
  * connections, as in separate processes), against a bare ioredis LPUSH/BRPOP ping-pong through
  * the same server in the same run. Starts its own redis-server unless REDIS_URL is set.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
@@ -12,7 +11,7 @@ import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { closedLoopThroughput, flag, median, option, percentile, processCpuMs, report, round, sequentialLatencies } from './lib.js';
+import { closedLoopThroughput, flag, median, option, percentile, processCpuMs, report, round, sequentialLatencies, startProcess } from './lib.js';
 import { Result } from '../src/models/result.js';
 import { encodeRequestElement, encodeWireMessage } from '../src/models/wire.js';
 
@@ -50,7 +49,7 @@ async function bare(url: string, total: number, latencyCount: number, window: nu
  */
 async function bareAtOnce(url: string, total: number, requestBytes: number, resultBytes: number): Promise<number> {
   const key = `bench-${randomUUID()}`;
-  const echo = await startChild(['bench/redis-bare-echo.ts', url, key, String(total), String(resultBytes)]);
+  const echo = await startProcess(['bench/redis-bare-echo.ts', url, key, String(total), String(resultBytes)]);
   const [client, clientPop] = [0, 1].map(() => new Redis(url));
   const request = 'x'.repeat(requestBytes);
   const exited = once(echo, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -79,18 +78,6 @@ async function bareAtOnce(url: string, total: number, requestBytes: number, resu
   } finally {
     for (const connection of [client, clientPop]) connection!.disconnect();
   }
-}
-
-/** A bench script in a node process of its own; resolves once it prints `ready`. */
-async function startChild(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited early (code ${code})`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (String(chunk).includes('ready')) resolve();
-    });
-  });
-  return child;
 }
 
 /** The sizes of one no-op task's request element and result body, to give the bare loop the same. */
@@ -143,7 +130,7 @@ export async function main(argv: string[]): Promise<void> {
     const atOnce: Record<string, unknown>[] = [];
     for (const executor of ['inline', 'threads']) {
       const atOncePrefix = `bench-${randomUUID()}`;
-      const child = await startChild(['bench/redis-task-server.ts', url, atOncePrefix, executor]);
+      const child = await startProcess(['bench/redis-task-server.ts', url, atOncePrefix, executor]);
       const thinker = new RedisQueues<{ noop: () => void }>({ url, prefix: atOncePrefix, role: 'client' });
       const sizes = await messageSizes(thinker);
       await oursAtOnce(thinker, atOnceTotal); // warm-up
