@@ -150,10 +150,6 @@ export class ProxyLedger {
     if (this.#resolveOnReceipt) await this.resolve(result);
   }
 
-  holdsReference(result: Result): boolean {
-    return isReference(result.encodedValue);
-  }
-
   /** Fetch a value that came by reference, then evict it unless it became a handle. */
   async resolve(result: Result): Promise<void> {
     if (!isReference(result.encodedValue)) return;
@@ -224,10 +220,6 @@ export class ProxyLedger {
         if (state.evictRequested && state.users.size === 0) this.#evictHandle(state).catch(() => {});
       }
     }
-  }
-
-  static isReferenceValue(result: Result): boolean {
-    return isReference(result.encodedValue);
   }
 
   static refuseWithoutStore(): never {

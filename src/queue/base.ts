@@ -8,7 +8,7 @@ import { Result } from '../models/result.js';
 import { encodeValue, inputsSize, type SerializationMethod } from '../models/serialization.js';
 import type { MessageIdentity } from '../models/wire.js';
 import type { InvalidMessageError } from '../common/errors.js';
-import type { ProxyHandle } from '../models/value-proxy.js';
+import { isReference, type ProxyHandle } from '../models/value-proxy.js';
 import { ProxyLedger, type ProxyOptions } from '../proxy/ledger.js';
 import { checkRequest } from '../models/request-checks.js';
 import { throwIfAborted, type WaitOptions } from '../common/abort.js';
@@ -304,7 +304,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     try {
       if (this.#proxy) await this.#proxy.receive(result, this.#active.has(result.taskId));
       else this.#refuseReference(result);
-      if (!this.#proxy?.holdsReference(result)) result.decodeValue();
+      // A reference kept as a handle (resolveOnReceipt: false) stays encoded until resolveValue().
+      if (!isReference(result.encodedValue)) result.decodeValue();
     } catch (error) {
       result.fail(failureFromError(error));
     }
@@ -325,7 +326,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   /** Queues without a store cannot follow a reference: say so rather than decode its text. */
   #refuseReference(result: Result): void {
-    if (ProxyLedger.isReferenceValue(result)) ProxyLedger.refuseWithoutStore();
+    if (isReference(result.encodedValue)) ProxyLedger.refuseWithoutStore();
   }
 
   /** Results of a topic as they arrive, until the signal aborts. */
