@@ -16,6 +16,7 @@ import { LocalTaskServer } from '../../src/task-server/local.js';
 import type { DevicesSeen } from '../fixtures/accelerator-methods.js';
 import { WorkerFleet } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
+import { collectResults } from '../helpers/task-server.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'error';
 
@@ -30,16 +31,7 @@ async function collect(prefix: string, count: number, send: (queues: LocalQueues
   };
   const queues = new LocalQueues();
   const server = new LocalTaskServer(queues, { methods, executors: { gpu: new BullmqExecutor('gpu', { url: redis.url, prefix }) } }).start();
-  try {
-    await send(queues);
-    const results: Result[] = [];
-    for (let i = 0; i < count; i++) results.push(await queues.getResult('default', { timeoutMs: 60_000 }));
-    return results;
-  } finally {
-    await queues.sendKillSignal();
-    await server.join();
-    await queues.close();
-  }
+  return collectResults(queues, server, count, send);
 }
 
 const gpuIds = (result: Result): string[] => result.workerInfo!.gpu_ids as string[];

@@ -22,6 +22,7 @@ import { freePort } from '../helpers/redis-server.js';
 import type * as fixtures from '../fixtures/bullmq-methods.js';
 import { BULLMQ_METHODS } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
+import { closerOf } from '../helpers/task-server.js';
 import { activeResources, until } from '../helpers/until.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'error';
@@ -54,20 +55,7 @@ function rig<S extends Record<string, MethodSpec>>(
   const queues = new LocalQueues<MethodMap>({ serializationMethod });
   const executor = new BullmqExecutor(queue, { url: redis.url, ...executorOptions });
   const server = new LocalTaskServer(queues, { methods, executors: { [queue]: executor } }).start();
-  let closing: Promise<void> | null = null;
-  return {
-    queues,
-    server,
-    executor,
-    close() {
-      closing ??= (async () => {
-        await queues.sendKillSignal();
-        await server.join();
-        await queues.close();
-      })();
-      return closing;
-    },
-  };
+  return { queues, server, executor, close: closerOf(queues, server) };
 }
 
 /** Resolves with the first job of a queue that a worker answers with a failure of this reason. */

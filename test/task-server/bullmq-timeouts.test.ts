@@ -10,7 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { remoteMethod } from '../../src/methods/spec.js';
@@ -19,8 +19,8 @@ import { LocalQueues } from '../../src/queue/local.js';
 import { BullmqExecutor, type BullmqExecutorOptions } from '../../src/task-server/bullmq/executor.js';
 import { LocalTaskServer, type LocalTaskServerOptions } from '../../src/task-server/local.js';
 import type * as fixtures from '../fixtures/bullmq-timeout-methods.js';
-import { WorkerFleet } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
+import { closerOf, workerSuite } from '../helpers/task-server.js';
 import { untilAsync } from '../helpers/until.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'error';
@@ -40,18 +40,7 @@ function taskServer(prefix: string, { executor, ...options }: ServerOptions = {}
   const queues = new LocalQueues<M>();
   const cpu = new BullmqExecutor('cpu', { ...executor, url: redis.url, prefix });
   const server = new LocalTaskServer(queues, { ...options, methods, executors: { cpu } }).start();
-  let closing: Promise<void> | null = null;
-  return {
-    queues,
-    close() {
-      closing ??= (async () => {
-        await queues.sendKillSignal();
-        await server.join();
-        await queues.close();
-      })();
-      return closing;
-    },
-  };
+  return { queues, close: closerOf(queues, server) };
 }
 
 function processAlive(pid: number): boolean {
@@ -64,18 +53,7 @@ function processAlive(pid: number): boolean {
 }
 
 describe('BullMQ timeoutMs counts running time on the worker', () => {
-  const fleet = new WorkerFleet();
-  const closers: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    await redis.start();
-  });
-
-  after(async () => {
-    await fleet.killAll();
-    for (const close of closers.reverse()) await close();
-    await redis.stop();
-  });
+  const { fleet, closers } = workerSuite(redis);
 
   /** One `colmena worker` of concurrency 1 on a fresh prefix, its task server, and a view of its queue. */
   async function oneWorker(options: ServerOptions = {}) {

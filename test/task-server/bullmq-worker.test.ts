@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { remoteMethod } from '../../src/methods/spec.js';
 import { LocalQueues } from '../../src/queue/local.js';
@@ -17,6 +17,7 @@ import type * as fixtures from '../fixtures/bullmq-methods.js';
 import { type Certificates, type CustomRedis, makeCertificates, startCustomRedis } from '../fixtures/bullmq-redis.js';
 import { WorkerFleet } from '../fixtures/bullmq-workers.js';
 import { redisFixture } from '../helpers/redis.js';
+import { closerOf, workerSuite } from '../helpers/task-server.js';
 import { freePort } from '../helpers/redis-server.js';
 import { until as untilTrue } from '../helpers/until.js';
 
@@ -34,18 +35,7 @@ type M = { [K in keyof typeof methods]: (typeof fixtures)[K] };
 function taskServer(options: BullmqExecutorOptions) {
   const queues = new LocalQueues<M>();
   const server = new LocalTaskServer(queues, { methods, executors: { cpu: new BullmqExecutor('cpu', options) } }).start();
-  let closing: Promise<void> | null = null;
-  return {
-    queues,
-    close() {
-      closing ??= (async () => {
-        await queues.sendKillSignal();
-        await server.join();
-        await queues.close();
-      })();
-      return closing;
-    },
-  };
+  return { queues, close: closerOf(queues, server) };
 }
 
 async function until(check: () => Promise<boolean>): Promise<void> {
@@ -53,18 +43,7 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 describe('colmena worker', () => {
-  const fleet = new WorkerFleet();
-  const closers: (() => Promise<void>)[] = [];
-
-  before(async () => {
-    await redis.start();
-  });
-
-  after(async () => {
-    await fleet.killAll();
-    for (const close of closers.reverse()) await close();
-    await redis.stop();
-  });
+  const { fleet, closers } = workerSuite(redis);
 
   it('finishes the tasks in hand on SIGTERM and exits; the queued ones wait for another worker', async () => {
     const prefix = redis.prefix();

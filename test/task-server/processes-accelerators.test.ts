@@ -11,6 +11,7 @@ import { LocalQueues } from '../../src/queue/local.js';
 import { ProcessesExecutor } from '../../src/task-server/executors/processes.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
 import type { DevicesSeen } from '../fixtures/accelerator-methods.js';
+import { collectResults } from '../helpers/task-server.js';
 
 process.env.COLMENA_LOG_LEVEL ??= 'error';
 
@@ -24,16 +25,7 @@ async function runOn(executor: ProcessesExecutor, count: number, send: (queues: 
   };
   const queues = new LocalQueues();
   const server = new LocalTaskServer(queues, { methods, executors: { gpus: executor } }).start();
-  try {
-    await send(queues);
-    const results: Result[] = [];
-    for (let i = 0; i < count; i++) results.push(await queues.getResult('default', { timeoutMs: 60_000 }));
-    return results;
-  } finally {
-    await queues.sendKillSignal();
-    await server.join();
-    await queues.close();
-  }
+  return collectResults(queues, server, count, send);
 }
 
 function gpuIds(result: Result): string[] {
