@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { moduleMethod } from '../../src/methods/spec.js';
 import { LocalQueues } from '../../src/queue/local.js';
@@ -38,7 +38,19 @@ function scratch(): { folders: string[]; runDirs: string[] } {
   return { folders, runDirs };
 }
 
+// Other test files run beside this one and make scratch folders of their own in the system's
+// temporary directory; a private TMPDIR (read by os.tmpdir() on every call, inherited by the
+// children) keeps this file's count to its own.
+const systemTmp = tmpdir();
+const privateTmp = mkdtempSync(join(systemTmp, 'colmena-scratch-test-'));
+process.env['TMPDIR'] = privateTmp;
+
 describe('processes executor scratch folders', () => {
+  after(() => {
+    process.env['TMPDIR'] = systemTmp;
+    rmSync(privateTmp, { recursive: true, force: true });
+  });
+
   it('a child SIGKILLed mid-executable takes its run directory with it', async () => {
     const before = new Set(scratch().folders);
     const queues = new LocalQueues<{ sleep: NonNullable<typeof launches.stubbornSleep.signature> }>();
