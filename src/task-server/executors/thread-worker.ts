@@ -1,54 +1,84 @@
 /**
- * The entry module of each worker thread (loaded by piscina): imports the named method once and
- * runs tasks with it. Streamed values go back on the task's own MessagePort.
+ * The entry module of each worker thread of the threads executor. Tasks arrive in batches on the
+ * thread's port and run one after the other, in order; tasks that arrive meanwhile are read
+ * between two tasks (`receiveMessageOnPort`), so a busy thread never waits on its event loop for
+ * the next one. Before a task runs, its slot is claimed in the shared table, which is how the
+ * server learns that (and when) it started; a slot the server took back is skipped.
+ *
+ * Each reply is posted as its task ends, before the next task starts: a reply held back to be
+ * batched would be lost if the next task were then stopped by terminating the thread.
  */
-import { type MessagePort, threadId, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
 import { loadModuleMethod } from '../../methods/load.js';
-import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
-import { failedReply, runMethod, workerInfo } from '../../methods/run.js';
-import type { StoreConfig } from '../../proxy/store.js';
+import { failedReply, runMethod, type TaskReply, workerInfo } from '../../methods/run.js';
 import { openConfiguredStores } from '../../proxy/configured-stores.js';
+import type { ThreadMessage, ThreadTask, ThreadWorkerData } from './thread-protocol.js';
+import { ThreadSlots } from './thread-slots.js';
 
-/** What the pool hands each thread at start. */
-export interface ThreadWorkerData {
-  /** The task server's object stores, opened here so references can name them by id. */
-  stores: StoreConfig[];
-}
-
-export interface ThreadTask {
-  module: string;
-  exportName: string;
-  payload: TaskPayload;
-  /** Present for streaming generators: where intermediate values go. */
-  port?: MessagePort;
-}
-
-/** The reply plus how many intermediate values were posted, so the pool can wait for all of them. */
-export type ThreadReply = TaskReply & { intermediates?: number };
-
+const data = workerData as ThreadWorkerData | null;
 const worker = workerInfo(`thread-${threadId}`);
-// Opened with the first task, not while this module loads: tsx's loader is not yet ready for a
-// dynamic import then.
-let storesOpened: Promise<unknown> | null = null;
+// Imported outside a thread (a probe of what the module loads), it only declares.
+if (data?.port) serve(data);
 
-export default async function runThreadTask(task: ThreadTask): Promise<ThreadReply> {
-  let target;
-  try {
-    await (storesOpened ??= openConfiguredStores((workerData as ThreadWorkerData | null)?.stores ?? []));
-    target = await loadModuleMethod(task.module, task.exportName);
-  } catch (error) {
-    return failedReply(worker, error);
+function serve({ port, slots: buffer, stores }: ThreadWorkerData): void {
+  const slots = new ThreadSlots(buffer);
+  const post = (message: ThreadMessage): void => port.postMessage(message);
+  // Opened with the first task, not while this module loads: tsx's loader is not yet ready for a
+  // dynamic import then.
+  let storesOpened: Promise<unknown> | null = null;
+
+  /** Tasks received and not yet run, from `head`. */
+  let queue: (ThreadTask | undefined)[] = [];
+  let head = 0;
+  let draining = false;
+
+  function receive(batch: ThreadTask[]): void {
+    for (const task of batch) queue.push(task);
   }
-  const port = task.port;
-  if (!port) return runMethod(target, task.payload, worker);
-  let intermediates = 0;
-  const reply: ThreadReply = await runMethod(target, task.payload, worker, {
-    onIntermediate: (item) => {
-      intermediates++;
-      port.postMessage(item);
-    },
+
+  /** Take in every batch already posted to this thread, without yielding to the event loop. */
+  function receiveArrived(): void {
+    for (let arrived = receiveMessageOnPort(port); arrived; arrived = receiveMessageOnPort(port)) receive(arrived.message as ThreadTask[]);
+  }
+
+  async function drain(): Promise<void> {
+    draining = true;
+    try {
+      for (;;) {
+        if (head === queue.length) {
+          queue = [];
+          head = 0;
+          receiveArrived();
+          if (queue.length === 0) return;
+        }
+        const task = queue[head]!;
+        queue[head++] = undefined;
+        if (!slots.claim(task.slot, task.use)) continue;
+        const reply = await runTask(task);
+        post({ kind: 'reply', slot: task.slot, use: task.use, reply });
+        receiveArrived();
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  async function runTask(task: ThreadTask): Promise<TaskReply> {
+    let target;
+    try {
+      await (storesOpened ??= openConfiguredStores(stores));
+      target = await loadModuleMethod(task.module, task.exportName);
+    } catch (error) {
+      return failedReply(worker, error);
+    }
+    if (!task.stream) return runMethod(target, task.payload, worker);
+    const { slot, use } = task;
+    return runMethod(target, task.payload, worker, { onIntermediate: (item) => post({ kind: 'item', slot, use, item }) });
+  }
+
+  port.on('message', (batch: ThreadTask[]) => {
+    receive(batch);
+    if (!draining) void drain();
   });
-  reply.intermediates = intermediates;
-  port.close();
-  return reply;
+  post({ kind: 'ready' });
 }

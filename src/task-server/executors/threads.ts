@@ -1,86 +1,106 @@
 import { availableParallelism } from 'node:os';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { IntermediateReply, TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
-import { siblingModule } from '../../common/sibling.js';
+import { invalidArgument, TaskTimeoutError } from '../../common/errors.js';
+import { setLongTimeout } from '../../common/limits.js';
 import type { StopSignal } from '../../common/stop-signal.js';
 import type { Executor } from '../executor.js';
 import type { MethodKind } from '../fit.js';
 import { unpinnable } from './accelerators.js';
 import { processStores } from '../../proxy/store-registry.js';
-import type { ThreadReply, ThreadTask, ThreadWorkerData } from './thread-worker.js';
-import { InvalidArgumentError } from '../../common/errors.js';
+import { type HandedTask, type Retired, type ThreadEvents, WorkerThread } from './thread-handle.js';
 
 export interface ThreadsExecutorOptions {
   /** Worker threads to keep. @default the machine's available parallelism */
   threads?: number;
+  /**
+   * Tasks each thread takes at once: it runs them one after the other and reads the next without
+   * waiting on a message, so short tasks do not pay a hand-off each. A task's `timeoutMs` counts
+   * from when it starts on its thread, not while it waits there. @default 16
+   */
+  depth?: number;
 }
 
-const WORKER_FILE = siblingModule(import.meta.url, 'thread-worker');
+/** While a task has not started, how often (at least) its timer looks again. */
+const MIN_RECHECK_MS = 10;
+/** A thread that dies before it is up is started again after this long, not at once (a broken install would spin). */
+const RESTART_AFTER_EARLY_DEATH_MS = 1_000;
+
+/** A task as this executor tracks it. */
+interface Task extends HandedTask {
+  thread: WorkerThread<Task> | null;
+  readonly taskId: string;
+  readonly signal: StopSignal | undefined;
+  readonly resolve: (reply: TaskReply) => void;
+  onAbort: (() => void) | null;
+  clearTimer: (() => void) | null;
+  settled: boolean;
+}
 
 /**
- * Runs module methods on a pool of worker threads (piscina). Cancelling or timing out a task
- * terminates its thread (piscina starts a fresh one). Executables belong on the `inline` or
+ * Runs module methods on a pool of worker threads, `depth` tasks queued on each. Tasks go to the
+ * least-loaded thread; those handed over in one tick travel in one message per thread. It times
+ * each task's `timeoutMs` itself, from when the task starts on its thread (a shared slot table
+ * says when), so time queued there never counts. Cancelling a task that has not started takes it
+ * back at once; stopping a running one (cancel, timeout) terminates its thread, which is replaced,
+ * and the tasks queued behind it move to the other threads. Executables belong on the `inline` or
  * `processes` executors: a terminated thread cannot kill the program it started.
  */
 export class ThreadsExecutor implements Executor {
   readonly name: string;
   /** Not executables: a terminated thread cannot kill the program it started. */
   readonly runs: readonly MethodKind[] = ['module-function'];
-  /** Worker threads kept, each running one task at a time. */
+  /** Threads × depth: what the task server hands over at once. */
   readonly capacity: number;
-  readonly #pool: Piscina<ThreadTask, ThreadReply>;
-  /** Threads ended (a kill, a crash) whose replacement is not ready yet. */
-  #replacing = 0;
-  #closing = false;
+  readonly timesTasks = true;
+  readonly #depth: number;
+  readonly #threads: WorkerThread<Task>[] = [];
+  /** Tasks handed over that no thread has room for (more than `capacity` at once), first come first served. */
+  readonly #waiting: Task[] = [];
+  /** Threads started in place of one that ended, not up yet. */
+  readonly #replacements = new Set<WorkerThread<Task>>();
+  /** Threads being terminated, for `close()` to wait on. */
+  readonly #ending = new Set<Promise<void>>();
   readonly #unavailableListeners: ((count: number) => void)[] = [];
+  readonly #events: ThreadEvents<Task>;
+  /** Threads that died before they were up, to be started again after a pause. */
+  #restartsDue = 0;
+  #handedOver = 0;
+  #closing = false;
+  #closed: Promise<void> | null = null;
 
   constructor(name = 'threads', options: ThreadsExecutorOptions = {}) {
     this.name = name;
     const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new InvalidArgumentError(`threads must be a positive integer, got ${String(options.threads)}`);
-    }
-    this.capacity = threads;
-    this.#pool = new Piscina<ThreadTask, ThreadReply>({
-      filename: WORKER_FILE.href,
-      minThreads: threads,
-      maxThreads: threads,
-      // A worker that hangs up on idle would cost a thread start on the next burst.
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // The stores this process was configured with: references name them by id only.
-      workerData: { stores: processStores.configs() } satisfies ThreadWorkerData,
-    });
-    // piscina replaces a thread it ends at once and says 'workerCreate' once the new one is ready
-    // (its first threads say it at start, with nothing to replace).
-    this.#pool.on('workerDestroy', () => {
-      if (!this.#closing) this.#setReplacing(this.#replacing + 1);
-    });
-    this.#pool.on('workerCreate', () => {
-      if (this.#replacing > 0) this.#setReplacing(this.#replacing - 1);
-    });
+    const depth = options.depth ?? 16;
+    if (!Number.isSafeInteger(threads) || threads < 1) throw invalidArgument(`executor '${name}'`, 'threads', 'a whole number of threads, at least 1', options.threads);
+    if (!Number.isSafeInteger(depth) || depth < 1) throw invalidArgument(`executor '${name}'`, 'depth', 'a whole number of tasks per thread, at least 1', options.depth);
+    this.#depth = depth;
+    this.capacity = threads * depth;
+    this.#events = {
+      ready: (thread) => this.#onReady(thread),
+      replied: (task, reply) => {
+        this.#settle(task, reply);
+        this.#placeWaiting();
+      },
+      died: (thread, error) => this.#onDied(thread, error),
+    };
+    for (let i = 0; i < threads; i++) this.#threads.push(this.#startThread());
   }
 
   watchUnavailable(listener: (count: number) => void): void {
     this.#unavailableListeners.push(listener);
   }
 
-  #setReplacing(count: number): void {
-    this.#replacing = count;
-    for (const listener of this.#unavailableListeners) listener(count);
-  }
-
   /**
-   * Tasks handed over and waiting in the pool for a free thread. A task server keeps it at 0 (it
-   * hands over no more than `capacity`), so a task's timeout never runs while it sits here.
+   * Tasks handed over beyond what the threads hold (more than `capacity` at once), waiting here
+   * for room on a thread. A task server keeps it at 0; a task waiting here is not timed either.
    */
   get queued(): number {
-    return this.#pool.queueSize;
+    return this.#waiting.length;
   }
 
-  /** Not `async`: the common path returns the pool's own promise chain, so a reply reaches the server in the fewest hops. */
   run(spec: MethodSpec, payload: TaskPayload, context: RunContext): Promise<TaskReply> {
     if (spec.kind !== 'module') {
       const error = new TypeError(
@@ -91,47 +111,178 @@ export class ThreadsExecutor implements Executor {
     }
     const unpinned = unpinnable(payload, this.name);
     if (unpinned) return Promise.resolve(failedReply(workerInfo(this.name), unpinned));
-    const task: ThreadTask = { module: spec.module, exportName: spec.exportName, payload };
-    const onIntermediate = context.onIntermediate;
-    if (payload.generator !== 'stream' || !onIntermediate) {
-      return this.#runOnPool(task, [], context.signal);
-    }
-    return this.#runStreaming(task, context.signal, onIntermediate);
+    if (this.#closing) return Promise.resolve(this.#closedReply());
+    const { signal } = context;
+    if (signal?.aborted) return Promise.resolve(failedReply(workerInfo(this.name), signal.reason, abortReason(signal)));
+    return new Promise<TaskReply>((resolve) => {
+      const task: Task = {
+        module: spec.module,
+        exportName: spec.exportName,
+        payload,
+        onIntermediate: payload.generator === 'stream' ? context.onIntermediate : undefined,
+        order: this.#handedOver++,
+        thread: null,
+        slot: -1,
+        use: 0,
+        taskId: context.taskId ?? payload.task?.taskId ?? '(unnamed)',
+        signal,
+        resolve,
+        onAbort: null,
+        clearTimer: null,
+        settled: false,
+      };
+      if (signal) {
+        task.onAbort = () => this.#abort(task, signal);
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      }
+      const { timeoutMs } = payload;
+      if (timeoutMs !== undefined) this.#armTimeout(task, timeoutMs, timeoutMs);
+      this.#place(task);
+    });
   }
 
-  async #runStreaming(task: ThreadTask, signal: StopSignal | undefined, onIntermediate: (item: IntermediateReply) => void): Promise<TaskReply> {
-    // Streaming: values come back on a port of their own while the task runs.
-    const { port1, port2 } = new MessageChannel();
-    task.port = port2;
-    let received = 0;
-    let allReceived: () => void = () => {};
-    let expected = Infinity;
-    port1.on('message', (item: IntermediateReply) => {
-      received++;
-      onIntermediate(item);
-      if (received >= expected) allReceived();
-    });
-    try {
-      const reply = await this.#runOnPool(task, [port2], signal);
-      expected = reply.intermediates ?? 0;
-      delete reply.intermediates;
-      // The reply and the streamed values travel on different ports: wait for the stragglers so
-      // the final result is sent after every intermediate one.
-      if (received < expected) await new Promise<void>((resolve) => (allReceived = resolve));
-      return reply;
-    } finally {
-      port1.close();
+  /** On the least-loaded thread with room (a thread still starting counts as full), else in line here. */
+  #place(task: Task): void {
+    if (this.#closing) {
+      this.#settle(task, this.#closedReply());
+      return;
+    }
+    let best: WorkerThread<Task> | null = null;
+    let bestLoad = Infinity;
+    for (const thread of this.#threads) {
+      if (!thread.hasRoom) continue;
+      const load = thread.ready ? thread.load : thread.load + this.#depth;
+      if (load < bestLoad) {
+        best = thread;
+        bestLoad = load;
+      }
+    }
+    if (best) best.assign(task);
+    else this.#waiting.push(task);
+  }
+
+  #placeWaiting(): void {
+    while (this.#waiting.length > 0 && this.#threads.some((thread) => thread.hasRoom)) this.#place(this.#waiting.shift()!);
+  }
+
+  /** Put tasks taken back from a thread on the others (or its replacement), in the order they were handed over. */
+  #move(tasks: Task[]): void {
+    tasks.sort((a, b) => a.order - b.order);
+    for (const task of tasks) this.#place(task);
+  }
+
+  /**
+   * The task's timer, armed at hand-over: when it fires, the task may not have started (look again
+   * later) or started less than `timeoutMs` ago (look again when it would be due).
+   */
+  #armTimeout(task: Task, timeoutMs: number, delayMs: number): void {
+    task.clearTimer = setLongTimeout(() => {
+      task.clearTimer = null;
+      if (task.settled) return;
+      const ranMs = task.thread?.slots.runningForMs(task.slot, task.use) ?? null;
+      if (ranMs === null) return this.#armTimeout(task, timeoutMs, Math.max(timeoutMs, MIN_RECHECK_MS));
+      if (ranMs < timeoutMs) return this.#armTimeout(task, timeoutMs, timeoutMs - ranMs);
+      this.#stopRunning(task, failedReply(workerInfo(this.name), new TaskTimeoutError(task.taskId, timeoutMs), 'timeout'));
+    }, delayMs);
+  }
+
+  #abort(task: Task, signal: StopSignal): void {
+    if (task.settled) return;
+    const reply = failedReply(workerInfo(this.name), signal.reason, abortReason(signal));
+    const thread = task.thread;
+    if (thread === null) {
+      this.#waiting.splice(this.#waiting.indexOf(task), 1);
+      this.#settle(task, reply);
+    } else if (thread.takeBack(task)) {
+      // Not started: it never will be.
+      this.#settle(task, reply);
+      this.#placeWaiting();
+    } else {
+      this.#stopRunning(task, reply);
     }
   }
 
-  #runOnPool(task: ThreadTask, transferList: MessagePort[], signal: StopSignal | undefined): Promise<ThreadReply> {
-    // piscina takes any object with `aborted` and add/removeEventListener.
-    return this.#pool.run(task, { transferList: transferList as never, signal: (signal ?? null) as AbortSignal | null }).then(undefined, (error: unknown) => {
-      if (signal?.aborted) return failedReply(workerInfo(this.name), signal.reason, abortReason(signal));
-      // The thread died (process.exit, an uncaught error outside the method, out of memory):
-      // piscina replaces it; the task becomes a failed result.
-      return failedReply(workerInfo(this.name), error, 'worker-crashed');
-    });
+  /** End a running task by terminating its thread; the tasks queued behind it move. */
+  #stopRunning(task: Task, reply: TaskReply): void {
+    const thread = task.thread!;
+    const { queued, running } = thread.retire();
+    if (running === task) {
+      this.#settle(task, reply);
+      this.#replace(thread);
+    } else {
+      // It ended meanwhile (its reply was on the way, now handled): the thread runs on.
+      thread.reopen();
+    }
+    this.#move(queued);
+  }
+
+  #onDied(thread: WorkerThread<Task>, error: Error): void {
+    const { queued, running }: Retired<Task> = thread.retire();
+    if (running) this.#settle(running, failedReply(workerInfo(this.name), error, 'worker-crashed'));
+    if (this.#closing) {
+      for (const task of queued) this.#settle(task, this.#closedReply());
+      return;
+    }
+    if (!thread.ready) {
+      // Died before it was up: its tasks fail rather than move to a thread that may die the same way.
+      for (const task of queued) this.#settle(task, failedReply(workerInfo(this.name), error, 'worker-crashed'));
+      this.#replace(thread, RESTART_AFTER_EARLY_DEATH_MS);
+      return;
+    }
+    this.#replace(thread);
+    this.#move(queued);
+  }
+
+  #startThread(): WorkerThread<Task> {
+    return new WorkerThread<Task>(this.capacity, processStores.configs(), this.#events);
+  }
+
+  /** Terminate `old` (if still up) and start a thread in its place, now or after `delayMs`. */
+  #replace(old: WorkerThread<Task>, delayMs = 0): void {
+    const ending = old.terminate();
+    this.#ending.add(ending);
+    void ending.then(() => this.#ending.delete(ending));
+    this.#replacements.delete(old);
+    const start = (): void => {
+      if (this.#closing) return;
+      const fresh = this.#startThread();
+      this.#threads[this.#threads.indexOf(old)] = fresh;
+      this.#replacements.add(fresh);
+      this.#reportUnavailable();
+    };
+    if (delayMs === 0) {
+      start();
+      return;
+    }
+    this.#restartsDue++;
+    this.#reportUnavailable();
+    setTimeout(() => {
+      this.#restartsDue--;
+      start();
+    }, delayMs).unref();
+  }
+
+  #onReady(thread: WorkerThread<Task>): void {
+    if (this.#replacements.delete(thread)) this.#reportUnavailable();
+    this.#placeWaiting();
+  }
+
+  /** Capacity out of service: `depth` per thread being replaced (or waiting to be restarted). */
+  #reportUnavailable(): void {
+    const down = this.#replacements.size + this.#restartsDue;
+    for (const listener of this.#unavailableListeners) listener(Math.min(down * this.#depth, this.capacity));
+  }
+
+  #settle(task: Task, reply: TaskReply): void {
+    if (task.settled) return;
+    task.settled = true;
+    task.clearTimer?.();
+    if (task.onAbort) task.signal!.removeEventListener('abort', task.onAbort);
+    task.resolve(reply);
+  }
+
+  #closedReply(): TaskReply {
+    return failedReply(workerInfo(this.name), new Error(`The threads executor '${this.name}' was closed before the task finished`), 'cancelled');
   }
 
   /** For `await using`: the same as `close()`. */
@@ -139,8 +290,18 @@ export class ThreadsExecutor implements Executor {
     return this.close();
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    await this.#pool.close({ force: true });
+  /** Terminate the threads; every task still in hand ends at once with a failed reply. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing = true;
+      for (const thread of this.#threads) {
+        const { queued, running } = thread.retire();
+        for (const task of running ? [...queued, running] : queued) this.#settle(task, this.#closedReply());
+        this.#ending.add(thread.terminate());
+      }
+      for (const task of this.#waiting.splice(0)) this.#settle(task, this.#closedReply());
+      await Promise.all(this.#ending);
+    })();
+    return this.#closed;
   }
 }
