@@ -46,6 +46,8 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
   readonly slots: ThreadSlots;
   /** It has started and said so; until then it is slower to reach than a thread already up. */
   ready = false;
+  /** `performance.now()` when it said it was up. */
+  readyAt = Infinity;
   /** Tasks queued or running on it. */
   load = 0;
   /** `false` once retired (being stopped, or dead): it takes no tasks. */
@@ -61,7 +63,7 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
   readonly #free: number[];
   #batch: ThreadTask[] = [];
 
-  /** @param size slots in its table: the most tasks it can hold at once. */
+  /** @param size slots in its table: the most tasks it holds at once. */
   constructor(size: number, stores: StoreConfig[], events: ThreadEvents<T>) {
     this.slots = new ThreadSlots(size);
     this.#held = new Array<T | undefined>(size);
@@ -157,6 +159,7 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
   #receive(message: ThreadMessage): void {
     if (message.kind === 'ready') {
       this.ready = true;
+      this.readyAt = performance.now();
       this.#events.ready(this);
       return;
     }

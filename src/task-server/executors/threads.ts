@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { IntermediateReply, TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
-import { invalidArgument, TaskTimeoutError } from '../../common/errors.js';
+import { ColmenaTimeoutError, invalidArgument, TaskTimeoutError } from '../../common/errors.js';
 import { setLongTimeout } from '../../common/limits.js';
 import type { StopSignal } from '../../common/stop-signal.js';
 import type { Executor } from '../executor.js';
@@ -20,6 +20,13 @@ export interface ThreadsExecutorOptions {
    * from when it starts on its thread, not while it waits there. @default 16
    */
   depth?: number;
+  /**
+   * Most time a task may wait queued on its thread (from when it is handed over) before it starts.
+   * Past it the task is taken back and ends as timed out without having started (reason
+   * `timeout`). A task server's own `queueTimeoutMs` bounds only the wait for a place here, so give
+   * the same value to both. @default undefined (wait as long as it takes)
+   */
+  queueTimeoutMs?: number;
 }
 
 /** While a task has not started, how often (at least) its timer looks again. */
@@ -31,6 +38,9 @@ const RESTART_AFTER_EARLY_DEATH_MS = 1_000;
 interface Task extends HandedTask {
   thread: WorkerThread<Task> | null;
   readonly taskId: string;
+  /** `performance.now()` at hand-over. */
+  readonly handedAt: number;
+  readonly timeoutMs: number | undefined;
   readonly signal: StopSignal | undefined;
   readonly resolve: (reply: TaskReply) => void;
   onAbort: (() => void) | null;
@@ -55,8 +65,9 @@ export class ThreadsExecutor implements Executor {
   readonly capacity: number;
   readonly timesTasks = true;
   readonly #depth: number;
+  readonly #queueTimeoutMs: number | undefined;
   readonly #threads: WorkerThread<Task>[] = [];
-  /** Tasks handed over that no thread has room for (more than `capacity` at once), first come first served. */
+  /** Tasks handed over that no thread has room for (more than `capacity` at once, or moved off an ended thread), in hand-over order. */
   readonly #waiting: Task[] = [];
   /** Threads started in place of one that ended, not up yet. */
   readonly #replacements = new Set<WorkerThread<Task>>();
@@ -76,7 +87,12 @@ export class ThreadsExecutor implements Executor {
     const depth = options.depth ?? 16;
     if (!Number.isSafeInteger(threads) || threads < 1) throw invalidArgument(`executor '${name}'`, 'threads', 'a whole number of threads, at least 1', options.threads);
     if (!Number.isSafeInteger(depth) || depth < 1) throw invalidArgument(`executor '${name}'`, 'depth', 'a whole number of tasks per thread, at least 1', options.depth);
+    const { queueTimeoutMs } = options;
+    if (queueTimeoutMs !== undefined && !(queueTimeoutMs > 0 && queueTimeoutMs <= Number.MAX_SAFE_INTEGER)) {
+      throw invalidArgument(`executor '${name}'`, 'queueTimeoutMs', 'a positive number of milliseconds (or undefined to wait as long as it takes)', queueTimeoutMs);
+    }
     this.#depth = depth;
+    this.#queueTimeoutMs = queueTimeoutMs;
     this.capacity = threads * depth;
     this.#events = {
       ready: (thread) => this.#onReady(thread),
@@ -95,7 +111,8 @@ export class ThreadsExecutor implements Executor {
 
   /**
    * Tasks handed over beyond what the threads hold (more than `capacity` at once), waiting here
-   * for room on a thread. A task server keeps it at 0; a task waiting here is not timed either.
+   * for room on a thread. A task server keeps it at 0. Like a task queued on a thread, one waiting
+   * here has not started, so its `timeoutMs` is not running.
    */
   get queued(): number {
     return this.#waiting.length;
@@ -125,6 +142,8 @@ export class ThreadsExecutor implements Executor {
         slot: -1,
         use: 0,
         taskId: context.taskId ?? payload.task?.taskId ?? '(unnamed)',
+        handedAt: performance.now(),
+        timeoutMs: payload.timeoutMs,
         signal,
         resolve,
         onAbort: null,
@@ -135,16 +154,28 @@ export class ThreadsExecutor implements Executor {
         task.onAbort = () => this.#abort(task, signal);
         signal.addEventListener('abort', task.onAbort, { once: true });
       }
-      const { timeoutMs } = payload;
-      if (timeoutMs !== undefined) this.#armTimeout(task, timeoutMs, timeoutMs);
+      // Placed first: a queue timeout may take it back from its thread.
       this.#place(task);
+      const wait = this.#queueTimeoutMs;
+      if (task.timeoutMs !== undefined || wait !== undefined) this.#armTimer(task, Math.min(task.timeoutMs ?? Infinity, wait ?? Infinity));
     });
   }
 
-  /** On the least-loaded thread with room (a thread still starting counts as full), else in line here. */
+  /**
+   * On the least-loaded thread with room (a thread still starting counts as full), else in line
+   * here, in hand-over order (a task moved off a thread goes ahead of those handed over after it).
+   */
   #place(task: Task): void {
     if (this.#closing) {
       this.#settle(task, this.#closedReply());
+      return;
+    }
+    const waiting = this.#waiting;
+    if (waiting.length > 0 && waiting[waiting.length - 1]!.order > task.order) {
+      let at = waiting.length;
+      while (at > 0 && waiting[at - 1]!.order > task.order) at--;
+      waiting.splice(at, 0, task);
+      this.#placeWaiting();
       return;
     }
     let best: WorkerThread<Task> | null = null;
@@ -172,34 +203,62 @@ export class ThreadsExecutor implements Executor {
   }
 
   /**
-   * The task's timer, armed at hand-over: when it fires, the task may not have started (look again
-   * later) or started less than `timeoutMs` ago (look again when it would be due).
+   * The task's timer, armed at hand-over. When it fires, the task has either not started (end it
+   * if it waited past queueTimeoutMs, else look again later) or started on its thread (end it if
+   * it ran past timeoutMs, else look again when it would be due).
    */
-  #armTimeout(task: Task, timeoutMs: number, delayMs: number): void {
+  #armTimer(task: Task, delayMs: number): void {
     task.clearTimer = setLongTimeout(() => {
       task.clearTimer = null;
-      if (task.settled) return;
-      const ranMs = task.thread?.slots.runningForMs(task.slot, task.use) ?? null;
-      if (ranMs === null) return this.#armTimeout(task, timeoutMs, Math.max(timeoutMs, MIN_RECHECK_MS));
-      if (ranMs < timeoutMs) return this.#armTimeout(task, timeoutMs, timeoutMs - ranMs);
-      this.#stopRunning(task, failedReply(workerInfo(this.name), new TaskTimeoutError(task.taskId, timeoutMs), 'timeout'));
+      if (!task.settled) this.#checkTimes(task);
     }, delayMs);
+  }
+
+  #checkTimes(task: Task): void {
+    const { timeoutMs } = task;
+    const ranMs = task.thread?.slots.runningForMs(task.slot, task.use) ?? null;
+    if (ranMs !== null) {
+      if (timeoutMs === undefined) return;
+      if (ranMs < timeoutMs) return this.#armTimer(task, timeoutMs - ranMs);
+      return this.#stopRunning(task, failedReply(workerInfo(this.name), new TaskTimeoutError(task.taskId, timeoutMs), 'timeout'));
+    }
+    const queueTimeoutMs = this.#queueTimeoutMs;
+    let next = timeoutMs === undefined ? Infinity : Math.max(timeoutMs, MIN_RECHECK_MS);
+    if (queueTimeoutMs !== undefined) {
+      // Not while its thread starts up: that is no turn it could have had.
+      const thread = task.thread;
+      const waitedMs = thread && !thread.ready ? 0 : performance.now() - Math.max(task.handedAt, thread?.readyAt ?? -Infinity);
+      if (waitedMs >= queueTimeoutMs) {
+        const error = new ColmenaTimeoutError(`its turn on a worker thread (ThreadsExecutor queueTimeoutMs); task ${task.taskId} never started`, queueTimeoutMs);
+        if (this.#takeBack(task)) return this.#settle(task, failedReply(workerInfo(this.name), error, 'timeout'));
+        // It started just now: only its timeoutMs bounds it from here.
+        return this.#checkTimes(task);
+      }
+      next = Math.min(next, queueTimeoutMs - waitedMs);
+    }
+    this.#armTimer(task, next);
+  }
+
+  /** Take back a task that has not started, from its thread or from the line here; `false` once it has started. */
+  #takeBack(task: Task): boolean {
+    const thread = task.thread;
+    if (thread === null) {
+      const index = this.#waiting.indexOf(task);
+      if (index >= 0) this.#waiting.splice(index, 1);
+      return true;
+    }
+    if (!thread.takeBack(task)) return false;
+    // Its place on the thread goes to a task waiting for one.
+    this.#placeWaiting();
+    return true;
   }
 
   #abort(task: Task, signal: StopSignal): void {
     if (task.settled) return;
     const reply = failedReply(workerInfo(this.name), signal.reason, abortReason(signal));
-    const thread = task.thread;
-    if (thread === null) {
-      this.#waiting.splice(this.#waiting.indexOf(task), 1);
-      this.#settle(task, reply);
-    } else if (thread.takeBack(task)) {
-      // Not started: it never will be.
-      this.#settle(task, reply);
-      this.#placeWaiting();
-    } else {
-      this.#stopRunning(task, reply);
-    }
+    // Not started: it never will be. Running: its thread is terminated.
+    if (this.#takeBack(task)) this.#settle(task, reply);
+    else this.#stopRunning(task, reply);
   }
 
   /** End a running task by terminating its thread; the tasks queued behind it move. */
@@ -234,7 +293,7 @@ export class ThreadsExecutor implements Executor {
   }
 
   #startThread(): WorkerThread<Task> {
-    return new WorkerThread<Task>(this.capacity, processStores.configs(), this.#events);
+    return new WorkerThread<Task>(this.#depth, processStores.configs(), this.#events);
   }
 
   /** Terminate `old` (if still up) and start a thread in its place, now or after `delayMs`. */
