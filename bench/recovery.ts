@@ -2,8 +2,8 @@
  * `npm run bench -- recovery`: what leased delivery buys and costs.
  *
  * - Recovery: a task server process holding 8 long tasks is SIGKILLed while a second one stands
- *   by; the figure is the time from the kill until Redis shows all 8 on the standby's processing
- *   list (taken again, so running again), beside the heartbeat interval and the lease.
+ *   by; the figure is the time from the kill until Redis shows all 8 under the standby's lease
+ *   (taken again, so running again), beside the heartbeat interval and the lease.
  * - Cost: no-op tasks through RedisQueues with leases and with plain pops (as Python Colmena
  *   takes them), alternated in rounds in the same run.
  *
@@ -31,27 +31,31 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
   }
 }
 
+/** Requests a task server holds under lease: in its lease hash (batched takes) and on its processing list (blocking moves). */
+async function leasedCount(raw: Redis, prefix: string, serverId: string): Promise<number> {
+  const [batched, moved] = await Promise.all([raw.hlen(`${prefix}_leases_${serverId}`), raw.llen(`${prefix}_processing_${serverId}`)]);
+  return batched + moved;
+}
+
 /** Milliseconds from SIGKILL of a server holding `held` tasks until a standby has taken them all. */
 async function recoveryMs(url: string, leaseMs: number, held: number): Promise<number> {
   const prefix = `bench-${randomUUID()}`;
   const raw = new Redis(url);
   const queues = new RedisQueues<{ nap: (i: number, ms: number) => Promise<number> }>({ url, prefix, role: 'client', noServerWarningMs: null });
   const first = await startServer(url, prefix, leaseMs, held);
-  const firstList = `${prefix}_processing_${first.serverId}`;
   await Promise.all(Array.from({ length: held }, (_, i) => queues.sendInputs('nap', [i, 600_000])));
-  await waitFor(async () => (await raw.llen(firstList)) === held, 'the first server to take every task');
+  await waitFor(async () => (await leasedCount(raw, prefix, first.serverId)) === held, 'the first server to take every task');
   const standby = await startServer(url, prefix, leaseMs, held * 2);
-  const standbyList = `${prefix}_processing_${standby.serverId}`;
   const exited = once(first.child, 'exit');
   const killedAt = performance.now();
   first.child.kill('SIGKILL');
   await exited;
-  await waitFor(async () => (await raw.llen(standbyList)) === held, 'the standby to take them again', leaseMs * 10);
+  await waitFor(async () => (await leasedCount(raw, prefix, standby.serverId)) === held, 'the standby to take them again', leaseMs * 10);
   const elapsed = performance.now() - killedAt;
   const stopped = once(standby.child, 'exit');
   standby.child.kill('SIGKILL');
   await stopped;
-  await raw.del(standbyList, `${prefix}_requests`);
+  await raw.del(`${prefix}_processing_${standby.serverId}`, `${prefix}_leases_${standby.serverId}`, `${prefix}_requests`);
   raw.disconnect();
   await queues.close();
   return elapsed;

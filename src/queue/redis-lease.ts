@@ -1,13 +1,17 @@
 /**
  * Leased delivery on Redis, invisible to Python Colmena: thinkers still push to `<prefix>_requests`
- * and read `<prefix>_<topic>_result`. A task server takes a request by moving it atomically onto a
- * processing list of its own and keeps a heartbeat key alive; the request leaves that list only in
- * the same transaction that pushes its result. When a server's heartbeat lapses, whichever live
- * server notices first puts that server's requests back at the head of the request list (once: a
- * Lua script does the check and the move together) and notes each redelivery.
+ * and read `<prefix>_<topic>_result`. A task server takes a request by moving it atomically into a
+ * lease record of its own and keeps a heartbeat key alive; the request leaves that record only in
+ * the same script that pushes its result. When a server's heartbeat lapses, whichever live server
+ * notices first puts that server's requests back at the head of the request list (once: a Lua
+ * script does the check and the move together) and notes each redelivery.
  *
  * Keys, besides Python's two:
- * - `<prefix>_processing_<serverId>`: requests taken by one server and not yet answered;
+ * - `<prefix>_leases_<serverId>`: hash of requests taken in batches and not yet answered, by a
+ *   sequence number of the server's (oldest lowest). Its result's push ends a lease by that short
+ *   number, so a batch of answers does not carry every request back to Redis;
+ * - `<prefix>_processing_<serverId>`: list of requests taken by a blocking move (`BLMOVE`, when
+ *   the request list was empty) and not yet answered, ended by the element itself;
  * - `<prefix>_heartbeat_<serverId>`: exists while that server is alive (expires after the lease);
  * - `<prefix>_servers`: ids of servers that may hold leases;
  * - `<prefix>_redelivered`: task id → times its request was put back after a server died.
@@ -17,6 +21,7 @@ import { invalidArgument } from '../common/errors.js';
 export interface LeaseKeys {
   requests: string;
   processing: string;
+  leases: string;
   heartbeat: string;
   servers: string;
   redelivered: string;
@@ -26,6 +31,7 @@ export function leaseKeys(prefix: string, serverId: string): LeaseKeys {
   return {
     requests: `${prefix}_requests`,
     processing: `${prefix}_processing_${serverId}`,
+    leases: `${prefix}_leases_${serverId}`,
     heartbeat: `${prefix}_heartbeat_${serverId}`,
     servers: `${prefix}_servers`,
     redelivered: `${prefix}_redelivered`,
@@ -36,36 +42,39 @@ export function leaseKeys(prefix: string, serverId: string): LeaseKeys {
 export const TASK_ID_PATTERN_LUA = `'"task_id"%s*:%s*"([^"]+)"'`;
 
 /**
- * Take up to ARGV[1] requests onto this server's processing list (ARGV[3] unused: the heartbeat
- * and registration are kept by a timer, off the hot path). Stops after an element with no '{'
- * (the kill signal: what follows it is for other servers). A request redelivered at least
- * QUARANTINE_AFTER times is taken only alone, by a server holding nothing else (ARGV[2] = '1'),
- * and then nothing with it; otherwise it is put back, so a task that kills its servers takes no
- * other task down with it again.
- * Returns the redelivery counts of the task ids in ARGV[4..] (requests taken by a blocking move
- * just before; if one is quarantined nothing more is taken), then [element, redeliveries, ...],
- * then how many tasks have a redelivery count at all (so a server can skip looking when none
- * has), then '1' if a quarantined request was left for a server with nothing in hand, else '0'.
- * KEYS: requests, processing, heartbeat, servers, redelivered.
+ * Take up to ARGV[1] requests under this server's lease. With no redelivery on record (nearly
+ * always) they go into its lease hash, the first under sequence number ARGV[3] and each next one
+ * under the next number; otherwise, one by one, each with its history looked up, onto its
+ * processing list. Stops after an element with no '{' (the kill signal: what follows it is for
+ * other servers). A request redelivered at least QUARANTINE_AFTER
+ * times is taken only alone, by a server holding nothing else (ARGV[2] = '1'), and then nothing
+ * with it; otherwise it is put back, so a task that kills its servers takes no other task down
+ * with it again.
+ * Returns how many tasks have a redelivery count at all (so a server can skip looking when none
+ * has), then '1' if a quarantined request was left for a server with nothing in hand, else '0',
+ * then the redelivery counts of the task ids in ARGV[4..] (requests taken by a blocking move just
+ * before; if one is quarantined nothing more is taken), then the elements taken in order, each
+ * followed by its redelivery count only when the first value is not 0 (then they are on the
+ * processing list, not in the hash).
+ * KEYS: requests, processing, leases, redelivered.
  */
 export const QUARANTINE_AFTER = 2;
 /** Most values spread into one command from Lua (`unpack` is bounded by Lua's C stack, 8000). */
 const LUA_UNPACK_CHUNK = 1000;
 export const TAKE_SCRIPT = `
-local out = {}
 local room = tonumber(ARGV[1])
+local seq = tonumber(ARGV[3])
+local recorded = redis.call('HLEN', KEYS[4])
+local out = {tostring(recorded), '0'}
+local inHand = #ARGV - 3
 for i = 4, #ARGV do
-  local count = redis.call('HGET', KEYS[5], ARGV[i]) or '0'
+  local count = redis.call('HGET', KEYS[4], ARGV[i]) or '0'
   out[#out + 1] = count
   if tonumber(count) >= ${QUARANTINE_AFTER} then room = 0 end
 end
-local left = '0'
--- With no redelivery on record (nearly always), skip reading each element's task id.
-local any = redis.call('HLEN', KEYS[5]) > 0
-if not any and room > 0 then
-  -- The same move as one LMOVE per element (the script is atomic), in three commands: read the
-  -- head, cut it off, push it onto the processing list (LPUSH in order leaves the newest at the
-  -- head, as LMOVE LEFT LEFT one by one does). Up to and with the first element with no '{'.
+if recorded == 0 and room > 0 then
+  -- With no redelivery on record (nearly always), no element's task id is read: the head is read,
+  -- cut off and recorded in three commands, up to and with the first element with no '{'.
   local taken = redis.call('LRANGE', KEYS[1], 0, room - 1)
   local n = #taken
   for i = 1, n do
@@ -76,61 +85,71 @@ if not any and room > 0 then
   end
   if n > 0 then
     redis.call('LTRIM', KEYS[1], n, -1)
-    for from = 1, n, ${LUA_UNPACK_CHUNK} do redis.call('LPUSH', KEYS[2], unpack(taken, from, math.min(from + ${LUA_UNPACK_CHUNK - 1}, n))) end
+    local fields = {}
     for i = 1, n do
+      fields[#fields + 1] = string.format('%d', seq + i - 1)
+      fields[#fields + 1] = taken[i]
       out[#out + 1] = taken[i]
-      out[#out + 1] = '0'
+      if #fields >= ${LUA_UNPACK_CHUNK} then
+        redis.call('HSET', KEYS[3], unpack(fields))
+        fields = {}
+      end
     end
+    if #fields > 0 then redis.call('HSET', KEYS[3], unpack(fields)) end
   end
   room = 0
 end
 for i = 1, room do
   local e = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'LEFT')
   if not e then break end
-  local id = any and string.match(e, ${TASK_ID_PATTERN_LUA})
-  local count = (id and redis.call('HGET', KEYS[5], id)) or '0'
-  if tonumber(count) >= ${QUARANTINE_AFTER} then
-    if #out > 0 or ARGV[2] ~= '1' then
-      redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'LEFT')
-      left = '1'
-    else
-      out[#out + 1] = e
-      out[#out + 1] = count
-    end
+  local id = string.match(e, ${TASK_ID_PATTERN_LUA})
+  local count = (id and redis.call('HGET', KEYS[4], id)) or '0'
+  if tonumber(count) >= ${QUARANTINE_AFTER} and (inHand > 0 or ARGV[2] ~= '1') then
+    redis.call('LMOVE', KEYS[2], KEYS[1], 'LEFT', 'LEFT')
+    out[2] = '1'
     break
   end
+  inHand = inHand + 1
   out[#out + 1] = e
   out[#out + 1] = count
-  if not string.find(e, '{', 1, true) then break end
+  if tonumber(count) >= ${QUARANTINE_AFTER} or not string.find(e, '{', 1, true) then break end
 end
-out[#out + 1] = tostring(redis.call('HLEN', KEYS[5]))
-out[#out + 1] = left
 return out
 `;
 
 /**
  * Put back the requests of every registered server whose heartbeat has lapsed (other than
- * ARGV[2]), at the head of the request list in their original order, and forget those servers.
- * Elements with no '{' (a kill signal the dead server took) are dropped: that server was the one
- * asked to stop. ARGV[1] is the key prefix. Returns the number of requests put back.
+ * ARGV[2]), at the head of the request list, oldest first, and forget those servers. Elements
+ * with no '{' (a kill signal the dead server took) are dropped: that server was the one asked to
+ * stop. ARGV[1] is the key prefix. Returns the number of requests put back.
  * KEYS: servers, requests, redelivered.
  */
 export const RECLAIM_SCRIPT = `
 local moved = 0
+local function putBack(e)
+  if string.find(e, '{', 1, true) then
+    redis.call('LPUSH', KEYS[2], e)
+    local taskId = string.match(e, ${TASK_ID_PATTERN_LUA})
+    if taskId then redis.call('HINCRBY', KEYS[3], taskId, 1) end
+    moved = moved + 1
+  end
+end
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if id ~= ARGV[2] and redis.call('EXISTS', ARGV[1] .. '_heartbeat_' .. id) == 0 then
+    -- Newest first onto the head, so the oldest ends up first in line again.
     local processing = ARGV[1] .. '_processing_' .. id
     while true do
-      -- Newest first onto the head, so the oldest ends up first in line again.
       local e = redis.call('LPOP', processing)
       if not e then break end
-      if string.find(e, '{', 1, true) then
-        redis.call('LPUSH', KEYS[2], e)
-        local taskId = string.match(e, ${TASK_ID_PATTERN_LUA})
-        if taskId then redis.call('HINCRBY', KEYS[3], taskId, 1) end
-        moved = moved + 1
-      end
+      putBack(e)
     end
+    local leases = ARGV[1] .. '_leases_' .. id
+    local flat = redis.call('HGETALL', leases)
+    local held = {}
+    for i = 1, #flat, 2 do held[#held + 1] = {tonumber(flat[i]), flat[i + 1]} end
+    table.sort(held, function(a, b) return a[1] > b[1] end)
+    for _, lease in ipairs(held) do putBack(lease[2]) end
+    redis.call('DEL', leases)
     redis.call('SREM', KEYS[1], id)
   end
 end
@@ -149,25 +168,29 @@ return live
 `;
 
 /**
- * Give back requests taken but never handed to the server (it stopped first): off the processing
- * list and onto the head of the request list, oldest first in line. KEYS: processing, requests;
- * ARGV: the elements, oldest first.
+ * Give back requests taken but never handed to the server (it stopped first): out of their lease
+ * and onto the head of the request list, oldest first in line. KEYS: processing, requests,
+ * leases; ARGV: (sequence number, or '' for one on the processing list; element) pairs, oldest first.
  */
 export const RELEASE_SCRIPT = `
-for i = #ARGV, 1, -1 do
-  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then redis.call('LPUSH', KEYS[2], ARGV[i]) end
+for i = #ARGV - 1, 1, -2 do
+  local held
+  if ARGV[i] == '' then held = redis.call('LREM', KEYS[1], 1, ARGV[i + 1]) else held = redis.call('HDEL', KEYS[3], ARGV[i]) end
+  if held == 1 then redis.call('LPUSH', KEYS[2], ARGV[i + 1]) end
 end
-return #ARGV
+return #ARGV / 2
 `;
 
 /**
- * Push results and end their leases in one step. ARGV: processing list, then triples of
- * (result list, result body, request element or '' for a result that ends no lease). Results
- * for one list in a row go in one RPUSH (in order), then their leases end.
+ * Push results and end their leases in one step. ARGV: processing list, lease hash, then triples
+ * of (result list, result body, lease): '' for a result that ends no lease, the request element
+ * itself (it has a '{') for one on the processing list, else its sequence number in the hash.
+ * Results for one list in a row go in one RPUSH (in order), then their leases end.
  */
 export const ANSWER_SCRIPT = `
 local processing = ARGV[1]
-local i = 2
+local fields = {}
+local i = 3
 while i <= #ARGV do
   local key = ARGV[i]
   local bodies = {}
@@ -178,12 +201,16 @@ while i <= #ARGV do
   end
   redis.call('RPUSH', key, unpack(bodies))
   for k = i, j - 1, 3 do
-    -- From the tail, where the oldest requests taken are: tasks mostly end in the order taken.
-    if ARGV[k + 2] ~= '' then redis.call('LREM', processing, -1, ARGV[k + 2]) end
+    local lease = ARGV[k + 2]
+    if lease ~= '' then
+      -- From the tail, where the oldest requests taken are: tasks mostly end in the order taken.
+      if string.find(lease, '{', 1, true) then redis.call('LREM', processing, -1, lease) else fields[#fields + 1] = lease end
+    end
   end
   i = j
 end
-return (#ARGV - 1) / 3
+for from = 1, #fields, ${LUA_UNPACK_CHUNK} do redis.call('HDEL', ARGV[2], unpack(fields, from, math.min(from + ${LUA_UNPACK_CHUNK - 1}, #fields))) end
+return (#ARGV - 2) / 3
 `;
 
 /** Register a server and refresh its heartbeat. KEYS: servers, heartbeat; ARGV: server id, lease ms. */

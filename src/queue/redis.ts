@@ -68,7 +68,7 @@ export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
    */
   noServerFailAfterMs?: number | null;
   /**
-   * Take requests under a lease (moved onto this server's processing list until answered), so a
+   * Take requests under a lease (moved into this server's lease record until answered), so a
    * crashed server's tasks go to another. `false` pops them as Python Colmena does: a little
    * faster, and every task a crashed server held is lost.
    * @default true
@@ -82,6 +82,21 @@ export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
 const WAKE = 'wake';
 /** How long a client keeps reading a topic's list after its last task there retired. */
 const SHRINK_GRACE_MS = 50;
+
+/** A request taken and not yet handed to the server, with what ends its lease. */
+interface Taken {
+  element: string;
+  /** Its number in the lease hash; `null` for one on the processing list (a blocking move) or taken without a lease. */
+  seq: string | null;
+}
+
+/**
+ * What ends a task's lease in the answer script: its sequence number in the lease hash, or the
+ * element itself when it sits on the processing list (an element always has a '{', a number never).
+ */
+function leaseToken(taken: Taken): string {
+  return taken.seq ?? taken.element;
+}
 
 /** A result ready to go, with the lease it ends. */
 interface OutgoingResult {
@@ -116,7 +131,7 @@ type TakerRedis = Redis & {
 export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<M> {
   readonly prefix: string;
   readonly maxMessageBytes: number;
-  /** This object's id as a task server (its processing list and heartbeat are named by it). */
+  /** This object's id as a task server (its leases and heartbeat are named by it). */
   readonly serverId = randomUUID();
   readonly #url: string;
   readonly #redisOptions: RedisOptions;
@@ -157,13 +172,15 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #interrupting = false;
   #takeInProgress: Promise<void> | null = null;
   /** Requests leased and not yet handed to the server, oldest first. */
-  #taken: string[] = [];
+  #taken: Taken[] = [];
+  /** The first lease number not yet reserved by a take ({@link #reserveSeqs}). */
+  #nextSeq = 0;
   /** Times each taken request was redelivered after a server died. */
   readonly #redeliveries = new Map<string, number>();
   /** A request redelivered QUARANTINE_AFTER times or more, in hand: nothing else is taken until it is answered. */
   #quarantined: string | null = null;
   readonly #answerWaiters = new Waiters<void>();
-  /** The element of each task in hand, to take off the processing list with its result. */
+  /** The lease token ({@link leaseToken}) of each task in hand, to end with its result. */
   readonly #leases = new Map<string, string>();
   #cancelReader: Redis | null = null;
   #cancelListening: Promise<void> | null = null;
@@ -218,9 +235,14 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return `${this.prefix}_cancel`;
   }
 
-  /** Requests this object has taken as a task server and not yet answered. */
+  /** Requests this object took as a task server by a blocking move and has not yet answered (a list). */
   get processingKey(): string {
     return this.#keys.processing;
+  }
+
+  /** Requests this object took as a task server in batches and has not yet answered (a hash: lease number → element). */
+  get leasesKey(): string {
+    return this.#keys.leases;
   }
 
   /** Exists while this object, as a task server, is alive. */
@@ -238,10 +260,10 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   #connect(purpose: string, blocking: boolean): TakerRedis {
     const redis = openRedis({ url: this.#url, purpose, blocking, redisOptions: this.#redisOptions, logger: this.#logger }) as TakerRedis;
-    redis.defineCommand('colmenaTake', { numberOfKeys: 5, lua: TAKE_SCRIPT });
+    redis.defineCommand('colmenaTake', { numberOfKeys: 4, lua: TAKE_SCRIPT });
     redis.defineCommand('colmenaReclaim', { numberOfKeys: 3, lua: RECLAIM_SCRIPT });
     redis.defineCommand('colmenaLiveServers', { numberOfKeys: 1, lua: LIVE_SERVERS_SCRIPT });
-    redis.defineCommand('colmenaRelease', { numberOfKeys: 2, lua: RELEASE_SCRIPT });
+    redis.defineCommand('colmenaRelease', { numberOfKeys: 3, lua: RELEASE_SCRIPT });
     redis.defineCommand('colmenaAnswer', { numberOfKeys: 0, lua: ANSWER_SCRIPT });
     redis.defineCommand('colmenaHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_SCRIPT });
     return redis;
@@ -439,9 +461,9 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     throwIfAborted(signal);
     this.#startServing();
     for (;;) {
-      const element = this.#taken.shift();
-      if (element !== undefined) {
-        const parsed = this.#parseLeased(element);
+      const taken = this.#taken.shift();
+      if (taken !== undefined) {
+        const parsed = this.#parseLeased(taken);
         // A task is handed over on this tick; only kill signals and bad requests wait for Redis.
         const message = parsed instanceof Promise ? await parsed : parsed;
         if (message) return message;
@@ -514,12 +536,11 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     const taker = this.#taker!;
     if (!this.#leased) return this.#popPlain(taker, room);
     if (this.#quarantined !== null) return this.#untilAnswered(); // a suspect runs alone
-    const keys = [this.#keys.requests, this.#keys.processing, this.#keys.heartbeat, this.#keys.servers, this.#keys.redelivered];
+    const keys = [this.#keys.requests, this.#keys.processing, this.#keys.leases, this.#keys.redelivered];
     const alone = this.#leases.size === 0 && this.#taken.length === 0 ? '1' : '0';
-    const flat = await taker.colmenaTake(...keys, room, alone, this.serverId);
-    const left = flat.pop() === '1';
-    this.#anyRedelivered = Number(flat.pop()) > 0;
-    if (flat.length > 0) return this.#acceptTaken(flat);
+    const flat = await taker.colmenaTake(...keys, room, alone, this.#reserveSeqs(room));
+    const left = this.#readTakeHead(flat);
+    if (flat.length > 2) return this.#acceptTaken(flat, 2, this.#nextSeq - room);
     // A quarantined request waits at the head for this server (or another) to hold nothing else.
     if (left) return this.#untilAnswered();
     if (this.#interrupting) return;
@@ -533,18 +554,33 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       this.#blockedOnTake = false;
     }
     if (element === null) return;
-    this.#taken.push(element);
+    this.#taken.push({ element, seq: null });
     // Hand it over at once (the next call takes more ahead); look up its history only when some
     // task on this prefix was redelivered lately.
     const id = this.#anyRedelivered ? readTaskId(element) : null;
     if (id === null) return;
-    const more = await taker.colmenaTake(...keys, room - 1, '0', this.serverId, id);
-    more.pop();
-    this.#anyRedelivered = Number(more.pop()) > 0;
-    const count = Number(more.shift());
+    const more = await taker.colmenaTake(...keys, room - 1, '0', this.#reserveSeqs(room - 1), id);
+    this.#readTakeHead(more);
+    const count = Number(more[2]);
     if (count > 0) this.#redeliveries.set(id, count);
     if (count >= QUARANTINE_AFTER) this.#quarantined = id;
-    this.#acceptTaken(more);
+    this.#acceptTaken(more, 3, this.#nextSeq - (room - 1));
+  }
+
+  /**
+   * The first of `count` lease numbers for one take. Reserved before the script runs: should its
+   * reply be lost, the next take's numbers do not overwrite the leases it recorded.
+   */
+  #reserveSeqs(count: number): number {
+    const first = this.#nextSeq;
+    this.#nextSeq += count;
+    return first;
+  }
+
+  /** The head of a take script's reply: notes whether any redelivery is on record; true if a quarantined request was left. */
+  #readTakeHead(flat: string[]): boolean {
+    this.#anyRedelivered = Number(flat[0]) > 0;
+    return flat[1] === '1';
   }
 
   /** Resolves when a result of this server's is pushed (or the take is interrupted). */
@@ -566,14 +602,21 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
         this.#blockedOnTake = false;
       }
     }
-    if (reply) this.#taken.push(...reply[1]);
+    if (reply) for (const element of reply[1]) this.#taken.push({ element, seq: null });
   }
 
-  #acceptTaken(flat: string[]): void {
-    for (let i = 0; i + 1 < flat.length; i += 2) {
+  /**
+   * The elements a take script took, from `flat[from]` on: into the lease hash, numbered from
+   * `firstSeq` as the script numbered them; or, when some redelivery is on record, onto the
+   * processing list, each followed by its redelivery count.
+   */
+  #acceptTaken(flat: string[], from: number, firstSeq: number): void {
+    const withCounts = this.#anyRedelivered;
+    let seq = firstSeq;
+    for (let i = from; i < flat.length; i += withCounts ? 2 : 1) {
       const element = flat[i]!;
-      this.#taken.push(element);
-      const count = Number(flat[i + 1]);
+      this.#taken.push({ element, seq: withCounts ? null : String(seq++) });
+      const count = withCounts ? Number(flat[i + 1]) : 0;
       if (count > 0) {
         const id = readTaskId(element);
         if (id) this.#redeliveries.set(id, count);
@@ -601,15 +644,16 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   async #releaseTaken(): Promise<void> {
     if (this.#taken.length === 0) return;
-    const elements = this.#taken;
+    const taken = this.#taken;
     this.#taken = [];
     if (!this.#leased) {
       // Popped, never handed over: back at the head, oldest first.
-      await this.#run((redis) => redis.lpush(this.#keys.requests, ...elements.reverse())).catch(() => {});
+      await this.#run((redis) => redis.lpush(this.#keys.requests, ...taken.map(({ element }) => element).reverse())).catch(() => {});
       return;
     }
-    await this.#run((redis) => redis.colmenaRelease(this.#keys.processing, this.#keys.requests, ...elements)).catch((error: unknown) =>
-      this.#logger.warn({ err: error, count: elements.length }, 'could not give back taken requests; they return when the lease lapses'),
+    const pairs = taken.flatMap(({ element, seq }) => [seq ?? '', element]);
+    await this.#run((redis) => redis.colmenaRelease(this.#keys.processing, this.#keys.requests, this.#keys.leases, ...pairs)).catch((error: unknown) =>
+      this.#logger.warn({ err: error, count: taken.length }, 'could not give back taken requests; they return when the lease lapses'),
     );
   }
 
@@ -630,18 +674,19 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     }
   }
 
-  /** Take an element off the processing list now (it will get no result to travel with). */
-  #ack(element: string): Promise<void> {
+  /** End a taken request's lease now (it will get no result to travel with). */
+  #ack({ element, seq }: Taken): Promise<void> {
     if (!this.#leased) return Promise.resolve();
-    return this.#run((redis) => redis.lrem(this.#keys.processing, 1, element)).then(() => undefined);
+    return this.#run((redis) => (seq === null ? redis.lrem(this.#keys.processing, 1, element) : redis.hdel(this.#keys.leases, seq))).then(() => undefined);
   }
 
   /**
    * The message in a taken element; `null` when it was answered here (see {@link #answerPoisoned}).
    * Synchronous for a well-formed task (nearly every one), a promise when Redis must be told first.
    */
-  #parseLeased(element: string): ServerMessage | null | Promise<ServerMessage | null> {
-    if (isKillSignal(element)) return this.#ack(element).then(() => ({ kind: 'kill' }));
+  #parseLeased(taken: Taken): ServerMessage | null | Promise<ServerMessage | null> {
+    const element = taken.element;
+    if (isKillSignal(element)) return this.#ack(taken).then(() => ({ kind: 'kill' }));
     const split = splitRequestElement(element);
     if (!split) {
       const malformed: ServerMessage = {
@@ -650,7 +695,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
         identity: null,
         raw: element,
       };
-      return this.#ack(element).then(() => malformed);
+      return this.#ack(taken).then(() => malformed);
     }
     try {
       this.#checkSize(split.body);
@@ -658,7 +703,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       if (!split.body.includes('"topic"')) {
         this.#logger.warn({ taskId: task.taskId }, "request has no 'topic' field; answering on topic 'default'");
       }
-      if (this.#leased) this.#leases.set(task.taskId, element);
+      if (this.#leased) this.#leases.set(task.taskId, leaseToken(taken));
       const redelivered = this.#redeliveries.get(task.taskId);
       if (redelivered !== undefined) {
         this.#redeliveries.delete(task.taskId);
@@ -672,22 +717,22 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
         };
         task.failedAttempts.push({ failure: lost, workerInfo: null, computeStarted: Number.NaN, computeEnded: Number.NaN });
         if (redelivered > this.#lease.maxRedeliveries) {
-          return this.#answerPoisoned(task, redelivered).catch((error: unknown) => this.#malformed(element, split, error));
+          return this.#answerPoisoned(task, redelivered).catch((error: unknown) => this.#malformed(taken, split, error));
         }
       }
       return { kind: 'task', task };
     } catch (error) {
-      return this.#malformed(element, split, error);
+      return this.#malformed(taken, split, error);
     }
   }
 
   /** A taken request that cannot be run: answered as failed if its task id can be read, else dropped. */
-  #malformed(element: string, split: { topic: string; body: string }, error: unknown): ServerMessage | Promise<ServerMessage> {
+  #malformed(taken: Taken, split: { topic: string; body: string }, error: unknown): ServerMessage | Promise<ServerMessage> {
     const invalid = error instanceof InvalidMessageError ? error : new InvalidMessageError((error as Error).message, { cause: error });
     const identity = readIdentity(split.body, split.topic || undefined);
-    const malformed: ServerMessage = { kind: 'malformed', error: invalid, identity, raw: element };
-    if (!identity) return this.#ack(element).then(() => malformed);
-    if (this.#leased) this.#leases.set(identity.taskId, element);
+    const malformed: ServerMessage = { kind: 'malformed', error: invalid, identity, raw: taken.element };
+    if (!identity) return this.#ack(taken).then(() => malformed);
+    if (this.#leased) this.#leases.set(identity.taskId, leaseToken(taken));
     return malformed;
   }
 
@@ -727,9 +772,9 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     await this.#resultBatcher.add({ key: this.resultKey(result.topic), body, taskId: result.taskId, lease });
   }
 
-  /** Results ready in one tick: pushed, and their requests taken off the processing list, in one transaction. */
+  /** Results ready in one tick: pushed, and their leases ended, in one transaction. */
   async #pushResults(results: OutgoingResult[]): Promise<void> {
-    const args: string[] = [this.#keys.processing];
+    const args: string[] = [this.#keys.processing, this.#keys.leases];
     const redelivered: string[] = [];
     for (const { key, body, lease, taskId } of results) {
       args.push(key, body, lease ?? '');

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 /** One redis-server per test file, started on demand and stopped at the end. */
@@ -26,4 +27,16 @@ export function redisFixture() {
       return `test-${randomUUID()}`;
     },
   };
+}
+
+/**
+ * The requests a task server holds under lease, as Redis sees them, oldest first: those it took in
+ * batches (its lease hash, by lease number) and by a blocking move (its processing list).
+ */
+export async function leasedRequests(redis: Redis, prefix: string, serverId: string): Promise<string[]> {
+  const [numbered, moved] = await Promise.all([redis.hgetall(`${prefix}_leases_${serverId}`), redis.lrange(`${prefix}_processing_${serverId}`, 0, -1)]);
+  const batched = Object.entries(numbered)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, element]) => element);
+  return [...batched, ...moved.reverse()];
 }

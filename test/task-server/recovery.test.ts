@@ -14,7 +14,7 @@ import { inlineMethod } from '../../src/methods/spec.js';
 import { encodeWireMessage } from '../../src/models/wire.js';
 import { decodeWireMessage } from '../../src/models/wire.js';
 import { LocalTaskServer } from '../../src/task-server/local.js';
-import { redisFixture } from '../helpers/redis.js';
+import { leasedRequests, redisFixture } from '../helpers/redis.js';
 import { until } from '../helpers/until.js';
 import { startRecoveryServer } from '../fixtures/recovery/start-server.js';
 
@@ -70,16 +70,15 @@ describe('crash recovery through Redis', () => {
     })();
     await until(() => received >= total * 0.4, '40 % of the results', 60_000);
     // Kill it while it holds leases: freeze it, and let it run on a moment if it is between takes.
-    const processing = `${prefix}_processing_${first.serverId}`;
     for (;;) {
       first.child.kill('SIGSTOP');
-      if ((await raw.llen(processing)) > 0) break;
+      if ((await leasedRequests(raw, prefix, first.serverId)).length > 0) break;
       first.child.kill('SIGCONT');
       await new Promise((resolve) => setImmediate(resolve));
     }
     await kill(first.child);
     // What the dead server held, as Redis sees it: its leases, no more than its window.
-    const held = await raw.lrange(processing, 0, -1);
+    const held = await leasedRequests(raw, prefix, first.serverId);
     assert.ok(held.length > 0 && held.length <= window, `1 to the window (${window}) taken, found ${held.length}`);
     assert.ok(received < total, 'the kill came before the end');
 
@@ -93,10 +92,10 @@ describe('crash recovery through Redis', () => {
     // Each request the dead server held was run again, and its record says so.
     const heldIds = held.map((element) => /"task_id": "([^"]+)"/.exec(element)![1]!);
     assert.deepEqual([...redelivered].sort(), heldIds.sort());
-    // Redis agrees: nothing left on any request or processing list.
+    // Redis agrees: nothing left on the request list or under any server's lease.
     assert.equal(await raw.llen(`${prefix}_requests`), 0);
-    assert.equal(await raw.llen(`${prefix}_processing_${first.serverId}`), 0);
-    assert.equal(await raw.llen(`${prefix}_processing_${second.serverId}`), 0);
+    assert.deepEqual(await leasedRequests(raw, prefix, first.serverId), []);
+    assert.deepEqual(await leasedRequests(raw, prefix, second.serverId), []);
     assert.equal(await raw.sismember(`${prefix}_servers`, first.serverId), 0, 'the dead server is forgotten');
     await queues.sendKillSignal();
     await once(second.child, 'exit');
@@ -197,7 +196,7 @@ describe('crash recovery through Redis', () => {
     await until(() => napping.state === 'running', 'the server to run');
     await until(() => true, 'a tick');
     await napping.stop();
-    assert.equal(await raw.llen(serverQueues.processingKey), 0);
+    assert.deepEqual(await leasedRequests(raw, prefix, serverQueues.serverId), []);
     await serverQueues.close();
     assert.equal(await raw.exists(serverQueues.heartbeatKey), 0, 'heartbeat gone on close');
 
@@ -210,12 +209,12 @@ describe('crash recovery through Redis', () => {
     await client.sendInputs('nap', [1, 1000]);
     let held = 0;
     while (held === 0) {
-      held = await raw.llen(second.processingKey);
+      held = (await leasedRequests(raw, prefix, second.serverId)).length;
       // A timer between polls, so the server's own timers in this process get their turn.
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await second.close();
-    assert.equal(await raw.llen(second.processingKey), 0);
+    assert.deepEqual(await leasedRequests(raw, prefix, second.serverId), []);
     assert.equal(await raw.llen(`${prefix}_requests`), 1, 'back on the request list');
     // Its task ends on its own; the result has nowhere to go (the queues are closed) and is logged.
     await holder.stop().catch(() => {});
