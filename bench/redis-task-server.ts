@@ -1,11 +1,14 @@
 /**
  * The task server of `npm run bench -- redis`, in a process of its own as users run one:
  * `tsx bench/redis-task-server.ts <url> <prefix> [inline|threads]`. Serves a no-op method until
- * the kill signal, printing `ready` once it listens.
+ * the kill signal, printing `ready` once it listens. Runs the built package (the benchmark has
+ * built it), as users run a task server.
  */
-import { inlineMethod, moduleMethod } from '../src/methods/spec.js';
-import { RedisQueues } from '../src/queue/redis.js';
-import { LocalTaskServer } from '../src/task-server/local.js';
+import { importBuilt } from './lib.js';
+
+const { colmena, redis } = await importBuilt();
+const { inlineMethod, moduleMethod, LocalTaskServer } = colmena;
+const { RedisQueues } = redis;
 
 const [url, prefix, executor = 'inline'] = process.argv.slice(2);
 const queues = new RedisQueues({ url, prefix, role: 'server' });

@@ -1,19 +1,31 @@
 /**
  * `npm run bench -- redis`: no-op tasks through RedisQueues (thinker and task server on separate
  * connections, as in separate processes), against a bare ioredis LPUSH/BRPOP ping-pong through
- * the same server in the same run. Starts its own redis-server unless REDIS_URL is set.
+ * the same server in the same run. Starts its own redis-server unless REDIS_URL is set. Measures
+ * the built package (dist/, rebuilt first if stale), as users run it.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Redis } from 'ioredis';
-import { inlineMethod } from '../src/methods/spec.js';
-import { RedisQueues } from '../src/queue/redis.js';
-import { LocalTaskServer } from '../src/task-server/local.js';
+import type { RedisQueues } from '../src/queue/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
-import { closedLoopThroughput, flag, median, option, percentile, processCpuMs, report, round, sequentialLatencies, startProcess } from './lib.js';
-import { Result } from '../src/models/result.js';
-import { encodeRequestElement, encodeWireMessage } from '../src/models/wire.js';
+import {
+  closedLoopThroughput,
+  ensureBuilt,
+  flag,
+  importBuilt,
+  median,
+  option,
+  percentile,
+  processCpuMs,
+  report,
+  round,
+  sequentialLatencies,
+  startProcess,
+} from './lib.js';
+
+type Built = Awaited<ReturnType<typeof importBuilt>>;
 
 /** Client pushes on A; an echo side pops A and pushes on B; the client pops B. Two hops, like a task. */
 async function bare(url: string, total: number, latencyCount: number, window: number) {
@@ -81,11 +93,12 @@ async function bareAtOnce(url: string, total: number, requestBytes: number, resu
 }
 
 /** The sizes of one no-op task's request element and result body, to give the bare loop the same. */
-async function messageSizes(thinker: RedisQueues<{ noop: () => void }>): Promise<{ request: number; result: number }> {
+async function messageSizes(built: Built, thinker: RedisQueues<{ noop: () => void }>): Promise<{ request: number; result: number }> {
   await thinker.sendInputs('noop', []);
   const result = await thinker.getResult();
-  const request = Result.create({ method: 'noop', topic: 'default' });
-  return { request: Buffer.byteLength(encodeRequestElement(request)), result: Buffer.byteLength(encodeWireMessage(result)) };
+  const request = built.colmena.Result.create({ method: 'noop', topic: 'default' });
+  // A request element is its topic, then the body.
+  return { request: Buffer.byteLength(request.topic + built.redis.encodeWireMessage(request)), result: Buffer.byteLength(built.redis.encodeWireMessage(result)) };
 }
 
 /** Every task sent at once (one loop of sendInputs), then every result taken. */
@@ -101,6 +114,10 @@ export async function main(argv: string[]): Promise<void> {
   const total = option(argv, 'tasks', quick ? 5000 : 20_000);
   const latencyCount = option(argv, 'latency-tasks', quick ? 500 : 2000);
   const window = option(argv, 'window', 64);
+  ensureBuilt();
+  const built = await importBuilt();
+  const { RedisQueues } = built.redis;
+  const { LocalTaskServer, inlineMethod } = built.colmena;
   const ownServer = process.env.REDIS_URL ? null : await startRedisServer();
   const url = process.env.REDIS_URL ?? ownServer!.url;
   try {
@@ -132,7 +149,7 @@ export async function main(argv: string[]): Promise<void> {
       const atOncePrefix = `bench-${randomUUID()}`;
       const child = await startProcess(['bench/redis-task-server.ts', url, atOncePrefix, executor]);
       const thinker = new RedisQueues<{ noop: () => void }>({ url, prefix: atOncePrefix, role: 'client' });
-      const sizes = await messageSizes(thinker);
+      const sizes = await messageSizes(built, thinker);
       await oursAtOnce(thinker, atOnceTotal); // warm-up
       const ours: number[] = [];
       const bareBatched: number[] = [];
