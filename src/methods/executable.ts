@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { secondsSince } from '../models/clock.js';
 import { ColmenaError, InvalidArgumentError } from '../common/errors.js';
 import type { ResourceRequirementsInit } from '../models/resources.js';
 import { ResourceRequirements } from '../models/resources.js';
@@ -146,11 +147,11 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
         writeFileSync(hostfile, hostfileText(placement));
       }
       const commandLine = this.commandLine(context.resources, prepared.args ?? [], placement, hostfile);
-      const preprocessSeconds = (performance.now() - mark) / 1000;
+      const preprocessSeconds = secondsSince(mark);
 
       mark = performance.now();
       await runProgram(commandLine, launch, prepared.stdin, options, context.signal, placement);
-      const executionSeconds = (performance.now() - mark) / 1000;
+      const executionSeconds = secondsSince(mark);
 
       mark = performance.now();
       const value = options.postprocess
@@ -161,7 +162,7 @@ export class ExecutableMethod<Args extends unknown[] = unknown[], Value = string
         additional: {
           exec_preprocess: preprocessSeconds,
           exec_execution: executionSeconds,
-          exec_postprocess: (performance.now() - mark) / 1000,
+          exec_postprocess: secondsSince(mark),
         },
       };
     } finally {

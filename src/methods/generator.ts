@@ -1,3 +1,4 @@
+import { secondsSince } from '../models/clock.js';
 import type { StopSignal } from '../common/stop-signal.js';
 import type { Encoded } from '../models/serialization.js';
 import type { IntermediateReply, TaskPayload } from './envelope.js';
@@ -39,7 +40,7 @@ export async function drainGenerator(iterator: AsyncIterator<unknown> | Iterator
     const mark = performance.now();
     // A yielded `undefined` is Python's `None`: sent as null, like any other yield.
     const encodedValue = encode(value === undefined ? null : value)!;
-    const item: IntermediateReply = { encodedValue, running: (mark - started) / 1000, serializeResults: (performance.now() - mark) / 1000 };
+    const item: IntermediateReply = { encodedValue, running: secondsSince(started, mark), serializeResults: secondsSince(mark) };
     if (topic !== undefined) item.topic = topic;
     onIntermediate?.(item);
   };

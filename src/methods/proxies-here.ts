@@ -1,3 +1,4 @@
+import { secondsSince } from '../models/clock.js';
 import { failedReply, type TaskPayload, type TaskReply, workerInfo } from './run.js';
 import { type ProxyTimings, proxyValueIfLarge, resolveInputs, storeIdsIn } from '../proxy/proxy.js';
 import { processStores } from '../proxy/store-registry.js';
@@ -29,7 +30,7 @@ export async function runWithProxiesResolvedHere(
     // Checked before the task runs, so an unknown store id costs no work.
     if (valueProxy) processStores.get(valueProxy.storeId, "the request's value_proxy");
     const inputs = await resolveInputs(payload.inputs, timings);
-    const resolveSeconds = (performance.now() - started) / 1000;
+    const resolveSeconds = secondsSince(started);
     const reply = await run({ ...rest, inputs });
     reply.asyncResolveProxies = resolveSeconds;
     reply.proxy = { ...timings, ...reply.proxy };

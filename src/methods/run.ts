@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { nowSeconds } from '../models/clock.js';
+import { nowSeconds, secondsSince } from '../models/clock.js';
 import { type FailureInformation, failureFromError, type WorkerInformation } from '../models/failure.js';
 import type { AnyMethod } from '../models/method-types.js';
 import { decodeInputs, type Encoded, encodeValue } from '../models/serialization.js';
@@ -72,11 +72,11 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
       const resolving = performance.now();
       reply.proxy = {};
       inputs = await resolveInputs(inputs, reply.proxy);
-      reply.asyncResolveProxies = (performance.now() - resolving) / 1000;
+      reply.asyncResolveProxies = secondsSince(resolving);
     }
     let mark = performance.now();
     const [args, kwargs] = decodeInputs(payload.serializationMethod, inputs);
-    reply.deserializeInputs = (performance.now() - mark) / 1000;
+    reply.deserializeInputs = secondsSince(mark);
 
     reply.computeStarted = nowSeconds();
     const started = performance.now();
@@ -97,13 +97,13 @@ export async function runMethod(target: MethodTarget, payload: TaskPayload, work
         value = payload.task ? await runWithTaskContext(taskContextOf(payload, payload.task, context), run) : await run();
       }
     } finally {
-      reply.running = (performance.now() - started) / 1000;
+      reply.running = secondsSince(started);
       reply.computeEnded = nowSeconds();
     }
 
     mark = performance.now();
     reply.encodedValue = encode(value);
-    reply.serializeResults = (performance.now() - mark) / 1000;
+    reply.serializeResults = secondsSince(mark);
     if (payload.valueProxy && reply.encodedValue !== null) {
       reply.proxy ??= {};
       reply.encodedValue = await proxyValueIfLarge(reply.encodedValue, payload.valueProxy, reply.proxy);

@@ -14,9 +14,10 @@ export function monotonicSeconds(): number {
 }
 
 /**
- * Seconds since `startedMs` (a `performance.now()` reading), to the nanosecond: a duration on the
- * wire then has a few digits rather than seventeen (see {@link nowSeconds}).
+ * Seconds from `startedMs` to `endedMs` (`performance.now()` readings; the end defaults to now),
+ * to the nanosecond: a duration on the wire then has a few digits rather than seventeen, which the
+ * reading side parses in half the time (see {@link nowSeconds}).
  */
-export function secondsSince(startedMs: number): number {
-  return Math.round((performance.now() - startedMs) * 1e6) / 1e9;
+export function secondsSince(startedMs: number, endedMs = performance.now()): number {
+  return Math.round((endedMs - startedMs) * 1e6) / 1e9;
 }
