@@ -243,17 +243,21 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     if (this.#proxy) await this.#proxy.prepare(task);
     else task.messageSizes.inputs = inputsSize(task.inputs);
     this.listenForResults();
-    this.#active.add(task.taskId, topic, method);
+    const taskId = task.taskId;
+    this.#active.add(taskId, topic, method);
     if (this.#active.countOf(topic) === 1 && !this.#waitingOn.get(topic)) this.ownershipChanged();
+    // The task is held across the push only for observers of 'sent': thousands sent at once would
+    // otherwise all outlive a collection of the young generation, which copies each survivor.
+    const observed = this.events.hasListeners('sent') ? task : null;
     try {
       await this.pushRequest(task);
     } catch (error) {
-      this.#retire(task.taskId);
+      this.#retire(taskId);
       throw error;
     }
-    this.events.emit('sent', task);
-    if (options.signal) this.#cancelOnAbort(task.taskId, options.signal);
-    return task.taskId;
+    if (observed) this.events.emit('sent', observed);
+    if (options.signal) this.#cancelOnAbort(taskId, options.signal);
+    return taskId;
   }
 
   /**

@@ -312,11 +312,12 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   // ---- client side ----------------------------------------------------------------------------
 
-  protected override async pushRequest(task: Result): Promise<void> {
+  /** Not `async`: nothing of the task outlives its encoding while the batch is on its way. */
+  protected override pushRequest(task: Result): Promise<void> {
     const element = encodeRequestElement(task);
     this.#checkOutgoing(element);
     this.#watchForServers();
-    await this.#requestBatch.add(element);
+    return this.#requestBatch.add(element);
   }
 
   /** Every request started in one tick, in one RPUSH. */
