@@ -167,6 +167,19 @@ describe('threads executor with tasks queued on each thread', () => {
     });
   }
 
+  it('moves tasks queued behind a long one to a thread that ran out of work', async () => {
+    await using executor = new ThreadsExecutor('threads', { threads: 2, depth: 8 });
+    const log = startLog();
+    const finished: string[] = [];
+    const track = (task: ReturnType<typeof call>, name: string) => task.reply.then((reply) => (finished.push(name), reply));
+    const long = track(call(executor, 'sleep', log.path, 'long', 1_500), 'long');
+    // They alternate between the threads: three queue behind `long`.
+    const short = Array.from({ length: 6 }, (_, i) => track(call(executor, 'sleep', log.path, `short-${i}`, 50), `short-${i}`));
+    for (const reply of await Promise.all([long, ...short])) assert.equal(reply.success, true, reply.failure?.message);
+    assert.ok(finished.indexOf('long') >= 5, `at least five short tasks end before the long one: ${finished.join(', ')}`);
+    assert.deepEqual((await log.read()).sort(), ['long', ...short.map((_, i) => `short-${i}`)].sort(), 'each started once');
+  });
+
   it('streams the yields of a queued generator in order, all before its final reply', async () => {
     await using executor = new ThreadsExecutor('threads', { threads: 1, depth: 4 });
     const log = startLog();

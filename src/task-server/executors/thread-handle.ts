@@ -26,7 +26,8 @@ export interface HandedTask {
 export interface ThreadEvents<T extends HandedTask> {
   /** The thread has started and listens. */
   ready(thread: WorkerThread<T>): void;
-  replied(task: T, reply: TaskReply): void;
+  /** `task` ended on `thread`, which holds one task fewer. */
+  replied(task: T, reply: TaskReply, thread: WorkerThread<T>): void;
   /** The thread ended by itself (process.exit, an uncaught error, out of memory). */
   died(thread: WorkerThread<T>, error: Error): void;
 }
@@ -39,8 +40,8 @@ export interface Retired<T> {
 
 /**
  * The server's side of one worker thread: its slot table, the tasks queued or running on it, and
- * the batch going out. Tasks handed over in one tick leave in one message. It holds the process
- * open only while it has tasks.
+ * the batch going out: tasks handed to a busy thread in one turn of the event loop leave in one
+ * message. It holds the process open only while it has tasks.
  */
 export class WorkerThread<T extends HandedTask = HandedTask> {
   readonly slots: ThreadSlots;
@@ -74,7 +75,11 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
     this.#port = port1;
     const workerData: ThreadWorkerData = { stores, slots: this.slots.buffer, port: port2, entry: WORKER_FILE.href };
     this.#worker = startThread({ workerData, transferList: [port2] });
-    port1.on('message', (message: ThreadMessage) => this.#receive(message));
+    port1.on('message', (message: ThreadMessage) => {
+      this.#receive(message);
+      // The rest of what has arrived meanwhile, without an event each (cheaper).
+      this.#receivePosted();
+    });
     this.#worker.on('error', (error) => (this.#error ??= error));
     this.#worker.on('exit', (code) => {
       if (this.#ending) return;
@@ -100,7 +105,11 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
     this.#held[slot] = task;
     if (this.load++ === 0) this.#hold(true);
     this.#batch.push({ slot, use, module: task.module, exportName: task.exportName, payload: task.payload, stream: task.onIntermediate !== undefined });
-    if (this.#batch.length === 1) queueMicrotask(this.#send);
+    if (this.#batch.length > 1) return;
+    // An idle thread gets its task at once; a busy one gets, in one message after this turn of the
+    // event loop, every task handed to it meanwhile (a message costs far more than a task in it).
+    if (this.load === 1) queueMicrotask(this.#send);
+    else setImmediate(this.#send);
   }
 
   readonly #send = (): void => {
@@ -114,6 +123,17 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
     if (!this.slots.takeBack(task.slot, task.use)) return false;
     this.#release(task);
     return true;
+  }
+
+  /** Take back up to `count` of its unstarted tasks, the last handed over first (to move them to an idle thread). */
+  takeBackNewest(count: number): T[] {
+    const newestFirst = this.#held.filter((task) => task !== undefined).sort((a, b) => b.order - a.order);
+    const taken: T[] = [];
+    for (const task of newestFirst) {
+      if (taken.length === count) break;
+      if (this.takeBack(task)) taken.push(task);
+    }
+    return taken;
   }
 
   /**
@@ -170,7 +190,7 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
       task.onIntermediate?.(message.item);
     } else {
       this.#release(task);
-      this.#events.replied(task, message.reply);
+      this.#events.replied(task, message.reply, this);
     }
   }
 

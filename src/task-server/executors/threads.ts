@@ -29,6 +29,8 @@ export interface ThreadsExecutorOptions {
   queueTimeoutMs?: number;
 }
 
+/** A thread shares its queue with an idle one once it holds this many tasks (the one running and at least two waiting). */
+const MIN_LOAD_TO_SHARE = 3;
 /** While a task has not started, how often (at least) its timer looks again. */
 const MIN_RECHECK_MS = 10;
 /** A thread that dies before it is up is started again after this long, not at once (a broken install would spin). */
@@ -96,9 +98,10 @@ export class ThreadsExecutor implements Executor {
     this.capacity = threads * depth;
     this.#events = {
       ready: (thread) => this.#onReady(thread),
-      replied: (task, reply) => {
+      replied: (task, reply, thread) => {
         this.#settle(task, reply);
         this.#placeWaiting();
+        if (thread.load === 0) this.#rebalance(thread);
       },
       died: (thread, error) => this.#onDied(thread, error),
     };
@@ -194,6 +197,20 @@ export class ThreadsExecutor implements Executor {
 
   #placeWaiting(): void {
     while (this.#waiting.length > 0 && this.#threads.some((thread) => thread.hasRoom)) this.#place(this.#waiting.shift()!);
+  }
+
+  /**
+   * A thread that ran out of tasks takes the newer half of the unstarted tasks of the busiest one,
+   * so tasks queued behind a long task do not wait while a thread idles.
+   */
+  #rebalance(idle: WorkerThread<Task>): void {
+    if (!idle.ready || !idle.hasRoom) return;
+    let busiest: WorkerThread<Task> | null = null;
+    for (const thread of this.#threads) if (thread !== idle && thread.load >= MIN_LOAD_TO_SHARE && thread.load > (busiest?.load ?? 0)) busiest = thread;
+    if (!busiest) return;
+    const moved = busiest.takeBackNewest(Math.floor(busiest.load / 2));
+    moved.sort((a, b) => a.order - b.order);
+    for (const task of moved) idle.assign(task);
   }
 
   /** Put tasks taken back from a thread on the others (or its replacement), in the order they were handed over. */
