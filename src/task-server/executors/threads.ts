@@ -51,13 +51,16 @@ interface Task extends HandedTask {
 }
 
 /**
- * Runs module methods on a pool of worker threads, `depth` tasks queued on each. Tasks go to the
- * least-loaded thread; those handed over in one tick travel in one message per thread. It times
- * each task's `timeoutMs` itself, from when the task starts on its thread (a shared slot table
- * says when), so time queued there never counts. Cancelling a task that has not started takes it
- * back at once; stopping a running one (cancel, timeout) terminates its thread, which is replaced,
- * and the tasks queued behind it move to the other threads. Executables belong on the `inline` or
- * `processes` executors: a terminated thread cannot kill the program it started.
+ * Runs module methods on a pool of worker threads, up to `depth` tasks queued on each, so a thread
+ * busy with short tasks never waits for a message between two of them. Tasks go to the
+ * least-loaded thread; those handed to a busy thread in one turn of the event loop travel in one
+ * message; a thread that runs out of work takes half the unstarted tasks of the busiest one. It
+ * times each task's `timeoutMs` itself, from when the task starts on its thread (a shared slot
+ * table says when), so time queued there never counts. Cancelling a task that has not started
+ * takes it back at once; stopping a running one (cancel, timeout) terminates its thread, which is
+ * replaced, and the tasks queued behind it move to the other threads, as do those of a thread that
+ * dies. Executables belong on the `inline` or `processes` executors: a terminated thread cannot
+ * kill the program it started.
  */
 export class ThreadsExecutor implements Executor {
   readonly name: string;
