@@ -1,4 +1,5 @@
 import { InvalidMessageError } from '../common/errors.js';
+import { decimalText } from './decimal.js';
 import type { FailedAttempt, FailureInformation, WorkerInformation } from './failure.js';
 import { parseLenientJson } from './lenient-json.js';
 import { pythonFloat } from './python-json.js';
@@ -16,7 +17,7 @@ import { DURATION_WIRE_NAMES, TIMESTAMP_WIRE_NAMES } from './timing.js';
 
 /** A float as Python's `json.dumps` writes it: non-finite values as bare `NaN`/`Infinity` tokens. */
 function float(value: number): string {
-  return Number.isFinite(value) ? String(value) : pythonFloat(value);
+  return Number.isFinite(value) ? decimalText(value) : pythonFloat(value);
 }
 
 /** JSON for a (possibly nested) record of timings: every number through {@link float}, so never `null`. */
