@@ -768,7 +768,9 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
         cause: error,
       });
     }
-    this.#checkOutgoing(body);
+    // Not flattened here (#checkOutgoing): a server holds no more results than its window, and
+    // the command that carries them copies each once anyway.
+    this.#checkSize(body);
     const lease = result.complete === false || !this.#leased ? undefined : this.#leases.get(result.taskId);
     await this.#resultBatcher.add({ key: this.resultKey(result.topic), body, taskId: result.taskId, lease });
   }
