@@ -64,10 +64,10 @@ export interface TakeOptions extends WaitOptions {
   room?: number;
 }
 
-/** What a task server gets from the request channel. */
-/** How many retired task ids a client remembers, to take their late intermediate results. */
+/** How many retired task ids a client remembers (at least; up to twice as many), to take their late intermediate results. */
 const RECENTLY_RETIRED = 10_000;
 
+/** What a task server gets from the request channel. */
 export type ServerMessage =
   | { kind: 'task'; task: Result }
   | { kind: 'kill' }
@@ -109,11 +109,10 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   readonly #topicSet: Set<string>;
   readonly #active: ActiveTasks;
-  /** The last tasks retired, oldest first: their late intermediate results are still delivered. */
-  readonly #recentlyRetired = new Set<string>();
-  /** The same ids in retirement order, as a ring: which one to forget next, without an iterator per task. */
-  readonly #retiredRing: (string | undefined)[] = new Array<string | undefined>(RECENTLY_RETIRED);
-  #retiredNext = 0;
+  /** The last tasks retired (up to RECENTLY_RETIRED): their late intermediate results are still delivered. */
+  #recentlyRetired = new Set<string>();
+  /** The generation before: ids retired between RECENTLY_RETIRED and twice that many retirements ago, also still recent. */
+  #earlierRetired = new Set<string>();
   /** getResult calls waiting, by topic: a topic someone waits on is one we may pop. */
   readonly #waitingOn = new Map<string, number>();
   /** Pass-by-reference: the stores of each topic, and which objects each task uses. */
@@ -439,7 +438,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     const task = this.#active.get(result.taskId);
     if (task === undefined) {
       // A value streamed to another topic may be read after its task's final result: still its own.
-      if (result.complete === false && this.#recentlyRetired.has(result.taskId)) return this.#bufferFor(result.topic).push(result);
+      if (result.complete === false && this.#retiredLately(result.taskId)) return this.#bufferFor(result.topic).push(result);
       return this.#drop(result, 'unknown-task');
     }
     if (result.complete !== false && !this.#active.markFinalDelivered(result.taskId)) return this.#drop(result, 'duplicate-final');
@@ -486,13 +485,19 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
   }
 
   /** A task is over: uncount it, detach its signal, and evict inputs it passed by reference. */
+  /** Whether a task retired within the last RECENTLY_RETIRED to twice that many retirements. */
+  #retiredLately(taskId: string): boolean {
+    return this.#recentlyRetired.has(taskId) || this.#earlierRetired.has(taskId);
+  }
+
   #retire(taskId: string): void {
     const topic = this.#active.remove(taskId);
     if (topic === undefined) return;
-    const forgotten = this.#retiredRing[this.#retiredNext];
-    if (forgotten !== undefined) this.#recentlyRetired.delete(forgotten);
-    this.#retiredRing[this.#retiredNext] = taskId;
-    this.#retiredNext = (this.#retiredNext + 1) % RECENTLY_RETIRED;
+    // Two generations instead of a ring: one add per task, and whole sets forgotten at once.
+    if (this.#recentlyRetired.size >= RECENTLY_RETIRED) {
+      this.#earlierRetired = this.#recentlyRetired;
+      this.#recentlyRetired = new Set();
+    }
     this.#recentlyRetired.add(taskId);
     if (this.#active.countOf(topic) === 0 && !this.#waitingOn.get(topic)) this.ownershipChanged();
     if (this.#signalCleanups.size > 0) {
