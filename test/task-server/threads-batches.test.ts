@@ -167,6 +167,21 @@ describe('threads executor with tasks queued on each thread', () => {
     });
   }
 
+  it('keeps the reply of a task that ended just before its thread was stopped for the next one', async () => {
+    await using executor = new ThreadsExecutor('threads', { threads: 1, depth: 4 });
+    const log = startLog();
+    // Warm the thread up, so the two below reach it in one batch and run back to back.
+    assert.equal((await call(executor, 'spin', log.path, 'warm-up', 0).reply).success, true);
+    const quick = call(executor, 'spin', log.path, 'quick', 0);
+    // Blocks its thread at once: the thread cannot say that `quick` ended until it is stopped.
+    const stuck = call(executor, 'spin', log.path, 'stuck', 60_000, { timeoutMs: 300 });
+    const [quickReply, stuckReply] = await Promise.all([quick.reply, stuck.reply]);
+    assert.equal(quickReply.success, true, quickReply.failure?.message);
+    assert.equal(valueOf(quickReply), 'quick');
+    assert.equal(stuckReply.failure?.reason, 'timeout');
+    assert.deepEqual(await log.read(), ['warm-up', 'quick', 'stuck']);
+  });
+
   it('moves tasks queued behind a long one to a thread that ran out of work', async () => {
     await using executor = new ThreadsExecutor('threads', { threads: 2, depth: 8 });
     const log = startLog();
