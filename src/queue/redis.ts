@@ -80,6 +80,8 @@ export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
 }
 
 const WAKE = 'wake';
+/** Requests per RPUSH, at most. */
+const REQUEST_BATCH = 128;
 /** How long a client keeps reading a topic's list after its last task there retired. */
 const SHRINK_GRACE_MS = 50;
 
@@ -145,6 +147,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   readonly #leased: boolean;
   #commands: TakerRedis | null = null;
   #commandsReady: Promise<void> | null = null;
+  /** The command connection has answered once: commands go out without waiting a tick for it. */
+  #commandsUp = false;
   #closing = false;
 
   // client side
@@ -157,7 +161,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #noServerTimer: NodeJS.Timeout | null = null;
   #lastServerSeen = 0;
   #warnedNoServer = false;
-  readonly #requestBatch = new TickBatch<string>((elements) => this.#pushRequests(elements));
+  /** At most REQUEST_BATCH per RPUSH: a task server starts on the first requests of a long loop of sends while the rest are still being encoded. */
+  readonly #requestBatch = new TickBatch<string>((elements) => this.#pushRequests(elements), { maxItems: REQUEST_BATCH });
 
   // server side
   #taker: TakerRedis | null = null;
@@ -278,18 +283,26 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
       throw error;
     });
     await this.#commandsReady;
+    this.#commandsUp = true;
     return this.#commands;
   }
 
-  /** Run a command, turning a connection failure into a RedisConnectionError. */
-  async #run<T>(command: (redis: TakerRedis) => Promise<T>): Promise<T> {
-    const redis = await this.#cmd();
-    try {
-      return await command(redis);
-    } catch (error) {
-      if ((error as Error).name === 'ReplyError') throw error;
-      throw describeRedisFailure(error, this.#url);
-    }
+  /**
+   * Run a command, turning a connection failure into a RedisConnectionError. Issued on this tick
+   * once the connection is known to answer (a batch filled in a long synchronous loop of sends is
+   * written while the loop still runs), else after the connection's first answer.
+   */
+  #run<T>(command: (redis: TakerRedis) => Promise<T>): Promise<T> {
+    const issue = async (redis: TakerRedis): Promise<T> => {
+      try {
+        return await command(redis);
+      } catch (error) {
+        if ((error as Error).name === 'ReplyError') throw error;
+        throw describeRedisFailure(error, this.#url);
+      }
+    };
+    if (this.#commandsUp && !this.#closing) return issue(this.#commands!);
+    return this.#cmd().then(issue);
   }
 
   #checkSize(text: string): void {
