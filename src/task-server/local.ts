@@ -144,9 +144,10 @@ interface Route {
   slots: ExecutorSlots | null;
 }
 
-function builtIn(name: string, options: { threads?: number; processes?: number }): Executor | undefined {
+function builtIn(name: string, options: { threads?: number; processes?: number; queueTimeoutMs?: number }): Executor | undefined {
   if (name === 'inline') return new InlineExecutor();
-  if (name === 'threads') return new ThreadsExecutor('threads', { threads: options.threads });
+  // Its tasks wait on the threads' own queues, which the server's queueTimeoutMs does not see.
+  if (name === 'threads') return new ThreadsExecutor('threads', { threads: options.threads, queueTimeoutMs: options.queueTimeoutMs });
   if (name === 'processes') return new ProcessesExecutor('processes', { processes: options.processes });
   return undefined;
 }
