@@ -333,7 +333,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return this.#requestBatch.add(element);
   }
 
-  /** Every request started in one tick, in one RPUSH. */
+  /** Requests gathered in one tick (at most REQUEST_BATCH), in one RPUSH. */
   #pushRequests(elements: string[]): Promise<void> {
     return this.#run((redis) => redis.rpush(this.requestKey, ...elements)).then(() => undefined);
   }
@@ -552,9 +552,10 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     if (this.#quarantined !== null) return this.#untilAnswered(); // a suspect runs alone
     const keys = [this.#keys.requests, this.#keys.processing, this.#keys.leases, this.#keys.redelivered];
     const alone = this.#leases.size === 0 && this.#taken.length === 0 ? '1' : '0';
-    const flat = await taker.colmenaTake(...keys, room, alone, this.#reserveSeqs(room));
+    const firstSeq = this.#reserveSeqs(room);
+    const flat = await taker.colmenaTake(...keys, room, alone, firstSeq);
     const left = this.#readTakeHead(flat);
-    if (flat.length > 2) return this.#acceptTaken(flat, 2, this.#nextSeq - room);
+    if (flat.length > 2) return this.#acceptTaken(flat, 2, firstSeq);
     // A quarantined request waits at the head for this server (or another) to hold nothing else.
     if (left) return this.#untilAnswered();
     if (this.#interrupting) return;
@@ -573,12 +574,13 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     // task on this prefix was redelivered lately.
     const id = this.#anyRedelivered ? readTaskId(element) : null;
     if (id === null) return;
-    const more = await taker.colmenaTake(...keys, room - 1, '0', this.#reserveSeqs(room - 1), id);
+    const moreSeq = this.#reserveSeqs(room - 1);
+    const more = await taker.colmenaTake(...keys, room - 1, '0', moreSeq, id);
     this.#readTakeHead(more);
     const count = Number(more[2]);
     if (count > 0) this.#redeliveries.set(id, count);
     if (count >= QUARANTINE_AFTER) this.#quarantined = id;
-    this.#acceptTaken(more, 3, this.#nextSeq - (room - 1));
+    this.#acceptTaken(more, 3, moreSeq);
   }
 
   /**
