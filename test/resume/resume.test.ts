@@ -74,11 +74,21 @@ test('SIGKILL a thinker on Redis queues with the task server in its own process;
   const first = startChild('thinker.ts', [JSON.stringify(settings)], env);
   await until(() => first.processed() >= 12, 'the first thinker to take 12 results', WAIT_MS);
   // Freeze the task server, then kill the thinker once it has taken and recorded every result
-  // it popped: what a crash leaves behind is then exactly tasks queued or running.
+  // it popped, and recorded every task it sent: what a crash leaves behind is then exactly the
+  // tasks queued or running, each in the record (a send recorded only after the kill would be
+  // sent again by the next run, and run twice).
   server.process.kill('SIGSTOP');
   const client = new Redis(redis.url);
+  const heldInRedis = async (): Promise<number> => {
+    let held = await client.llen(`${prefix}_requests`);
+    for (const key of await client.keys(`${prefix}_leases_*`)) held += await client.hlen(key);
+    for (const key of await client.keys(`${prefix}_processing_*`)) held += await client.llen(key);
+    return held;
+  };
   const quiet = async (): Promise<boolean> =>
-    (await client.llen(`${prefix}_sweep_result`)) === 0 && first.processed() === recordedResults(record);
+    (await client.llen(`${prefix}_sweep_result`)) === 0 &&
+    first.processed() === recordedResults(record) &&
+    (await readCampaignRecord(record)).inFlight.length === (await heldInRedis());
   const deadline = Date.now() + WAIT_MS;
   for (let quietChecks = 0; quietChecks < 2; ) {
     if (Date.now() > deadline) throw new Error('timed out waiting for the first thinker to record every result it took');
