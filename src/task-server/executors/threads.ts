@@ -29,8 +29,8 @@ export interface ThreadsExecutorOptions {
   queueTimeoutMs?: number;
 }
 
-/** A thread shares its queue with an idle one once it holds this many tasks (the one running and at least two waiting). */
-const MIN_LOAD_TO_SHARE = 3;
+/** A thread shares its queue with an idle one once it holds this many tasks (the one running and one waiting behind it). */
+const MIN_LOAD_TO_SHARE = 2;
 /** While a task has not started, how often (at least) its timer looks again. */
 const MIN_RECHECK_MS = 10;
 /** A thread that dies before it is up is started again after this long, not at once (a broken install would spin). */
@@ -344,6 +344,8 @@ export class ThreadsExecutor implements Executor {
   #onReady(thread: WorkerThread<Task>): void {
     if (this.#replacements.delete(thread)) this.#reportUnavailable();
     this.#placeWaiting();
+    // Tasks handed over while it started went to the threads already up: take its share.
+    if (thread.load === 0) this.#rebalance(thread);
   }
 
   /** Capacity out of service: `depth` per thread being replaced (or waiting to be restarted). */
