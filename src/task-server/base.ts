@@ -302,7 +302,11 @@ export abstract class BaseTaskServer {
       } else if (this.#cancelledEarly.delete(task.taskId)) {
         task.fail(failureFromError(new TaskCancelledError(task.taskId), 'cancelled'));
       } else {
-        await this.#runWithRetries(task);
+        try {
+          await this.#attempts(task);
+        } finally {
+          this.#running.delete(task.taskId);
+        }
       }
       task.applyKeepInputs();
       await this.#sendWithRetries(task);
@@ -364,14 +368,6 @@ export abstract class BaseTaskServer {
       };
     }
     return null;
-  }
-
-  async #runWithRetries(task: Result): Promise<void> {
-    try {
-      await this.#attempts(task);
-    } finally {
-      this.#running.delete(task.taskId);
-    }
   }
 
   /**
