@@ -16,11 +16,27 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Children still running, so a test that fails part-way leaves none behind (see {@link killStartedChildren}). */
+const running = new Set<ChildProcess>();
+
+/** SIGKILL every child still running and wait for each to exit. */
+export async function killStartedChildren(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (child) => {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }),
+  );
+}
+
 export function startChild(script: 'thinker.ts' | 'server.ts', args: string[], env: Record<string, string>): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(script, FIXTURES).pathname, ...args], {
     env: { ...process.env, COLMENA_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines: string[] = [];
   let partial = '';
   let errors = '';

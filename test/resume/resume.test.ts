@@ -13,7 +13,7 @@ import { startRedisServer, type RedisServerHandle } from '../helpers/redis-serve
 import { until } from '../helpers/until.js';
 import { tempFolder } from '../monitor/helpers.js';
 import { objective } from './fixtures/methods.js';
-import { callCounts, recordedResults, startChild, summaryOf, type Child } from './processes.js';
+import { callCounts, killStartedChildren, recordedResults, startChild, summaryOf, type Child } from './processes.js';
 
 const WAIT_MS = 60_000;
 
@@ -60,6 +60,7 @@ before(async () => {
   redis = await startRedisServer();
 });
 after(async () => {
+  await killStartedChildren();
   await redis.stop();
 });
 
