@@ -421,8 +421,10 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     return this.popRequest(options);
   }
 
-  /** Send a result back on its topic (task server side). */
-  /** Not `async`: one promise less on every task's way out; still rejects (never throws) on a wrong role. */
+  /**
+   * Send a result back on its topic (task server side). Not `async`: one promise less on every
+   * task's way out; it still rejects (never throws) on a wrong role.
+   */
   sendResult(result: Result): Promise<void> {
     try {
       this.#assertRole('server', 'sendResult');
@@ -489,12 +491,12 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     return failed;
   }
 
-  /** A task is over: uncount it, detach its signal, and evict inputs it passed by reference. */
   /** Whether a task retired within the last RECENTLY_RETIRED to twice that many retirements. */
   #retiredLately(taskId: string): boolean {
     return this.#recentlyRetired.has(taskId) || this.#earlierRetired.has(taskId);
   }
 
+  /** A task is over: uncount it, detach its signal, and evict inputs it passed by reference. */
   #retire(taskId: string): void {
     const topic = this.#active.remove(taskId);
     if (topic === undefined) return;
