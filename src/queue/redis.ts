@@ -293,16 +293,17 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
    * written while the loop still runs), else after the connection's first answer.
    */
   #run<T>(command: (redis: TakerRedis) => Promise<T>): Promise<T> {
-    const issue = async (redis: TakerRedis): Promise<T> => {
-      try {
-        return await command(redis);
-      } catch (error) {
-        if ((error as Error).name === 'ReplyError') throw error;
-        throw describeRedisFailure(error, this.#url);
-      }
-    };
-    if (this.#commandsUp && !this.#closing) return issue(this.#commands!);
-    return this.#cmd().then(issue);
+    if (this.#commandsUp && !this.#closing) return this.#issue(this.#commands!, command);
+    return this.#cmd().then((redis) => this.#issue(redis, command));
+  }
+
+  async #issue<T>(redis: TakerRedis, command: (redis: TakerRedis) => Promise<T>): Promise<T> {
+    try {
+      return await command(redis);
+    } catch (error) {
+      if ((error as Error).name === 'ReplyError') throw error;
+      throw describeRedisFailure(error, this.#url);
+    }
   }
 
   #checkSize(text: string): void {
