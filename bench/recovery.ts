@@ -14,9 +14,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inlineMethod } from '../src/methods/spec.js';
 import { RedisQueues } from '../src/queue/redis.js';
-import { resolveLease } from '../src/queue/redis-lease.js';
+import { leaseKeys, resolveLease } from '../src/queue/redis-lease.js';
 import { LocalTaskServer } from '../src/task-server/local.js';
 import { startRecoveryServer } from '../test/fixtures/recovery/start-server.js';
+import { leasedRequests } from '../test/helpers/redis.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { closedLoopThroughput, flag, median, option, report, round } from './lib.js';
 
@@ -31,12 +32,6 @@ async function waitFor(condition: () => Promise<boolean>, what: string, timeoutM
   }
 }
 
-/** Requests a task server holds under lease: in its lease hash (batched takes) and on its processing list (blocking moves). */
-async function leasedCount(raw: Redis, prefix: string, serverId: string): Promise<number> {
-  const [batched, moved] = await Promise.all([raw.hlen(`${prefix}_leases_${serverId}`), raw.llen(`${prefix}_processing_${serverId}`)]);
-  return batched + moved;
-}
-
 /** Milliseconds from SIGKILL of a server holding `held` tasks until a standby has taken them all. */
 async function recoveryMs(url: string, leaseMs: number, held: number): Promise<number> {
   const prefix = `bench-${randomUUID()}`;
@@ -44,18 +39,19 @@ async function recoveryMs(url: string, leaseMs: number, held: number): Promise<n
   const queues = new RedisQueues<{ nap: (i: number, ms: number) => Promise<number> }>({ url, prefix, role: 'client', noServerWarningMs: null });
   const first = await startServer(url, prefix, leaseMs, held);
   await Promise.all(Array.from({ length: held }, (_, i) => queues.sendInputs('nap', [i, 600_000])));
-  await waitFor(async () => (await leasedCount(raw, prefix, first.serverId)) === held, 'the first server to take every task');
+  await waitFor(async () => (await leasedRequests(raw, prefix, first.serverId)).length === held, 'the first server to take every task');
   const standby = await startServer(url, prefix, leaseMs, held * 2);
   const exited = once(first.child, 'exit');
   const killedAt = performance.now();
   first.child.kill('SIGKILL');
   await exited;
-  await waitFor(async () => (await leasedCount(raw, prefix, standby.serverId)) === held, 'the standby to take them again', leaseMs * 10);
+  await waitFor(async () => (await leasedRequests(raw, prefix, standby.serverId)).length === held, 'the standby to take them again', leaseMs * 10);
   const elapsed = performance.now() - killedAt;
   const stopped = once(standby.child, 'exit');
   standby.child.kill('SIGKILL');
   await stopped;
-  await raw.del(`${prefix}_processing_${standby.serverId}`, `${prefix}_leases_${standby.serverId}`, `${prefix}_requests`);
+  const standbyKeys = leaseKeys(prefix, standby.serverId);
+  await raw.del(standbyKeys.processing, standbyKeys.leases, `${prefix}_requests`);
   raw.disconnect();
   await queues.close();
   return elapsed;

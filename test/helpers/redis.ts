@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { leaseKeys } from '../../src/queue/redis-lease.js';
 import { startRedisServer, type RedisServerHandle } from './redis-server.js';
 
 /** One redis-server per test file, started on demand and stopped at the end. */
@@ -34,7 +35,8 @@ export function redisFixture() {
  * batches (its lease hash, by lease number) and by a blocking move (its processing list).
  */
 export async function leasedRequests(redis: Redis, prefix: string, serverId: string): Promise<string[]> {
-  const [numbered, moved] = await Promise.all([redis.hgetall(`${prefix}_leases_${serverId}`), redis.lrange(`${prefix}_processing_${serverId}`, 0, -1)]);
+  const keys = leaseKeys(prefix, serverId);
+  const [numbered, moved] = await Promise.all([redis.hgetall(keys.leases), redis.lrange(keys.processing, 0, -1)]);
   const batched = Object.entries(numbered)
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([, element]) => element);

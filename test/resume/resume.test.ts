@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { readCampaignRecord } from '../../src/monitor/run-log/campaign-record.js';
 import { RedisQueues } from '../../src/queue/redis.js';
+import { leaseKeys } from '../../src/queue/redis-lease.js';
 import { startRedisServer, type RedisServerHandle } from '../helpers/redis-server.js';
 import { until } from '../helpers/until.js';
 import { tempFolder } from '../monitor/helpers.js';
@@ -82,8 +83,10 @@ test('SIGKILL a thinker on Redis queues with the task server in its own process;
   const client = new Redis(redis.url);
   const heldInRedis = async (): Promise<number> => {
     let held = await client.llen(`${prefix}_requests`);
-    for (const key of await client.keys(`${prefix}_leases_*`)) held += await client.hlen(key);
-    for (const key of await client.keys(`${prefix}_processing_*`)) held += await client.llen(key);
+    // Every server's keys, whatever its id.
+    const anyServer = leaseKeys(prefix, '*');
+    for (const key of await client.keys(anyServer.leases)) held += await client.hlen(key);
+    for (const key of await client.keys(anyServer.processing)) held += await client.llen(key);
     return held;
   };
   const quiet = async (): Promise<boolean> =>
