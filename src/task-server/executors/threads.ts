@@ -184,6 +184,11 @@ export class ThreadsExecutor implements Executor {
       this.#placeWaiting();
       return;
     }
+    if (!this.#assignLeastLoaded(task)) waiting.push(task);
+  }
+
+  /** Onto the least-loaded thread with room (one still starting counts as full); `false` when none has room. */
+  #assignLeastLoaded(task: Task): boolean {
     let best: WorkerThread<Task> | null = null;
     let bestLoad = Infinity;
     for (const thread of this.#threads) {
@@ -194,12 +199,15 @@ export class ThreadsExecutor implements Executor {
         bestLoad = load;
       }
     }
-    if (best) best.assign(task);
-    else this.#waiting.push(task);
+    if (best === null) return false;
+    best.assign(task);
+    return true;
   }
 
+  /** The line here, first in first, onto threads while they have room (not through #place: it would put the first back in line). */
   #placeWaiting(): void {
-    while (this.#waiting.length > 0 && this.#threads.some((thread) => thread.hasRoom)) this.#place(this.#waiting.shift()!);
+    const waiting = this.#waiting;
+    while (waiting.length > 0 && this.#assignLeastLoaded(waiting[0]!)) waiting.shift();
   }
 
   /**
