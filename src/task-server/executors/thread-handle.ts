@@ -125,7 +125,7 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
     return true;
   }
 
-  /** Take back up to `count` of its unstarted tasks, the last handed over first (to move them to an idle thread). */
+  /** Take back up to `count` of its unstarted tasks, the last handed over first (to move them to an idle thread); returned in hand-over order. */
   takeBackNewest(count: number): T[] {
     const newestFirst = this.#held.filter((task) => task !== undefined).sort((a, b) => b.order - a.order);
     const taken: T[] = [];
@@ -133,7 +133,7 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
       if (taken.length === count) break;
       if (this.takeBack(task)) taken.push(task);
     }
-    return taken;
+    return taken.reverse();
   }
 
   /**

@@ -219,9 +219,7 @@ export class ThreadsExecutor implements Executor {
     let busiest: WorkerThread<Task> | null = null;
     for (const thread of this.#threads) if (thread !== idle && thread.load >= MIN_LOAD_TO_SHARE && thread.load > (busiest?.load ?? 0)) busiest = thread;
     if (!busiest) return;
-    const moved = busiest.takeBackNewest(Math.floor(busiest.load / 2));
-    moved.sort((a, b) => a.order - b.order);
-    for (const task of moved) idle.assign(task);
+    for (const task of busiest.takeBackNewest(Math.floor(busiest.load / 2))) idle.assign(task);
   }
 
   /** Put tasks taken back from a thread on the others (or its replacement), in the order they were handed over. */
