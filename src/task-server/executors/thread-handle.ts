@@ -33,7 +33,7 @@ export interface ThreadEvents<T extends HandedTask> {
 }
 
 /** What {@link WorkerThread.retire} leaves: the tasks taken back unstarted, and the one still running. */
-export interface Retired<T> {
+interface Retired<T> {
   queued: T[];
   running: T | null;
 }

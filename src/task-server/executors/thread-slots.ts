@@ -19,7 +19,6 @@ const word = (use: number, state: number): number => (use << STATE_BITS) | state
 
 export class ThreadSlots {
   readonly buffer: SharedArrayBuffer;
-  readonly size: number;
   readonly #words: Int32Array;
   /** When each slot's task started, in `process.hrtime` nanoseconds: one clock for every thread. */
   readonly #starts: BigInt64Array;
@@ -29,10 +28,10 @@ export class ThreadSlots {
   /** A new table of `size` slots (the server), or the view of one made elsewhere (the thread). */
   constructor(sizeOrBuffer: number | SharedArrayBuffer) {
     this.buffer = typeof sizeOrBuffer === 'number' ? new SharedArrayBuffer(sizeOrBuffer * 12) : sizeOrBuffer;
-    this.size = this.buffer.byteLength / 12;
-    this.#starts = new BigInt64Array(this.buffer, 0, this.size);
-    this.#words = new Int32Array(this.buffer, this.size * 8, this.size);
-    this.#uses = new Int32Array(this.size);
+    const size = this.buffer.byteLength / 12;
+    this.#starts = new BigInt64Array(this.buffer, 0, size);
+    this.#words = new Int32Array(this.buffer, size * 8, size);
+    this.#uses = new Int32Array(size);
   }
 
   /** Server: put a new task in `slot`, queued; returns the use number its entry must carry. */

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { IntermediateReply, TaskPayload, TaskReply } from '../../methods/envelope.js';
+import type { TaskPayload, TaskReply } from '../../methods/envelope.js';
 import { abortReason, failedReply, type RunContext, workerInfo } from '../../methods/run.js';
 import type { MethodSpec } from '../../methods/spec.js';
 import { ColmenaTimeoutError, invalidArgument, TaskTimeoutError } from '../../common/errors.js';
@@ -9,7 +9,7 @@ import type { Executor } from '../executor.js';
 import type { MethodKind } from '../fit.js';
 import { unpinnable } from './accelerators.js';
 import { processStores } from '../../proxy/store-registry.js';
-import { type HandedTask, type Retired, type ThreadEvents, WorkerThread } from './thread-handle.js';
+import { type HandedTask, type ThreadEvents, WorkerThread } from './thread-handle.js';
 
 export interface ThreadsExecutorOptions {
   /** Worker threads to keep. @default the machine's available parallelism */
@@ -302,7 +302,7 @@ export class ThreadsExecutor implements Executor {
   }
 
   #onDied(thread: WorkerThread<Task>, error: Error): void {
-    const { queued, running }: Retired<Task> = thread.retire();
+    const { queued, running } = thread.retire();
     if (running) this.#settle(running, failedReply(workerInfo(this.name), error, 'worker-crashed'));
     if (this.#closing) {
       for (const task of queued) this.#settle(task, this.#closedReply());
