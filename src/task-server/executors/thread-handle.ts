@@ -45,9 +45,7 @@ interface Retired<T> {
  */
 export class WorkerThread<T extends HandedTask = HandedTask> {
   readonly slots: ThreadSlots;
-  /** It has started and said so; until then it is slower to reach than a thread already up. */
-  ready = false;
-  /** `performance.now()` when it said it was up. */
+  /** `performance.now()` when it said it was up; `Infinity` until then. */
   readyAt = Infinity;
   /** Tasks queued or running on it. */
   load = 0;
@@ -88,6 +86,11 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
       this.#port.close();
     });
     this.#hold(false);
+  }
+
+  /** It has started and said so; until then it is slower to reach than a thread already up. */
+  get ready(): boolean {
+    return this.readyAt !== Infinity;
   }
 
   /** It can take one more task. */
@@ -178,7 +181,6 @@ export class WorkerThread<T extends HandedTask = HandedTask> {
 
   #receive(message: ThreadMessage): void {
     if (message.kind === 'ready') {
-      this.ready = true;
       this.readyAt = performance.now();
       this.#events.ready(this);
       return;
