@@ -383,7 +383,8 @@ export class ThreadsExecutor implements Executor {
       this.#closing = true;
       for (const thread of this.#threads) {
         const { queued, running } = thread.retire();
-        for (const task of running ? [...queued, running] : queued) this.#settle(task, this.#closedReply());
+        for (const task of queued) this.#settle(task, this.#closedReply());
+        if (running) this.#settle(running, this.#closedReply());
         this.#ending.add(thread.terminate());
       }
       for (const task of this.#waiting.splice(0)) this.#settle(task, this.#closedReply());
