@@ -100,6 +100,19 @@ describe('threads executor with tasks queued on each thread', () => {
     assert.deepEqual(await log.read(), ['first', 'behind', 'overrun']);
   });
 
+  it('runs every task handed over beyond its capacity, in hand-over order, as room comes free', async () => {
+    // One slot: three of the four wait in the executor's own line, not on a thread.
+    await using executor = new ThreadsExecutor('threads', { threads: 1, depth: 1 });
+    const log = startLog();
+    const names = ['a', 'b', 'c', 'd'];
+    const calls = names.map((name) => call(executor, 'sleep', log.path, name, 20));
+    assert.equal(executor.queued, 3);
+    const replies = await Promise.all(calls.map(({ reply }) => reply));
+    for (const reply of replies) assert.equal(reply.success, true, reply.failure?.message);
+    assert.deepEqual(replies.map(valueOf), names);
+    assert.deepEqual(await log.read(), names);
+  });
+
   it('takes back a queued task that is cancelled: it answers at once and never starts', async () => {
     await using executor = new ThreadsExecutor('threads', { threads: 1, depth: 4 });
     const log = startLog();
