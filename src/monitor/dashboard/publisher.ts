@@ -211,21 +211,27 @@ export class DashboardPublisher {
     this.#dropped += excess;
   }
 
-  /** Write pending batches one XADD at a time; then a checkpoint when due and nothing is pending. */
+  /**
+   * Write pending batches one XADD at a time; then a checkpoint when due and nothing is pending.
+   * Batches taken during the checkpoint are written after it: close() adds its `end` record at
+   * any moment and relies on this write to carry it.
+   */
   #write(): void {
     this.#writing = (async () => {
-      while (this.#pending.length > 0) {
-        const batches = this.#pending.splice(0);
-        try {
-          this.#lastId = await this.#redis.xadd(this.key, 'MAXLEN', '~', String(this.#options.maxBatches), '*', 'records', batches.join('\n'));
-        } catch (error) {
-          this.#logger.debug({ err: error }, 'dashboard publisher: a batch waits for Redis');
-          this.#pending.unshift(...batches);
-          this.#trimPending();
-          break;
+      do {
+        while (this.#pending.length > 0) {
+          const batches = this.#pending.splice(0);
+          try {
+            this.#lastId = await this.#redis.xadd(this.key, 'MAXLEN', '~', String(this.#options.maxBatches), '*', 'records', batches.join('\n'));
+          } catch (error) {
+            this.#logger.debug({ err: error }, 'dashboard publisher: a batch waits for Redis');
+            this.#pending.unshift(...batches);
+            this.#trimPending();
+            return;
+          }
         }
-      }
-      if (this.#pending.length === 0) await this.#checkpoint();
+        await this.#checkpoint();
+      } while (this.#pending.length > 0);
     })().finally(() => (this.#writing = null));
   }
 
