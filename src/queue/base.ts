@@ -90,6 +90,11 @@ export interface QueueEvents {
    * `noServerWarningMs`). Python Colmena servers keep no heartbeat, so this also fires with one.
    */
   'no-server': { activeTasks: number; sinceMs: number };
+  /**
+   * Redis lost its data (restarted without persistence, flushed, or failed over to an empty
+   * replica) and the thinker sent its unanswered requests again (see `resendLostRequests`).
+   */
+  'requests-resent': { count: number };
 }
 
 
@@ -252,6 +257,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       await this.pushRequest(task);
     } catch (error) {
       this.#retire(taskId);
+      this.requestNotSent(taskId);
       throw error;
     }
     if (observed) this.events.emit('sent', observed);
@@ -475,6 +481,15 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
 
   /** Called when a topic may have started or stopped being owned; transports that read by topic re-check. */
   protected ownershipChanged(): void {}
+
+  /** Whether a task sent from here is still waiting for its final result (none delivered yet). */
+  protected awaitsFinalResult(taskId: string): boolean {
+    const task = this.#active.get(taskId);
+    return task !== undefined && !task.finalDelivered;
+  }
+
+  /** Called when pushRequest failed: a transport that keeps what it sent lets go of the task. */
+  protected requestNotSent(_taskId: string): void {}
 
   /**
    * End every active task that has no final result yet with the given failure (used when no task

@@ -41,6 +41,7 @@ import {
   TAKE_SCRIPT,
 } from './redis-lease.js';
 import { TickBatch } from './tick-batch.js';
+import { UnansweredRequests } from './redis-data-loss.js';
 import { Waiters } from '../common/waiters.js';
 
 export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
@@ -76,6 +77,14 @@ export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
   leasedDelivery?: boolean;
   /** Most results taken off a topic list in one pop. @default 256 */
   resultBatch?: number;
+  /**
+   * Keep each request until its final result arrives, and send the unanswered ones again when Redis
+   * comes back without its data (restarted without persistence, flushed, failed over to an empty
+   * replica), so no task is lost; a task that was running then may run twice (its second result is
+   * dropped). `false` holds nothing: tasks whose request or result Redis lost then never end.
+   * @default true
+   */
+  resendLostRequests?: boolean;
   logger?: Logger;
 }
 
@@ -158,6 +167,9 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #ownershipWaiter: (() => void) | null = null;
   #shrinkTimer: NodeJS.Timeout | null = null;
   #blockedOnResults = false;
+  /** What was sent and not yet answered, to send again should Redis lose it (null when turned off). */
+  readonly #unanswered: UnansweredRequests | null;
+  #dataLossCheck: Promise<void> = Promise.resolve();
   #noServerTimer: NodeJS.Timeout | null = null;
   #lastServerSeen = 0;
   #warnedNoServer = false;
@@ -215,6 +227,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     this.#noServerFailAfterMs = options.noServerFailAfterMs ?? null;
     this.#resultBatch = options.resultBatch ?? 256;
     this.#leased = options.leasedDelivery ?? true;
+    this.#unanswered = options.resendLostRequests === false || this.role === 'server' ? null : new UnansweredRequests(`${this.prefix}_epoch`);
     for (const [name, value] of [
       ['noServerWarningMs', this.#noServerWarningMs],
       ['noServerFailAfterMs', this.#noServerFailAfterMs],
@@ -283,7 +296,11 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   /** The command connection, once Redis answers (bounded wait, then a RedisConnectionError). */
   async #cmd(): Promise<TakerRedis> {
     if (this.#closing) throw new InvalidStateError('The queues are closed');
-    this.#commands ??= this.#connect('commands', false);
+    if (this.#commands === null) {
+      this.#commands = this.#connect('commands', false);
+      // Each time the connection is (back) up: did Redis keep what we sent?
+      if (this.#unanswered) this.#commands.on('ready', () => (this.#dataLossCheck = this.#dataLossCheck.then(() => this.#checkForDataLoss())));
+    }
     this.#commandsReady ??= waitForRedis(this.#commands, this.#url, { timeoutMs: this.#connectTimeoutMs }).catch((error: unknown) => {
       this.#commandsReady = null; // the next command tries again
       throw error;
@@ -337,7 +354,39 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     const element = encodeRequestElement(task);
     this.#checkOutgoing(element);
     this.#watchForServers();
+    this.#unanswered?.add(task.taskId, element);
     return this.#requestBatch.add(element);
+  }
+
+  protected override requestNotSent(taskId: string): void {
+    this.#unanswered?.delete(taskId);
+  }
+
+  protected override deliver(result: Result): void {
+    super.deliver(result);
+    if (result.complete !== false) this.#unanswered?.delete(result.taskId);
+  }
+
+  /** Send again what Redis lost, if it lost anything; problems are logged (the next reconnect checks again). */
+  async #checkForDataLoss(): Promise<void> {
+    const commands = this.#commands;
+    if (!commands || this.#closing) return;
+    try {
+      const lost = await this.#unanswered!.check(commands);
+      if (lost === null) return;
+      // Only tasks still waiting for their final result (one may have arrived meanwhile).
+      const waiting = lost.filter(({ taskId }) => this.awaitsFinalResult(taskId));
+      this.#logger.warn(
+        { prefix: this.prefix, url: this.url, resent: waiting.length },
+        `Redis lost its data (restarted without persistence, or flushed?): sending the ${waiting.length} requests not yet answered again`,
+      );
+      for (let from = 0; from < waiting.length; from += REQUEST_BATCH) {
+        await commands.rpush(this.requestKey, ...waiting.slice(from, from + REQUEST_BATCH).map(({ element }) => element));
+      }
+      this.events.emit('requests-resent', { count: waiting.length });
+    } catch (error) {
+      if (!this.#closing) this.#logger.error({ err: describeRedisFailure(error, this.#url) }, 'could not check whether Redis lost the requests sent');
+    }
   }
 
   /** Requests gathered in one tick (at most REQUEST_BATCH), in one RPUSH. */
@@ -831,6 +880,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   // ---- housekeeping ---------------------------------------------------------------------------
 
   protected override async clearChannels(): Promise<void> {
+    this.#unanswered?.clear();
     await this.#run((redis) => redis.del(this.requestKey, this.cancelKey, ...this.topics.map((topic) => this.resultKey(topic))));
   }
 

@@ -26,9 +26,10 @@ export async function freePort(): Promise<number> {
  * Start Debian's `redis-server` without persistence on a free port and wait until it accepts
  * connections. Throws with install advice if the binary is missing.
  */
-export async function startRedisServer(options: { binary?: string; startupTimeoutMs?: number } = {}): Promise<RedisServerHandle> {
+export async function startRedisServer(options: { binary?: string; startupTimeoutMs?: number; port?: number } = {}): Promise<RedisServerHandle> {
   const binary = options.binary ?? process.env.REDIS_SERVER ?? 'redis-server';
-  const port = await freePort();
+  // A given port: a restart of the same server, as clients see it.
+  const port = options.port ?? (await freePort());
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
