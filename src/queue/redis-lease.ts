@@ -182,17 +182,15 @@ return #ARGV / 2
 `;
 
 /**
- * Push results and end their leases in one step. ARGV: processing list, lease hash, request list,
- * redelivery hash, then triples of (result list, result body, lease): '' for a result that ends no
- * lease, the request element itself (it has a '{') for one on the processing list, else its
- * sequence number in the hash. Results for one list in a row go in one RPUSH (in order), then
- * their leases end. Returns the lengths of the request list and the redelivery hash, so the
- * server knows whether its next take can go straight to a blocking move.
+ * Push results and end their leases in one step. ARGV: processing list, lease hash, then triples
+ * of (result list, result body, lease): '' for a result that ends no lease, the request element
+ * itself (it has a '{') for one on the processing list, else its sequence number in the hash.
+ * Results for one list in a row go in one RPUSH (in order), then their leases end.
  */
 export const ANSWER_SCRIPT = `
 local processing = ARGV[1]
 local fields = {}
-local i = 5
+local i = 3
 while i <= #ARGV do
   local key = ARGV[i]
   local bodies = {}
@@ -212,7 +210,7 @@ while i <= #ARGV do
   i = j
 end
 for from = 1, #fields, ${LUA_UNPACK_CHUNK} do redis.call('HDEL', ARGV[2], unpack(fields, from, math.min(from + ${LUA_UNPACK_CHUNK - 1}, #fields))) end
-return {redis.call('LLEN', ARGV[3]), redis.call('HLEN', ARGV[4])}
+return (#ARGV - 2) / 3
 `;
 
 /** Register a server and refresh its heartbeat. KEYS: servers, heartbeat; ARGV: server id, lease ms. */

@@ -122,7 +122,7 @@ type TakerRedis = Redis & {
   colmenaReclaim(...args: (string | number)[]): Promise<number>;
   colmenaLiveServers(...args: (string | number)[]): Promise<number>;
   colmenaRelease(...args: (string | number)[]): Promise<number>;
-  colmenaAnswer(...args: (string | number)[]): Promise<[number, number]>;
+  colmenaAnswer(...args: (string | number)[]): Promise<number>;
   colmenaHeartbeat(...args: (string | number)[]): Promise<number>;
 };
 
@@ -184,14 +184,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #registered: Promise<unknown> | null = null;
   /** Tasks in hand that were redelivered: their count is dropped with their result. */
   readonly #redeliveredInHand = new Set<string>();
-  /** Whether the last take (or answer) saw any redelivery count on the prefix. */
+  /** Whether the last take saw any redelivery count on the prefix. */
   #anyRedelivered = true;
-  /**
-   * Whether requests may be waiting, as of the last take or answer. When not, a take goes straight
-   * to the blocking move: one command per task instead of a script that finds nothing and then the
-   * move. Wrong at worst for one move, which then takes one request rather than a batch.
-   */
-  #requestsMayWait = true;
   #interrupting = false;
   #takeInProgress: Promise<void> | null = null;
   /** Requests leased and not yet handed to the server, oldest first. */
@@ -587,10 +581,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
    */
   async reclaimLapsed(): Promise<number> {
     const moved = await this.#run((redis) => redis.colmenaReclaim(this.#keys.servers, this.requestKey, this.#keys.redelivered, this.prefix, this.serverId));
-    if (moved > 0) {
-      this.#logger.warn({ moved, prefix: this.prefix }, 'a task server stopped heartbeating; its requests are back on the request list');
-      this.#requestsMayWait = this.#anyRedelivered = true;
-    }
+    if (moved > 0) this.#logger.warn({ moved, prefix: this.prefix }, 'a task server stopped heartbeating; its requests are back on the request list');
     return moved;
   }
 
@@ -610,16 +601,13 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     if (!this.#leased) return this.#popPlain(taker, room);
     if (this.#quarantined !== null) return this.#untilAnswered(); // a suspect runs alone
     const keys = [this.#keys.requests, this.#keys.processing, this.#keys.leases, this.#keys.redelivered];
-    if (this.#requestsMayWait || this.#anyRedelivered) {
-      const alone = this.#leases.size === 0 && this.#taken.length === 0 ? '1' : '0';
-      const firstSeq = this.#reserveSeqs(room);
-      const flat = await taker.colmenaTake(...keys, room, alone, firstSeq);
-      const left = this.#readTakeHead(flat);
-      this.#requestsMayWait = flat.length - 2 >= room;
-      if (flat.length > 2) return this.#acceptTaken(flat, 2, firstSeq);
-      // A quarantined request waits at the head for this server (or another) to hold nothing else.
-      if (left) return this.#untilAnswered();
-    }
+    const alone = this.#leases.size === 0 && this.#taken.length === 0 ? '1' : '0';
+    const firstSeq = this.#reserveSeqs(room);
+    const flat = await taker.colmenaTake(...keys, room, alone, firstSeq);
+    const left = this.#readTakeHead(flat);
+    if (flat.length > 2) return this.#acceptTaken(flat, 2, firstSeq);
+    // A quarantined request waits at the head for this server (or another) to hold nothing else.
+    if (left) return this.#untilAnswered();
     if (this.#interrupting) return;
     this.#takerId ??= (await taker.client('ID')) as number;
     if (this.#interrupting) return;
@@ -668,8 +656,7 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   /** Without leases: pop up to `room` requests, blocking for the first. */
   async #popPlain(taker: TakerRedis, room: number): Promise<void> {
-    let reply = this.#requestsMayWait ? ((await taker.call('LMPOP', 1, this.#keys.requests, 'LEFT', 'COUNT', room)) as [string, string[]] | null) : null;
-    this.#requestsMayWait = reply !== null && reply[1].length >= room;
+    let reply = (await taker.call('LMPOP', 1, this.#keys.requests, 'LEFT', 'COUNT', room)) as [string, string[]] | null;
     if (reply === null) {
       if (this.#interrupting) return;
       this.#takerId ??= (await taker.client('ID')) as number;
@@ -855,15 +842,13 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
 
   /** Results ready in one tick: pushed, and their leases ended, in one transaction. */
   async #pushResults(results: OutgoingResult[]): Promise<void> {
-    const args: string[] = [this.#keys.processing, this.#keys.leases, this.#keys.requests, this.#keys.redelivered];
+    const args: string[] = [this.#keys.processing, this.#keys.leases];
     const redelivered: string[] = [];
     for (const { key, body, lease, taskId } of results) {
       args.push(key, body, lease ?? '');
       if (lease !== undefined && this.#redeliveredInHand.delete(taskId)) redelivered.push(taskId);
     }
-    const [requestsWaiting, redeliveriesOnRecord] = await this.#run((redis) => redis.colmenaAnswer(...args));
-    this.#requestsMayWait = requestsWaiting > 0;
-    this.#anyRedelivered = redeliveriesOnRecord > 0;
+    await this.#run((redis) => redis.colmenaAnswer(...args));
     // Their redelivery counts are history now.
     if (redelivered.length > 0) await this.#run((redis) => redis.hdel(this.#keys.redelivered, ...redelivered)).catch(() => {});
     for (const { lease, taskId } of results) {
