@@ -257,7 +257,6 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       await this.pushRequest(task);
     } catch (error) {
       this.#retire(taskId);
-      this.requestNotSent(taskId);
       throw error;
     }
     if (observed) this.events.emit('sent', observed);
@@ -488,8 +487,8 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
     return task !== undefined && !task.finalDelivered;
   }
 
-  /** Called when pushRequest failed: a transport that keeps what it sent lets go of the task. */
-  protected requestNotSent(_taskId: string): void {}
+  /** Called when a task is over here (result taken, push failed, flushed): a transport that keeps something per task lets go of it. */
+  protected taskRetired(_taskId: string): void {}
 
   /**
    * End every active task that has no final result yet with the given failure (used when no task
@@ -527,6 +526,7 @@ export abstract class ColmenaQueues<M extends MethodMap = MethodMap> {
       this.#signalCleanups.delete(taskId);
     }
     this.#proxy?.retire(taskId);
+    this.taskRetired(taskId);
   }
 
   #assertRole(needed: 'client' | 'server', operation: string): void {

@@ -78,7 +78,7 @@ export interface RedisQueuesOptions extends QueuesOptions, LeaseOptions {
   /** Most results taken off a topic list in one pop. @default 256 */
   resultBatch?: number;
   /**
-   * Keep each request until its final result arrives, and send the unanswered ones again when Redis
+   * Keep each request until its final result is taken, and send the unanswered ones again when Redis
    * comes back without its data (restarted without persistence, flushed, failed over to an empty
    * replica), so no task is lost; a task that was running then may run twice (its second result is
    * dropped). `false` holds nothing: tasks whose request or result Redis lost then never end.
@@ -169,7 +169,6 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   #blockedOnResults = false;
   /** What was sent and not yet answered, to send again should Redis lose it (null when turned off). */
   readonly #unanswered: UnansweredRequests | null;
-  #dataLossCheck: Promise<void> = Promise.resolve();
   #noServerTimer: NodeJS.Timeout | null = null;
   #lastServerSeen = 0;
   #warnedNoServer = false;
@@ -293,7 +292,8 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     if (this.#commands === null) {
       this.#commands = this.#connect('commands', false);
       // Each time the connection is (back) up: did Redis keep what we sent?
-      if (this.#unanswered) this.#commands.on('ready', () => (this.#dataLossCheck = this.#dataLossCheck.then(() => this.#checkForDataLoss())));
+      const commands = this.#commands;
+      if (this.#unanswered) commands.on('ready', () => void this.#resendIfLost(commands));
     }
     this.#commandsReady ??= waitForRedis(this.#commands, this.#url, { timeoutMs: this.#connectTimeoutMs }).catch((error: unknown) => {
       this.#commandsReady = null; // the next command tries again
@@ -352,31 +352,23 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
     return this.#requestBatch.add(element);
   }
 
-  protected override requestNotSent(taskId: string): void {
+  protected override taskRetired(taskId: string): void {
     this.#unanswered?.delete(taskId);
   }
 
-  protected override deliver(result: Result): void {
-    super.deliver(result);
-    if (result.complete !== false) this.#unanswered?.delete(result.taskId);
-  }
-
   /** Send again what Redis lost, if it lost anything; problems are logged (the next reconnect checks again). */
-  async #checkForDataLoss(): Promise<void> {
-    const commands = this.#commands;
-    if (!commands || this.#closing) return;
+  async #resendIfLost(commands: Redis): Promise<void> {
+    if (this.#closing) return;
     try {
-      const lost = await this.#unanswered!.check(commands);
-      if (lost === null) return;
-      // Only tasks still waiting for their final result (one may have arrived meanwhile).
-      const waiting = lost.filter(({ taskId }) => this.awaitsFinalResult(taskId));
+      if (!(await this.#unanswered!.lostData(commands))) return;
+      // Not those whose final result is here and not yet taken.
+      const waiting: string[] = [];
+      for (const [taskId, element] of this.#unanswered!.entries()) if (this.awaitsFinalResult(taskId)) waiting.push(element);
       this.#logger.warn(
         { prefix: this.prefix, url: this.url, resent: waiting.length },
         `Redis lost its data (restarted without persistence, or flushed?): sending the ${waiting.length} requests not yet answered again`,
       );
-      for (let from = 0; from < waiting.length; from += REQUEST_BATCH) {
-        await commands.rpush(this.requestKey, ...waiting.slice(from, from + REQUEST_BATCH).map(({ element }) => element));
-      }
+      await Promise.all(waiting.map((element) => this.#requestBatch.add(element)));
       this.events.emit('requests-resent', { count: waiting.length });
     } catch (error) {
       if (!this.#closing) this.#logger.error({ err: describeRedisFailure(error, this.#url) }, 'could not check whether Redis lost the requests sent');
@@ -865,7 +857,6 @@ export class RedisQueues<M extends MethodMap = MethodMap> extends ColmenaQueues<
   // ---- housekeeping ---------------------------------------------------------------------------
 
   protected override async clearChannels(): Promise<void> {
-    this.#unanswered?.clear();
     await this.#run((redis) => redis.del(this.requestKey, this.cancelKey, ...this.topics.map((topic) => this.resultKey(topic))));
   }
 
